@@ -1,0 +1,1 @@
+//! Attached files (pictures, invoices): names, extensions, magic bytes, sizes.

@@ -1,0 +1,1 @@
+//! Record checks that a JSON Schema cannot express.

@@ -1,0 +1,7 @@
+//! The COMPO data model and its validator: types, schemas, record checks and reports.
+
+pub mod attached;
+pub mod checks;
+pub mod ident;
+pub mod model;
+pub mod report;

@@ -1,0 +1,181 @@
+//! Validation reports (spec section 7) and the stable problem codes.
+//!
+//! A report is what a user gets back for one file: it names the file, the record, the JSON
+//! pointer, a stable code and a message that says what to fix. Codes are part of the public
+//! contract: integrators match on them, so they are never renamed, only added.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable problem codes, with the one-line meaning documented in the README.
+pub mod codes {
+    macro_rules! codes {
+        ($($name:ident = $code:literal : $doc:literal;)*) => {
+            $(#[doc = $doc] pub const $name: &str = $code;)*
+            /// Every code with its meaning, in documentation order.
+            pub const ALL: &[(&str, &str)] = &[$(($code, $doc)),*];
+        };
+    }
+    codes! {
+        ENCODING_INVALID = "encoding.invalid": "The bytes are neither UTF-8 (with or without BOM) nor Windows-1251.";
+        JSON_SYNTAX = "json.syntax": "Not strict RFC 8259 JSON: comments, trailing commas, NaN/Infinity, bad escapes or a truncated file.";
+        JSON_DUPLICATE_KEY = "json.duplicate_key": "The same key appears twice in one JSON object.";
+        JSON_NOT_ARRAY = "json.not_array": "A data file must be a JSON array of records.";
+        SCHEMA_PREFIX = "schema.": "Prefix: a JSON Schema keyword failed (schema.required, schema.type, schema.enum, schema.pattern, schema.minimum, ...); the suffix is the keyword.";
+        KEY_DUPLICATE = "key.duplicate": "Two records have the same key (id, composite key, or customer e-mail ignoring case).";
+        REF_MISSING = "ref.missing": "A reference names a record that is neither in the batch nor in what the portal already has.";
+        TREE_CYCLE = "tree.cycle": "Categories' parent_id links form a cycle.";
+        INN_FORMAT = "inn.format": "An INN must have 10 digits for a legal entity, 12 for an entrepreneur or a person.";
+        INN_CHECKSUM = "inn.checksum": "The INN's check digits are wrong.";
+        OGRN_FORMAT = "ogrn.format": "An OGRN has 13 digits (legal entity), an OGRNIP 15 (entrepreneur).";
+        OGRN_CHECKSUM = "ogrn.checksum": "The OGRN/OGRNIP's check digit is wrong.";
+        KPP_FORMAT = "kpp.format": "A KPP has 9 characters (4 digits, 2 digits or capital letters, 3 digits) and only legal entities have one.";
+        ACCOUNT_CHECKSUM = "account.checksum": "The bank account's control key does not match its BIK.";
+        BARCODE_CHECKSUM = "barcode.checksum": "A barcode's length is not EAN-8/UPC-A/EAN-13/GTIN-14 or its check digit is wrong.";
+        SUM_MISMATCH = "sum.mismatch": "An amount, total or closing balance differs from what its parts add up to by more than 0.01.";
+        NUMBER_PRECISION = "number.precision": "Money has at most 2 fractional digits, prices at most 4.";
+        DATE_INVALID = "date.invalid": "A date or date-time that matches the pattern but is not a real calendar date or time.";
+        DATE_RANGE = "date.range": "An end date lies before its start date.";
+        SECURITY_PASSWORD_FIELD = "security.password_field": "Customer records must never carry passwords.";
+        SNAPSHOT_DELETED = "snapshot.deleted": "A record marked \"deleted\": true is only meaningful in a delta file.";
+        FILE_NAME = "file.name": "An attached file's name or extension is not allowed.";
+        FILE_MAGIC = "file.magic": "An attached file's content does not match its extension.";
+        FILE_TOO_LARGE = "file.too_large": "An attached file is over the size limit of its folder.";
+        FILE_MISSING = "file.missing": "A data file refers to an attached file that is neither in the batch nor on the server.";
+        FILE_EMPTY = "file.empty": "The file is empty.";
+        NAME_UNKNOWN_TYPE = "name.unknown_type": "The file name is not a data type of the protocol (names are case-sensitive).";
+        IO_ERROR = "io.error": "The file could not be read.";
+        CONVERT_UNSUPPORTED = "convert.unsupported": "A partner document or element that the bridge does not convert.";
+        CONVERT_REQUIRED = "convert.required": "A value the target format requires is missing from the source.";
+        CONVERT_VALUE = "convert.value": "A source value cannot be represented in the target format.";
+        XML_SYNTAX = "xml.syntax": "Malformed XML.";
+    }
+}
+
+/// One problem found in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    /// Index of the record in the file's array, when the problem is inside one.
+    pub record: Option<u64>,
+    /// RFC 6901 pointer into the file (`/17/category_id`); empty for the whole file.
+    pub pointer: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn new(
+        record: Option<u64>,
+        pointer: impl Into<String>,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            record,
+            pointer: pointer.into(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the file as a whole.
+    pub fn file(code: &str, message: impl Into<String>) -> Issue {
+        Issue::new(None, "", code, message)
+    }
+}
+
+/// Outcome of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Valid,
+    Rejected,
+    /// Published after dropping the invalid records (the `drop_records` policy).
+    Partial,
+    Published,
+    Delivered,
+}
+
+/// The report of spec section 7.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Path relative to the folder it was taken from (`products.json`, `pictures/a.jpg`).
+    pub file: String,
+    /// Data type, `pictures`/`invoices` for attached files, absent when unknown.
+    #[serde(rename = "type")]
+    pub data_type: Option<String>,
+    pub status: Status,
+    /// Number of records read (data files).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub records: Option<u64>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+impl Report {
+    pub fn new(file: impl Into<String>, data_type: Option<String>) -> Report {
+        Report {
+            file: file.into(),
+            data_type,
+            status: Status::Valid,
+            records: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Sets the status from the errors: valid when there are none.
+    pub fn settle(&mut self) {
+        if self.status == Status::Valid && !self.errors.is_empty() {
+            self.status = Status::Rejected;
+        }
+    }
+}
+
+/// Escapes one reference token of a JSON pointer (RFC 6901).
+pub fn pointer_token(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['~', '/']) {
+        s.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        s.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_dotted() {
+        let mut seen = std::collections::HashSet::new();
+        for (c, _) in codes::ALL {
+            assert!(seen.insert(*c), "duplicate code {c}");
+            assert!(c.contains('.'), "{c}");
+        }
+    }
+
+    #[test]
+    fn report_json_shape() {
+        let mut r = Report::new("products.json", Some("products".into()));
+        r.records = Some(2);
+        r.errors.push(Issue::new(
+            Some(1),
+            "/1/category_id",
+            codes::REF_MISSING,
+            "x",
+        ));
+        r.settle();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["status"], "rejected");
+        assert_eq!(v["type"], "products");
+        assert_eq!(v["errors"][0]["pointer"], "/1/category_id");
+    }
+
+    #[test]
+    fn pointer_escaping() {
+        assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
+    }
+}

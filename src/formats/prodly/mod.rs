@@ -1,0 +1,1 @@
+//! COMPO data to Prodly NDJSON request bodies, and Prodly order exports to COMPO orders.

@@ -1,0 +1,10 @@
+//! compo-exchange: exchanges data between a supplier's ERP and the COMPO B2B portal through the
+//! COMPO folder protocol, validating and transforming files on the way.
+
+pub mod cli;
+pub mod compo;
+pub mod formats;
+pub mod journal;
+pub mod pipeline;
+pub mod schedule;
+pub mod transport;

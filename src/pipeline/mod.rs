@@ -1,0 +1,1 @@
+//! The exchange pipeline: detect, claim, validate, transform, publish, archive.

@@ -1,0 +1,173 @@
+//! Access to the exchange server's folder tree: a local folder or an SFTP server.
+//!
+//! The pipeline only ever sees [`Transport`]; what differs between servers is reported by
+//! [`Features`] so that the pipeline can pick a strategy without knowing which transport it has.
+//! Paths are relative to the server root, `/`-separated, never starting with `/`.
+
+pub mod local;
+pub mod sftp;
+
+use std::io::{Read, Write};
+use std::time::{Duration, SystemTime};
+
+/// Errors of a transport, each naming the path it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("{path}: not found")]
+    NotFound { path: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server cannot be reached or the session broke; retrying later may succeed.
+    #[error("{0}")]
+    Connection(String),
+    /// Authentication or host key refused: retrying will not help until the user acts.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{path}: {message}")]
+    Other { path: String, message: String },
+}
+
+impl TransportError {
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> TransportError {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            TransportError::NotFound { path: path.into() }
+        } else {
+            TransportError::Io {
+                path: path.into(),
+                source,
+            }
+        }
+    }
+
+    /// Whether waiting and retrying can help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TransportError::Connection(_))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, TransportError>;
+
+/// One entry of a folder listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// File name (no folder part).
+    pub name: String,
+    pub size: u64,
+    pub mtime: Option<SystemTime>,
+    pub is_dir: bool,
+}
+
+/// What a transport can do beyond the basics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// `rename` replaces an existing target atomically.
+    pub atomic_replace: bool,
+    /// Written data can be flushed to stable storage before the rename.
+    pub fsync: bool,
+    /// Changes can be watched with events rather than polling.
+    pub events: bool,
+    /// Granularity of modification times reported by `list`/`stat`.
+    pub mtime_resolution: Duration,
+}
+
+/// What was written by [`Transport::write_atomic`], measured while writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub size: u64,
+    /// BLAKE3 of the content, hex.
+    pub hash: String,
+}
+
+/// The folder tree of an exchange server.
+pub trait Transport: Send + Sync {
+    /// Human-readable location for logs and status (`/srv/exchange`, `sftp://u@h:22/x`).
+    fn describe(&self) -> String;
+    fn features(&self) -> Features;
+    /// Entries of a folder, in no particular order. A missing folder is `NotFound`.
+    fn list(&self, dir: &str) -> Result<Vec<Entry>>;
+    /// `None` when nothing is at `path`.
+    fn stat(&self, path: &str) -> Result<Option<Entry>>;
+    /// Copies the file's content into `sink`; returns the number of bytes.
+    fn read_to(&self, path: &str, sink: &mut dyn Write) -> Result<u64>;
+    /// Writes `src` to `.<name>.part` beside `path`, flushes it, and renames it onto `path`
+    /// (replacing an older file). Nothing partial is ever visible under `path`.
+    fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written>;
+    /// Renames a file, replacing the target when it exists.
+    fn rename(&self, from: &str, to: &str) -> Result<()>;
+    /// Removes a file; removing a missing file is not an error.
+    fn remove(&self, path: &str) -> Result<()>;
+    /// Creates a folder and its parents.
+    fn mkdir_all(&self, path: &str) -> Result<()>;
+}
+
+/// The temporary name used while uploading `path` (spec 3.3): `.NAME.part` in the same folder.
+pub fn part_name(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.part"),
+        None => format!(".{path}.part"),
+    }
+}
+
+/// Whether a name is one of our own upload temporaries.
+pub fn is_part_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".part")
+}
+
+/// Joins server paths.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+/// A writer that hashes and counts what passes through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: blake3::Hasher::new(),
+            size: 0,
+        }
+    }
+
+    pub fn finish(self) -> Written {
+        Written {
+            size: self.size,
+            hash: self.hasher.finalize().to_hex().to_string(),
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names_sit_beside_the_target() {
+        assert_eq!(part_name("in/products.json"), "in/.products.json.part");
+        assert_eq!(part_name("a.json"), ".a.json.part");
+        assert!(is_part_name(".a.json.part"));
+        assert!(!is_part_name("a.json"));
+    }
+}

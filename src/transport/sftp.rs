@@ -1,0 +1,1 @@
+//! The exchange server over SFTP (OpenSSH), through libssh2.
