@@ -64,7 +64,7 @@ impl Options {
 }
 
 /// What the portal already has, for references that leave the batch.
-pub trait KnownState: Sync {
+pub trait KnownState {
     /// Whether the portal's set of `t` records is known (a snapshot of it was published).
     fn has_type(&self, t: DataType) -> bool;
     fn contains(&self, t: DataType, key: &str) -> bool;
