@@ -136,7 +136,8 @@ pub fn expected_account_key(account: &str, bik: &str) -> Option<u8> {
         return None;
     }
     // The key sits at index 3 + 8 = 11 of the 23-digit string, where the weight is 3. With the
-    // key zeroed the sum is S; we need S + 3k ≡ 0 (mod 10), and since 3·7 ≡ 1, k = 3·S mod 10.
+    // key zeroed the sum is S; we need S + 3k ≡ 0 (mod 10), and since 3·7 ≡ 1 the key is
+    // k ≡ −7·S ≡ 3·S (mod 10).
     let mut zeroed = account.as_bytes().to_vec();
     zeroed[8] = b'0';
     let zeroed = std::str::from_utf8(&zeroed).ok()?;
