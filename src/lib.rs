@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod compo;
+pub mod config;
 pub mod formats;
 pub mod journal;
 pub mod pipeline;

@@ -1,6 +1,7 @@
 //! Command-line interface: arguments, logging set-up, and exit codes, decided here and nowhere
 //! else.
 
+mod exchange;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -58,6 +59,15 @@ pub enum OutputFormat {
 pub enum Command {
     /// Check data files and attached files against the COMPO schemas and rules.
     Validate(validate::Args),
+    /// Write a commented configuration and the folder tree into DIR.
+    Init(exchange::InitArgs),
+    /// Run the exchange as a daemon: watch the outbox, publish on schedule, collect out/.
+    Run(exchange::RunArgs),
+    /// One pass: take the outbox, publish everything staged, collect out/, then exit
+    /// (exit 1 when anything was rejected).
+    Once(exchange::OnceArgs),
+    /// What was published when, what waits, what was rejected, what is next.
+    Status(exchange::StatusArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -77,6 +87,10 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format, cli.verbose);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Init(args) => exchange::init(args),
+        Command::Run(args) => exchange::run(args),
+        Command::Once(args) => exchange::once(args),
+        Command::Status(args) => exchange::status(args),
     };
     match result {
         Ok(exit) => exit.into(),

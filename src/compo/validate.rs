@@ -535,13 +535,19 @@ impl Run<'_> {
                                 .collect();
                             for o in outcomes {
                                 if let Some(w) = sink.as_mut() {
-                                    if !o.minified.is_empty() {
-                                        if !first_record {
-                                            w.write_all(b",\n").map_err(io_err)?;
-                                        }
-                                        first_record = false;
-                                        w.write_all(&o.minified).map_err(io_err)?;
+                                    if !first_record {
+                                        w.write_all(b",\n").map_err(io_err)?;
                                     }
+                                    first_record = false;
+                                    // One line per record, so that line n is record n; a record
+                                    // that did not parse keeps its line as `null` (the file is
+                                    // then invalid: the line is dropped or the file rejected).
+                                    let bytes: &[u8] = if o.minified.is_empty() {
+                                        b"null"
+                                    } else {
+                                        &o.minified
+                                    };
+                                    w.write_all(bytes).map_err(io_err)?;
                                 }
                                 self.merge(file, t, o, &mut emails);
                             }

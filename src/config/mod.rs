@@ -390,3 +390,16 @@ mod tests {
         assert!(Settings::from_raw(raw, &Overrides::default(), Path::new("/")).is_err());
     }
 }
+
+impl Settings {
+    /// The local server's `out/`, for putting sample portal files there.
+    pub fn server_out(&self) -> Result<PathBuf, ConfigError> {
+        match &self.server {
+            ServerLocation::Local(root) => Ok(root.join("out")),
+            ServerLocation::Sftp(_) => Err(invalid(
+                "server.url",
+                "samples go into a local server only; use the default server folder",
+            )),
+        }
+    }
+}

@@ -423,8 +423,9 @@ impl Journal {
             .rows(
                 &format!(
                     "SELECT {FILE_COLS} FROM files WHERE origin = ?1 AND name = ?2 AND state IN \
-                     ('published','archived','delivered','acknowledged') AND outcome IS NOT \
-                     'unchanged' AND outcome IS NOT 'duplicate' ORDER BY id DESC LIMIT 1"
+                     ('published','archived','delivered','acknowledged') AND COALESCE(outcome, '') \
+                     NOT IN ('unchanged','duplicate','abandoned','vanished','superseded') \
+                     ORDER BY id DESC LIMIT 1"
                 ),
                 params![origin.as_str(), name],
             )?
