@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, NaiveTime, SubsecRound, TimeDelta, TimeZone}
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 
-use super::{ScheduleError, ACCEPTED};
+use super::ScheduleError;
 
 const DAY_SECS: u64 = 24 * 60 * 60;
 
@@ -110,7 +110,8 @@ impl fmt::Display for Interval {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CronSchedule {
     text: String,
-    cron: Cron,
+    /// Boxed: a parsed pattern is large and would bloat every `Cadence`.
+    cron: Box<Cron>,
 }
 
 impl CronSchedule {
@@ -154,7 +155,7 @@ impl CronSchedule {
         }
         Ok(CronSchedule {
             text: normalised,
-            cron,
+            cron: Box::new(cron),
         })
     }
 
@@ -202,7 +203,9 @@ impl Cadence {
         Interval::from_secs(secs).map(Cadence::Every)
     }
 
-    /// Parses a cadence as written in the configuration; see [`ACCEPTED`] for the forms.
+    /// Parses a cadence as written in the configuration: an interval (`30s`, `5m`, `15 min`,
+    /// `1h30m`, `every 5 minutes`, `every hour`; `m` is minutes), a 5-field cron expression
+    /// or an `@daily`-style nickname, or `immediate`.
     pub fn parse(s: &str) -> Result<Cadence, ScheduleError> {
         let text = s.trim();
         if text.is_empty() {

@@ -137,7 +137,7 @@ mod tests {
         let start = Instant::now();
         assert!(!Shutdown::new().wait_timeout(Duration::from_millis(20)));
         assert!(start.elapsed() >= Duration::from_millis(20));
-        assert!(Shutdown::new().wait_timeout(Duration::ZERO) == false);
+        assert!(!Shutdown::new().wait_timeout(Duration::ZERO));
         let s = Shutdown::new();
         s.trigger();
         assert!(s.wait_timeout(Duration::ZERO));
