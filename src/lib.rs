@@ -7,5 +7,6 @@ pub mod config;
 pub mod formats;
 pub mod journal;
 pub mod pipeline;
+pub mod samples;
 pub mod schedule;
 pub mod transport;

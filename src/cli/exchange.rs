@@ -194,11 +194,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 }
             }
             for n in sum.rejected.iter().chain(&sum.attached_rejected) {
-                writeln!(
-                    out,
-                    "rejected   {n} (report in {})",
-                    f.rejected.display()
-                )?;
+                writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;
             }
             writeln!(
                 out,
@@ -363,7 +359,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
                     p.total_files,
                     p.done_bytes,
                     p.total_bytes,
-                    if p.finished { ", finished" } else { ", running" },
+                    if p.finished {
+                        ", finished"
+                    } else {
+                        ", running"
+                    },
                     p.started_at
                 )?;
             }

@@ -1,7 +1,7 @@
 //! `compo-exchange validate`: the validator on its own, for people and for CI.
 
 use super::{Exit, OutputFormat};
-use crate::compo::model::Side;
+use crate::compo::model::{DataType, Side};
 use crate::compo::reader::EncodingMode;
 use crate::compo::report::Report;
 use crate::compo::validate::{BatchInput, Observer, Options, Quiet, Validator};
@@ -22,6 +22,10 @@ pub struct Args {
     /// Validate as files from the portal's out/ (orders.<label>.json names).
     #[arg(long)]
     pub inbound: bool,
+    /// Take the files named directly as snapshots of this type, whatever their names
+    /// (e.g. --type products for an export called catalog.json).
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub as_type: Option<DataType>,
     /// Files and folders. Each folder is a batch laid out like in/ (data files at the top,
     /// pictures/ and invoices/ below); the files named directly form one more batch together.
     #[arg(required = true, value_name = "PATH")]
@@ -73,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
     }
     if !loose.is_empty() {
-        batches.push(BatchInput::from_files(&loose, side));
+        batches.push(BatchInput::from_files(&loose, side, args.as_type));
     }
     let schemas = super::load_schemas(args.schemas.as_ref())?;
     let validator = Validator::new(
@@ -145,4 +149,11 @@ pub fn write_text(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<()
         reports.len(),
         reports.len() - invalid
     )
+}
+
+fn parse_type(s: &str) -> Result<DataType, String> {
+    DataType::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = DataType::ALL.iter().map(|t| t.name()).collect();
+        format!("not a data type; one of: {}", names.join(", "))
+    })
 }

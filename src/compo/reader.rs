@@ -503,7 +503,16 @@ impl<R: Read> RecordReader<R> {
                 }
                 Scan::Invalid(at, msg) => {
                     self.pos = at;
-                    return Err(self.syntax_here(Some(index), format!("record {index}: {msg}")));
+                    // Nothing of a record has begun yet: the problem lies between records.
+                    let hint = if self.buf[at] == b'/' {
+                        " (JSON has no comments: remove it)"
+                    } else {
+                        ""
+                    };
+                    return Err(self.syntax_here(
+                        None,
+                        format!("{msg} where record {index} should start{hint}"),
+                    ));
                 }
                 Scan::Incomplete => {
                     let before = self.validated;

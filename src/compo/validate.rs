@@ -159,8 +159,9 @@ impl BatchInput {
         Ok(b)
     }
 
-    /// Loose files named on the command line, checked together.
-    pub fn from_files(paths: &[PathBuf], side: Side) -> BatchInput {
+    /// Loose files named on the command line, checked together. With `as_type`, every data
+    /// file is taken as a snapshot of that type whatever its name.
+    pub fn from_files(paths: &[PathBuf], side: Side, as_type: Option<DataType>) -> BatchInput {
         let mut b = BatchInput::default();
         for p in paths {
             let name = p
@@ -178,7 +179,17 @@ impl BatchInput {
                     folder,
                     name,
                 }),
-                None => b.add_file(p.display().to_string(), p.clone(), &name, side),
+                None => match as_type {
+                    Some(t) => b.data.push(DataInput {
+                        rel: p.display().to_string(),
+                        path: p.clone(),
+                        name: DataFileName {
+                            data_type: t,
+                            kind: super::model::FileKind::Snapshot,
+                        },
+                    }),
+                    None => b.add_file(p.display().to_string(), p.clone(), &name, side),
+                },
             }
         }
         b
@@ -723,6 +734,9 @@ impl Run<'_> {
     ) -> Option<Issue> {
         let message = match self.files_in_batch.get(&(folder, name)) {
             Some(true) => return None,
+            // Validating alone, the file exists and its own report says what is wrong; for
+            // the engine it will not reach the server, so the reference would dangle.
+            Some(false) if self.state.is_none() => return None,
             Some(false) => format!(
                 "{folder}/{name} is in the batch but was rejected (see its report); fix that file"
             ),

@@ -205,7 +205,10 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 fn secs(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError> {
     let v = v.unwrap_or(default);
     if !(0.0..=86_400.0).contains(&v) {
-        return Err(invalid(key, format!("{v} is not between 0 and 86400 seconds")));
+        return Err(invalid(
+            key,
+            format!("{v} is not between 0 and 86400 seconds"),
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -213,11 +216,7 @@ fn secs(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError
 impl Settings {
     /// Checks a raw configuration; relative paths are resolved against `base` (the current
     /// folder) and then `workdir`.
-    pub fn from_raw(
-        raw: RawConfig,
-        o: &Overrides,
-        base: &Path,
-    ) -> Result<Settings, ConfigError> {
+    pub fn from_raw(raw: RawConfig, o: &Overrides, base: &Path) -> Result<Settings, ConfigError> {
         let workdir = o
             .workdir
             .clone()
@@ -263,12 +262,17 @@ impl Settings {
         let validation = Options {
             encoding: v.encoding.unwrap_or_default(),
             policy: v.policy.unwrap_or_default(),
-            max_errors_per_file: v.max_errors_per_file.unwrap_or(defaults.max_errors_per_file),
+            max_errors_per_file: v
+                .max_errors_per_file
+                .unwrap_or(defaults.max_errors_per_file),
             max_picture_size: v.max_picture_size.unwrap_or(defaults.max_picture_size),
             max_invoice_size: v.max_invoice_size.unwrap_or(defaults.max_invoice_size),
         };
         if validation.max_errors_per_file == 0 {
-            return Err(invalid("validation.max_errors_per_file", "must be at least 1"));
+            return Err(invalid(
+                "validation.max_errors_per_file",
+                "must be at least 1",
+            ));
         }
         let detect = DetectSettings {
             settle: secs("detect.settle_secs", raw.detect.settle_secs, 2.0)?,
@@ -356,10 +360,17 @@ mod tests {
     fn the_example_is_the_default() {
         let raw: RawConfig = toml::from_str(EXAMPLE).expect("example parses");
         let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/base")).unwrap();
-        let d = Settings::from_raw(RawConfig::default(), &Overrides::default(), Path::new("/base"))
-            .unwrap();
+        let d = Settings::from_raw(
+            RawConfig::default(),
+            &Overrides::default(),
+            Path::new("/base"),
+        )
+        .unwrap();
         assert_eq!(s.folders.outbox, d.folders.outbox);
-        assert_eq!(s.server, ServerLocation::Local(PathBuf::from("/base/exchange/server")));
+        assert_eq!(
+            s.server,
+            ServerLocation::Local(PathBuf::from("/base/exchange/server"))
+        );
         assert_eq!(s.detect.settle, d.detect.settle);
         for (job, c) in d.plan.iter() {
             assert_eq!(s.plan.cadence(job).to_string(), c.to_string(), "{job}");
@@ -368,11 +379,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        for text in ["wrokdir = \"x\"", "[folders]\noutbx = \"x\"", "[server]\nusr = \"a\""] {
+        for text in [
+            "wrokdir = \"x\"",
+            "[folders]\noutbx = \"x\"",
+            "[server]\nusr = \"a\"",
+        ] {
             assert!(toml::from_str::<RawConfig>(text).is_err(), "{text}");
         }
         let raw: RawConfig = toml::from_str("[schedule]\nProducts = \"5m\"").unwrap();
-        let e = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).err().unwrap();
+        let e = Settings::from_raw(raw, &Overrides::default(), Path::new("/"))
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("schedule.Products"), "{e}");
     }
 

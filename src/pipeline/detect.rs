@@ -173,10 +173,7 @@ impl Events {
     /// A source that never fires (polling only).
     pub fn none() -> Events {
         let (_tx, rx) = crossbeam_channel::bounded(1);
-        Events {
-            _watcher: None,
-            rx,
-        }
+        Events { _watcher: None, rx }
     }
 
     /// Waits up to `timeout` for a change; true when one came.
@@ -201,9 +198,13 @@ mod tests {
         assert!(det.scan(d.path(), t0, true, |_| true).is_empty());
         // Growing: the clock of quiet restarts.
         fs::write(&p, "[{\"id\":\"1\"},{\"id\":\"2\"}").unwrap();
-        assert!(det.scan(d.path(), t0 + settle * 3, true, |_| true).is_empty());
+        assert!(det
+            .scan(d.path(), t0 + settle * 3, true, |_| true)
+            .is_empty());
         // Quiet but not a complete array: still waits, within the grace.
-        assert!(det.scan(d.path(), t0 + settle * 6, true, |_| true).is_empty());
+        assert!(det
+            .scan(d.path(), t0 + settle * 6, true, |_| true)
+            .is_empty());
         fs::write(&p, "[{\"id\":\"1\"},{\"id\":\"2\"}]").unwrap();
         let t1 = t0 + settle * 7;
         assert!(det.scan(d.path(), t1, true, |_| true).is_empty());
@@ -221,6 +222,9 @@ mod tests {
         let t0 = Instant::now();
         assert!(det.scan(d.path(), t0, true, |_| true).is_empty());
         let r = det.scan(d.path(), t0 + Duration::from_millis(60), true, |_| true);
-        assert_eq!(r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["prices.json"]);
+        assert_eq!(
+            r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["prices.json"]
+        );
     }
 }

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"[]");
         let failed = write_atomic(&d.path().join("y.json"), |_| Err(io::Error::other("boom")));
         assert!(failed.is_err());
-        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["x.json"]);
     }
 

@@ -9,9 +9,16 @@ use std::path::Path;
 
 impl Engine {
     /// Converts a claimed Sellper XML file; returns the claimed COMPO files it became.
-    pub(super) fn convert_sellper(&mut self, row: &FileRow, sum: &mut Summary) -> Result<Vec<FileRow>> {
+    pub(super) fn convert_sellper(
+        &mut self,
+        row: &FileRow,
+        sum: &mut Summary,
+    ) -> Result<Vec<FileRow>> {
         let mut r = Report::new(&row.name, Some("sellper".into()));
-        r.errors.push(Issue::file(codes::CONVERT_UNSUPPORTED, "Sellper conversion is not wired yet"));
+        r.errors.push(Issue::file(
+            codes::CONVERT_UNSUPPORTED,
+            "Sellper conversion is not wired yet",
+        ));
         r.settle();
         self.reject(row, &r)?;
         sum.rejected.push(row.name.clone());

@@ -45,7 +45,12 @@ impl Engine {
     pub(super) fn collect_settled(&mut self) -> Result<Summary> {
         let mut sum = self.collect(Instant::now())?;
         if !self.out_seen.is_empty() {
-            std::thread::sleep(self.s.detect.settle.max(std::time::Duration::from_millis(10)));
+            std::thread::sleep(
+                self.s
+                    .detect
+                    .settle
+                    .max(std::time::Duration::from_millis(10)),
+            );
             sum.absorb(self.collect(Instant::now())?);
         }
         Ok(sum)
@@ -194,7 +199,8 @@ impl Engine {
         let src = self.incoming_path(id, name);
         let hidden = self.hidden_inbox(id, target);
         fsutil::copy_atomic(&src, &hidden).map_err(PipelineError::io(&hidden))?;
-        self.journal.transition(id, State::Uploaded, Update::default())?;
+        self.journal
+            .transition(id, State::Uploaded, Update::default())?;
         Ok(())
     }
 
@@ -207,7 +213,8 @@ impl Engine {
             std::fs::rename(&hidden, &to).map_err(PipelineError::io(&hidden))?;
             fsutil::sync_dir(&self.s.folders.inbox).map_err(PipelineError::io(&to))?;
         }
-        self.journal.transition(id, State::Delivered, Update::default())?;
+        self.journal
+            .transition(id, State::Delivered, Update::default())?;
         tracing::info!(file = %row.name, to = %to.display(), "delivered");
         self.after_delivery(&row, &to)?;
         self.finish_acknowledge(&row)

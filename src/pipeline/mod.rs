@@ -222,11 +222,16 @@ impl Engine {
             for e in self.transport.list(dir)? {
                 let ours = crate::transport::is_part_name(&e.name) || e.name.ends_with(".ce-up");
                 if !e.is_dir && ours && !keep.contains(&e.name) {
-                    self.transport.remove(&crate::transport::join(dir, &e.name))?;
+                    self.transport
+                        .remove(&crate::transport::join(dir, &e.name))?;
                 }
             }
         }
-        for dir in [&self.dirs.staging, &self.s.folders.inbox, &self.dirs.incoming] {
+        for dir in [
+            &self.dirs.staging,
+            &self.s.folders.inbox,
+            &self.dirs.incoming,
+        ] {
             if let Ok(rd) = std::fs::read_dir(dir) {
                 for e in rd.flatten() {
                     let n = e.file_name().to_string_lossy().into_owned();

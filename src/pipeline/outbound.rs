@@ -269,7 +269,12 @@ impl Engine {
     }
 
     /// Archives a file that will not be published (unchanged, superseded).
-    pub(super) fn finish_aside(&mut self, row: &FileRow, state: State, outcome: &str) -> Result<()> {
+    pub(super) fn finish_aside(
+        &mut self,
+        row: &FileRow,
+        state: State,
+        outcome: &str,
+    ) -> Result<()> {
         if row.state != state {
             self.journal.transition(row.id, state, Update::default())?;
         }
@@ -297,7 +302,8 @@ impl Engine {
             fsutil::move_file(&work, &to).map_err(PipelineError::io(&work))?;
             let rp = self.report_tmp(row.id);
             if rp.exists() {
-                fsutil::move_file(&rp, &fsutil::report_path(&to)).map_err(PipelineError::io(&rp))?;
+                fsutil::move_file(&rp, &fsutil::report_path(&to))
+                    .map_err(PipelineError::io(&rp))?;
             }
         }
         Ok(())
@@ -476,7 +482,8 @@ impl Engine {
         }
         let keys = self.journal.staged_keys(id)?.unwrap_or_default();
         let set = self.portal.after(&self.journal, t, &keys)?;
-        self.journal.publish(id, t, set.as_ref(), Update::default())?;
+        self.journal
+            .publish(id, t, set.as_ref(), Update::default())?;
         self.portal.set_published(t, set);
         tracing::info!(file = %row.name, to = %target, "published");
         self.finish_published(&row)
@@ -485,7 +492,8 @@ impl Engine {
     pub(super) fn finish_published(&mut self, row: &FileRow) -> Result<()> {
         self.archive_original(row)?;
         let _ = std::fs::remove_file(self.staged_path(row.id));
-        self.journal.transition(row.id, State::Archived, Update::default())?;
+        self.journal
+            .transition(row.id, State::Archived, Update::default())?;
         Ok(())
     }
 
