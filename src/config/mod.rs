@@ -344,10 +344,15 @@ impl Settings {
             Some(p) => RawConfig::load(p)?,
             None => RawConfig::default(),
         };
-        let base = std::env::current_dir().map_err(|source| ConfigError::Read {
+        let cwd = std::env::current_dir().map_err(|source| ConfigError::Read {
             path: PathBuf::from("."),
             source,
         })?;
+        // Paths in a file are relative to the file, so a config works wherever it is run from.
+        let base = match path.and_then(Path::parent) {
+            Some(dir) if raw.workdir.is_some() || o.workdir.is_none() => cwd.join(dir),
+            _ => cwd,
+        };
         Settings::from_raw(raw, o, &base)
     }
 }

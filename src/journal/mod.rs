@@ -373,6 +373,10 @@ impl Journal {
                 serde_json::to_string(&keys.deletions).expect("strings serialise"),
             ],
         )?;
+        tx.execute(
+            "UPDATE files SET snapshot = ?2 WHERE id = ?1",
+            params![id, keys.snapshot as i64],
+        )?;
         Self::transition_in(&tx, id, State::Staged, update)?;
         tx.commit()?;
         Ok(())

@@ -341,3 +341,22 @@ pub(crate) fn progress_bar(total_bytes: u64, job: &str) -> Option<indicatif::Pro
 pub fn type_key_of(name: &str) -> Option<&'static str> {
     outbound::row_type(name).map(|t| t.name())
 }
+
+impl Engine {
+    /// Takes the settled outbox files without publishing (tests and tools that drive the
+    /// schedule themselves). Waits up to three settle times for files to settle.
+    pub fn once_take_only(&mut self) -> Summary {
+        let mut sum = Summary::default();
+        let deadline = Instant::now() + self.s.detect.settle * 3 + Duration::from_millis(50);
+        loop {
+            match self.take_outbox(Instant::now()) {
+                Ok(s) => sum.absorb(s),
+                Err(e) => tracing::error!(error = %e, "take failed"),
+            }
+            if !self.detector.waiting() || Instant::now() >= deadline {
+                return sum;
+            }
+            std::thread::sleep(self.s.detect.settle.max(Duration::from_millis(20)) / 2);
+        }
+    }
+}
