@@ -180,3 +180,14 @@ mod tests {
         assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
     }
 }
+
+#[cfg(test)]
+mod readme {
+    #[test]
+    fn every_code_is_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for (code, _) in super::codes::ALL {
+            assert!(readme.contains(&format!("`{code}`")), "README lacks {code}");
+        }
+    }
+}
