@@ -2,3 +2,5 @@
 //! library, with the harness in `harness.rs`.
 
 mod harness;
+mod sshd;
+mod transport;

@@ -366,18 +366,27 @@ impl Inner {
         c.sftp.unlink(&old).map_err(|e| classify(&old_rel, e))
     }
 
-    fn upload(&self, c: &Conn, path: &str, src: &mut dyn Read) -> Result<Written> {
+    fn open_part(&self, c: &Conn, path: &str) -> Result<ssh2::File> {
         let part_rel = part_name(path);
-        let part = self.remote(&part_rel);
-        let mut file = c
-            .sftp
+        c.sftp
             .open_mode(
-                &part,
+                self.remote(&part_rel),
                 OpenFlags::WRITE | OpenFlags::TRUNCATE,
                 0o644,
                 OpenType::File,
             )
-            .map_err(|e| classify(&part_rel, e))?;
+            .map_err(|e| classify(&part_rel, e))
+    }
+
+    fn upload(
+        &self,
+        c: &Conn,
+        mut file: ssh2::File,
+        path: &str,
+        src: &mut dyn Read,
+    ) -> Result<Written> {
+        let part_rel = part_name(path);
+        let part = self.remote(&part_rel);
         let mut hashing = HashingReader::new(src);
         let mut buf = vec![0u8; WRITE_CHUNK];
         loop {
@@ -526,9 +535,22 @@ impl Transport for SftpTransport {
     fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
         let inner = &self.inner;
         let mut g = inner.acquire()?;
-        let r = inner.upload(g.conn(), path, src);
-        let r = g.check(r);
-        match r {
+        let opened = inner.open_part(g.conn(), path);
+        let file = match g.check(opened) {
+            Ok(f) => f,
+            // Nothing was read from `src` yet, so a session that died while idle can be
+            // replaced and the upload started over.
+            Err(e) if e.is_transient() => {
+                drop(g);
+                tracing::info!(error = %e, "SFTP session lost, reconnecting");
+                g = inner.acquire()?;
+                let opened = inner.open_part(g.conn(), path);
+                g.check(opened)?
+            }
+            Err(e) => return Err(e),
+        };
+        let r = inner.upload(g.conn(), file, path, src);
+        match g.check(r) {
             Ok(w) => Ok(w),
             Err(e) => {
                 if !g.broken {
@@ -558,34 +580,37 @@ impl Transport for SftpTransport {
     }
 
     fn mkdir_all(&self, path: &str) -> Result<()> {
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let full = self.inner.remote(path);
+        // The folder and its parents up to the root of the server (or the login folder),
+        // deepest first; the transport root itself may have to be created too.
+        let chain: Vec<&Path> = full
+            .ancestors()
+            .filter(|a| !matches!(a.to_str(), Some("" | "/" | ".")))
+            .collect();
         self.inner.run(true, |c| {
             // Walk up to the deepest folder that exists (usually the target itself), then
             // create downwards; another worker creating the same folder is fine.
-            let mut have = parts.len();
-            loop {
-                let rel = parts[..have].join("/");
-                match c.sftp.stat(&self.inner.remote(&rel)) {
+            let mut missing = 0;
+            for dir in &chain {
+                match c.sftp.stat(dir) {
                     Ok(st) if st.is_dir() => break,
                     Ok(_) => {
                         return Err(TransportError::Other {
-                            path: rel,
+                            path: dir.display().to_string(),
                             message: "exists and is not a folder".into(),
                         })
                     }
-                    Err(e) => match classify(&rel, e) {
-                        TransportError::NotFound { .. } if have > 0 => have -= 1,
+                    Err(e) => match classify(path, e) {
+                        TransportError::NotFound { .. } => missing += 1,
                         e => return Err(e),
                     },
                 }
             }
-            for depth in have + 1..=parts.len() {
-                let rel = parts[..depth].join("/");
-                let remote = self.inner.remote(&rel);
-                if let Err(e) = c.sftp.mkdir(&remote, 0o755) {
-                    let exists = c.sftp.stat(&remote).map(|s| s.is_dir()).unwrap_or(false);
+            for dir in chain[..missing].iter().rev() {
+                if let Err(e) = c.sftp.mkdir(dir, 0o755) {
+                    let exists = c.sftp.stat(dir).map(|s| s.is_dir()).unwrap_or(false);
                     if !exists {
-                        return Err(classify(&rel, e));
+                        return Err(classify(&dir.display().to_string(), e));
                     }
                 }
             }
