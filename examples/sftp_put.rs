@@ -45,10 +45,8 @@ fn main() -> anyhow::Result<()> {
     let (files, bytes) = match args.cmd {
         Cmd::Put { local, remote } => put(&t, &local, &remote, args.jobs)?,
         Cmd::Get { remote, local } => {
-            let mut out = std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::File::create(&local)?,
-            );
+            let mut out =
+                std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&local)?);
             let n = t.read_to(&remote, &mut out)?;
             std::io::Write::flush(&mut out)?;
             (1, n)

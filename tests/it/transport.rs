@@ -139,7 +139,10 @@ fn conformance(t: &dyn Transport, root: &Path) {
     let w = t.write_atomic("in/big.bin", &mut &big[..]).unwrap();
     assert_eq!(w.size, big.len() as u64);
     assert_eq!(w.hash, hex(&big));
-    assert_eq!(hex(&std::fs::read(root.join("in/big.bin")).unwrap()), w.hash);
+    assert_eq!(
+        hex(&std::fs::read(root.join("in/big.bin")).unwrap()),
+        w.hash
+    );
     assert_eq!(hex(&read_back(t, "in/big.bin")), w.hash);
 
     // Parallel writers.
@@ -287,7 +290,10 @@ fn sftp_server_killed_mid_upload_keeps_old_content_and_recovers() {
         upload.join().unwrap()
     });
     let e = result.expect_err("an upload through a killed server must fail");
-    assert!(e.is_transient(), "a lost server is a connection error: {e:?}");
+    assert!(
+        e.is_transient(),
+        "a lost server is a connection error: {e:?}"
+    );
     assert_eq!(
         std::fs::read(sshd.root.join("in/big.bin")).unwrap(),
         b"old content"
@@ -368,7 +374,10 @@ fn sftp_changed_host_key_is_refused_even_with_tofu() {
         assert!(msg.contains("differs"), "{msg}");
         assert!(msg.contains("ssh-keygen -R"), "{msg}");
         assert!(
-            msg.contains(&format!("ssh-keyscan -p {} -t ssh-ed25519 127.0.0.1 >>", sshd.port)),
+            msg.contains(&format!(
+                "ssh-keyscan -p {} -t ssh-ed25519 127.0.0.1 >>",
+                sshd.port
+            )),
             "{msg}"
         );
     }
@@ -386,7 +395,10 @@ fn sftp_unknown_host_is_refused_with_how_to_accept() {
     assert!(msg.contains("not a known host"), "{msg}");
     assert!(msg.contains("SHA256:"), "{msg}");
     assert!(msg.contains("accept_new_host_keys = true"), "{msg}");
-    assert!(msg.contains(&format!("ssh-keyscan -p {}", sshd.port)), "{msg}");
+    assert!(
+        msg.contains(&format!("ssh-keyscan -p {}", sshd.port)),
+        "{msg}"
+    );
     assert!(!sshd.dir().join("empty_known_hosts").exists());
 }
 
@@ -413,7 +425,9 @@ fn sftp_accept_new_host_keys_records_the_key() {
 }
 
 fn connections_in(log: &str) -> usize {
-    log.lines().filter(|l| l.contains("Connection from")).count()
+    log.lines()
+        .filter(|l| l.contains("Connection from"))
+        .count()
 }
 
 #[test]

@@ -68,8 +68,9 @@ impl ExtSftp {
         // SAFETY: the session pointer is valid and locked for the duration of the call.
         let handle = unsafe { raw::libssh2_sftp_init(sess_raw) };
         if handle.is_null() {
-            return Err(ssh2::Error::last_session_error_raw(sess_raw)
-                .unwrap_or_else(ssh2::Error::unknown));
+            return Err(
+                ssh2::Error::last_session_error_raw(sess_raw).unwrap_or_else(ssh2::Error::unknown)
+            );
         }
         drop(guard);
         Ok(ExtSftp {
@@ -160,7 +161,8 @@ pub(crate) fn open(cfg: &SftpConfig, target: &SftpTarget) -> Result<Conn, Transp
     sess.set_tcp_stream(tcp);
     sess.set_blocking(true);
     sess.set_timeout(millis(cfg.connect_timeout()));
-    sess.handshake().map_err(|e| lost("SSH handshake failed", &e))?;
+    sess.handshake()
+        .map_err(|e| lost("SSH handshake failed", &e))?;
     verify_host_key(&sess, cfg, target)?;
     authenticate(&sess, cfg, target)?;
 
@@ -196,10 +198,7 @@ fn verify_host_key(
     })?;
     let key = key.to_vec();
     let key_type = key_type_name(&key).unwrap_or("?").to_string();
-    let fingerprint = format!(
-        "SHA256:{}",
-        base64(&sha256_of(sess)).trim_end_matches('=')
-    );
+    let fingerprint = format!("SHA256:{}", base64(&sha256_of(sess)).trim_end_matches('='));
     let path = cfg.known_hosts_path().map_err(setting)?;
     let mut known = sess.known_hosts().map_err(|e| {
         TransportError::Connection(format!("{target}: cannot check host keys: {e}"))
@@ -430,8 +429,7 @@ pub(crate) fn classify_io(path: &str, sess: &Session, e: std::io::Error) -> Tran
 
 /// Standard base64 with padding, for key lines and fingerprints.
 fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let b = [
@@ -486,9 +484,8 @@ mod tests {
         let denied = ssh2::Error::from_errno(ErrorCode::SFTP(raw::LIBSSH2_FX_PERMISSION_DENIED));
         let e = classify("a", denied);
         assert!(!e.is_transient(), "{e}");
-        let gone = ssh2::Error::from_errno(ErrorCode::Session(
-            raw::LIBSSH2_ERROR_SOCKET_DISCONNECT,
-        ));
+        let gone =
+            ssh2::Error::from_errno(ErrorCode::Session(raw::LIBSSH2_ERROR_SOCKET_DISCONNECT));
         assert!(classify("a", gone).is_transient());
     }
 }

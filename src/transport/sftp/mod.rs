@@ -132,7 +132,10 @@ impl SftpTransport {
                 Err(TransportError::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            for e in entries.iter().filter(|e| !e.is_dir && is_part_name(&e.name)) {
+            for e in entries
+                .iter()
+                .filter(|e| !e.is_dir && is_part_name(&e.name))
+            {
                 let path = join(dir, &e.name);
                 self.remove(&path)?;
                 tracing::info!(path = %path, "removed a stale upload");
@@ -414,11 +417,7 @@ impl Inner {
             }
         }
         file.close().map_err(|e| classify(&part_rel, e))?;
-        let size = c
-            .sftp
-            .stat(&part)
-            .map_err(|e| classify(&part_rel, e))?
-            .size;
+        let size = c.sftp.stat(&part).map_err(|e| classify(&part_rel, e))?.size;
         if size != Some(written.size) {
             return Err(TransportError::Other {
                 path: part_rel,
