@@ -469,3 +469,27 @@ fn sftp_wrong_password_is_refused_and_never_shown() {
     assert!(!format!("{cfg:?}").contains("not-the-password-9f3a"));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn sftp_login_refused_later_is_remembered_not_retried() {
+    let mut sshd = Sshd::start();
+    let t = SftpTransport::connect(sshd.config()).unwrap();
+    t.write_atomic("a.txt", &mut &b"1"[..]).unwrap();
+    // The server stops accepting our key while we run, and drops our session.
+    std::fs::write(sshd.dir().join("authorized_keys"), "").unwrap();
+    sshd.restart();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = connections_in(&sshd.log());
+    let started = Instant::now();
+    let e = t.stat("a.txt").unwrap_err();
+    assert!(matches!(e, TransportError::Refused(_)), "{e:?}");
+    for _ in 0..5 {
+        let again = t.write_atomic("b.txt", &mut &b"2"[..]).unwrap_err();
+        assert_eq!(again.to_string(), e.to_string());
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(300));
+    let log = sshd.log();
+    assert_eq!(connections_in(&log) - before, 1, "sshd log:\n{log}");
+    assert!(!sshd.root.join("b.txt").exists());
+}
