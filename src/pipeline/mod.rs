@@ -127,9 +127,33 @@ pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
             std::fs::create_dir_all(root).map_err(PipelineError::io(root))?;
             Ok(Arc::new(LocalTransport::new(root.clone())))
         }
-        ServerLocation::Sftp(url) => crate::transport::sftp::open(url, &s.server_raw)
-            .map(|t| Arc::new(t) as Arc<dyn Transport>)
-            .map_err(PipelineError::Transport),
+        ServerLocation::Sftp(url) => {
+            use crate::transport::sftp::{SftpConfig, SftpTransport};
+            let r = &s.server_raw;
+            let mut c = SftpConfig::new(url.clone());
+            c.identity = r.identity.clone();
+            c.passphrase_env = r.passphrase_env.clone();
+            c.password_env = r.password_env.clone();
+            c.password_file = r.password_file.clone();
+            c.known_hosts = r.known_hosts.clone();
+            c.accept_new_host_keys = r.accept_new_host_keys.unwrap_or(c.accept_new_host_keys);
+            c.connect_timeout_secs = r.connect_timeout_secs.unwrap_or(c.connect_timeout_secs);
+            c.io_timeout_secs = r.io_timeout_secs.unwrap_or(c.io_timeout_secs);
+            if let Some(k) = r.keepalive_secs {
+                c.keepalive_secs = u32::try_from(k).unwrap_or(u32::MAX);
+            }
+            c.pool_size = r.pool_size.unwrap_or(c.pool_size);
+            let t = SftpTransport::connect(c)?;
+            // Uploads a crash interrupted are ours to remove.
+            for dir in ["in", "in/pictures", "in/invoices"] {
+                if let Err(e) = t.cleanup_stale_parts(&[dir]) {
+                    if !matches!(e, TransportError::NotFound { .. }) {
+                        return Err(e.into());
+                    }
+                }
+            }
+            Ok(Arc::new(t))
+        }
     }
 }
 

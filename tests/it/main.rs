@@ -3,6 +3,7 @@
 
 mod daemon;
 mod exchange;
+mod exchange_sftp;
 mod harness;
 mod sshd;
 mod transport;
