@@ -273,7 +273,7 @@ impl<R: Read> RecordReader<R> {
     /// content so far was plain ASCII and the first non-ASCII byte is not UTF-8.
     fn check_utf8(&mut self, at_eof: bool) -> Result<(), ReadError> {
         let tail = &self.buf[self.validated..];
-        match std::str::from_utf8(tail) {
+        match simdutf8::compat::from_utf8(tail) {
             Ok(_) => {
                 if self.decoding == Decoding::Undecided && !tail.is_ascii() {
                     self.decoding = Decoding::Utf8;
@@ -395,13 +395,13 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn cut(&mut self, records: Vec<Span>) -> Batch {
-        let rest = self.buf.split_off(self.pos);
-        let data = std::mem::replace(&mut self.buf, rest);
+        // Copy out the batch and keep `buf` (and its warm pages) for the next one.
+        let data = self.buf[..self.pos].to_vec();
+        self.buf.drain(..self.pos);
         let first_line = self.lines_before_buf;
         self.lines_before_buf += memchr::memchr_iter(b'\n', &data).count() as u64;
         self.validated -= self.pos;
         self.pos = 0;
-        self.buf.reserve(BATCH_BYTES + CHUNK);
         Batch {
             data,
             records,

@@ -15,6 +15,7 @@ use super::schema::Schemas;
 use super::strict::{self, ParseProblem};
 use rayon::prelude::*;
 use serde_json::Value;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -269,14 +270,14 @@ struct Loc {
 #[derive(Default)]
 struct TypeIndex {
     snapshot: bool,
-    keys: HashMap<String, Loc>,
-    deleted: HashMap<String, Loc>,
+    keys: FxHashMap<String, Loc>,
+    deleted: FxHashMap<String, Loc>,
 }
 
 struct PendingRef {
     file: usize,
     record: u64,
-    pointer: String,
+    at: (&'static [Step], Option<u32>),
     target: DataType,
     value: String,
 }
@@ -290,8 +291,10 @@ struct RecordOutcome {
     deleted: bool,
     email: Option<String>,
     parent: Option<String>,
-    refs: Vec<(String, DataType, String)>,
-    files: Vec<(String, AttachedFolder, String)>,
+    /// (which reference of the type, array index on its path, value)
+    refs: Vec<(u8, Option<u32>, String)>,
+    /// (which attachment of the type, array index on its path, file name)
+    files: Vec<(u8, Option<u32>, String)>,
     minified: Vec<u8>,
 }
 
@@ -512,8 +515,14 @@ impl Run<'_> {
         let mut first_record = true;
         let want_min = sink.is_some();
         let encoding = self.v.opts.encoding;
+        // Three stages so that every core has work: a reader cuts batches, a worker stage
+        // parses and checks each batch's records in parallel, and this thread merges the
+        // results in order while the next batch is being checked.
         let (tx, rx) = crossbeam_channel::bounded::<Result<Batch, ReadError>>(2);
-        let mut emails: HashMap<String, u64> = HashMap::new();
+        let (done_tx, done_rx) =
+            crossbeam_channel::bounded::<Result<(u64, Vec<RecordOutcome>), ReadError>>(2);
+        let mut emails: FxHashMap<String, u64> = FxHashMap::default();
+        let v = self.v;
         let reader_result =
             std::thread::scope(|s| -> Result<(Option<Detected>, u64), ValidateError> {
                 let reader = s.spawn(move || {
@@ -535,15 +544,25 @@ impl Run<'_> {
                     }
                     (r.detected(), r.records())
                 });
-                for msg in rx {
-                    match msg {
-                        Ok(batch) => {
-                            obs.advanced(batch.data.len() as u64);
+                s.spawn(move || {
+                    for msg in rx {
+                        let out = msg.map(|batch| {
                             let outcomes: Vec<RecordOutcome> = batch
                                 .records
                                 .par_iter()
-                                .map(|s| self.v.record(t, is_delta, &batch, s, want_min))
+                                .map(|sp| v.record(t, is_delta, &batch, sp, want_min))
                                 .collect();
+                            (batch.data.len() as u64, outcomes)
+                        });
+                        if done_tx.send(out).is_err() {
+                            break;
+                        }
+                    }
+                });
+                for msg in done_rx {
+                    match msg {
+                        Ok((bytes, outcomes)) => {
+                            obs.advanced(bytes);
                             for o in outcomes {
                                 if let Some(w) = sink.as_mut() {
                                     if !first_record {
@@ -584,7 +603,7 @@ impl Run<'_> {
         file: usize,
         t: DataType,
         o: RecordOutcome,
-        emails: &mut HashMap<String, u64>,
+        emails: &mut FxHashMap<String, u64>,
     ) {
         let had_errors = !o.issues.is_empty();
         for i in o.issues {
@@ -651,23 +670,26 @@ impl Run<'_> {
                 emails.insert(lower, idx);
             }
         }
-        for (pointer, target, value) in o.refs {
+        for (which, at, value) in o.refs {
+            let r = &t.references()[which as usize];
+            let target = r.target;
             if target.rank() < t.rank() {
-                if let Some(issue) = self.check_ref(file, idx, pointer, target, &value) {
+                if let Some(issue) = self.check_ref(file, idx, (r.path, at), target, &value) {
                     self.accs[file].error(issue);
                 }
             } else {
                 self.pending.push(PendingRef {
                     file,
                     record: idx,
-                    pointer,
+                    at: (r.path, at),
                     target,
                     value,
                 });
             }
         }
-        for (pointer, folder, name) in o.files {
-            if let Some(issue) = self.check_file_ref(idx, pointer, folder, &name) {
+        for (which, at, name) in o.files {
+            let a = &t.attachments()[which as usize];
+            if let Some(issue) = self.check_file_ref(idx, (a.path, at), a.folder, &name) {
                 self.accs[file].error(issue);
             }
         }
@@ -678,7 +700,7 @@ impl Run<'_> {
         &self,
         from: usize,
         record: u64,
-        pointer: String,
+        (path, at): (&'static [Step], Option<u32>),
         target: DataType,
         value: &str,
     ) -> Option<Issue> {
@@ -716,7 +738,7 @@ impl Run<'_> {
         };
         Some(Issue::new(
             Some(record),
-            pointer,
+            pointer_of(record, path, at),
             codes::REF_MISSING,
             format!(
                 "{target} \"{value}\" does not exist{why}: it is neither in this batch nor on the \
@@ -728,7 +750,7 @@ impl Run<'_> {
     fn check_file_ref(
         &self,
         record: u64,
-        pointer: String,
+        (path, at): (&'static [Step], Option<u32>),
         folder: AttachedFolder,
         name: &str,
     ) -> Option<Issue> {
@@ -755,7 +777,7 @@ impl Run<'_> {
         };
         Some(Issue::new(
             Some(record),
-            pointer,
+            pointer_of(record, path, at),
             codes::FILE_MISSING,
             message,
         ))
@@ -763,7 +785,7 @@ impl Run<'_> {
 
     fn resolve_pending(&mut self) {
         for p in std::mem::take(&mut self.pending) {
-            if let Some(issue) = self.check_ref(p.file, p.record, p.pointer, p.target, &p.value) {
+            if let Some(issue) = self.check_ref(p.file, p.record, p.at, p.target, &p.value) {
                 self.accs[p.file].error(issue);
             }
         }
@@ -907,15 +929,14 @@ impl Validator {
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
-        let base = format!("/{index}");
-        for r in t.references() {
-            walk(&value, r.path, &base, &mut |p, v| {
-                o.refs.push((p, r.target, v.to_string()));
+        for (n, r) in t.references().iter().enumerate() {
+            walk(&value, r.path, None, &mut |i, v| {
+                o.refs.push((n as u8, i, v.to_string()));
             });
         }
-        for a in t.attachments() {
-            walk(&value, a.path, &base, &mut |p, v| {
-                o.files.push((p, a.folder, v.to_string()));
+        for (n, a) in t.attachments().iter().enumerate() {
+            walk(&value, a.path, None, &mut |i, v| {
+                o.files.push((n as u8, i, v.to_string()));
             });
         }
         o
@@ -952,32 +973,46 @@ fn canonical_number(n: &serde_json::Number) -> String {
     }
 }
 
-/// Calls `f` with the pointer and value of every non-empty string at `path`.
-fn walk(v: &Value, path: &[Step], pointer: &str, f: &mut dyn FnMut(String, &str)) {
+/// Calls `f` with the array index (paths have at most one `Each`) and value of every string
+/// at `path`. Pointers are only built for the few values that turn out to be wrong.
+fn walk(v: &Value, path: &[Step], index: Option<u32>, f: &mut dyn FnMut(Option<u32>, &str)) {
     match path.split_first() {
         None => {
             if let Some(s) = v.as_str() {
-                f(pointer.to_string(), s);
+                f(index, s);
             }
         }
         Some((Step::Field(name), rest)) => {
             if let Some(child) = v.get(*name) {
-                walk(
-                    child,
-                    rest,
-                    &format!("{pointer}/{}", pointer_token(name)),
-                    f,
-                );
+                walk(child, rest, index, f);
             }
         }
         Some((Step::Each, rest)) => {
             if let Some(items) = v.as_array() {
                 for (i, child) in items.iter().enumerate() {
-                    walk(child, rest, &format!("{pointer}/{i}"), f);
+                    walk(child, rest, Some(i as u32), f);
                 }
             }
         }
     }
+}
+
+/// The JSON pointer of a value found by [`walk`] in record `record`.
+fn pointer_of(record: u64, path: &[Step], index: Option<u32>) -> String {
+    let mut p = format!("/{record}");
+    for s in path {
+        match s {
+            Step::Field(name) => {
+                p.push('/');
+                p.push_str(&pointer_token(name));
+            }
+            Step::Each => {
+                p.push('/');
+                p.push_str(&index.unwrap_or(0).to_string());
+            }
+        }
+    }
+    p
 }
 
 /// A buffered file writer usable as an [`Observer::output`].
