@@ -52,7 +52,10 @@ fn golden(name: &str, files: &BTreeMap<String, String>) {
     let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!(names(files), names(&expected), "files of {name}");
     for (f, text) in files {
-        assert_eq!(text, &expected[f], "{name}/{f} differs from the golden file");
+        assert_eq!(
+            text, &expected[f],
+            "{name}/{f} differs from the golden file"
+        );
     }
 }
 
@@ -124,14 +127,21 @@ fn sample_order() -> Value {
 fn an_order_survives_compo_to_sellper_and_back() {
     let dir = tempdir();
     let orders = dir.path().join("orders.20261120T101500.json");
-    fs::write(&orders, serde_json::to_string(&json!([sample_order()])).unwrap()).unwrap();
+    fs::write(
+        &orders,
+        serde_json::to_string(&json!([sample_order()])).unwrap(),
+    )
+    .unwrap();
     let xml_dir = dir.path().join("xml");
     let there = compo_to_sellper(&[orders], &xml_dir).unwrap();
     assert!(there.reports.is_empty(), "{:?}", there.reports);
     assert_eq!(there.written, vec![xml_dir.join("order-P-1001.xml")]);
     let xml = fs::read_to_string(&there.written[0]).unwrap();
     assert!(xml.contains("<order ns=\"compo\">"), "{xml}");
-    assert!(xml.contains("<discount>70</discount>"), "17.5 % of 400 is 70 off: {xml}");
+    assert!(
+        xml.contains("<discount>70</discount>"),
+        "17.5 % of 400 is 70 off: {xml}"
+    );
 
     let back_dir = dir.path().join("back");
     let back = sellper_to_compo(&there.written, &back_dir).unwrap();
@@ -191,15 +201,27 @@ fn malformed_xml_writes_nothing_and_says_where() {
     .unwrap();
     let (outcome, out) = convert_one(&f);
     assert!(outcome.written.is_empty());
-    assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0, "no partial file");
+    assert_eq!(
+        fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "no partial file"
+    );
     let r = &outcome.reports[0];
     assert_eq!(r.status, compo_exchange::compo::report::Status::Rejected);
     assert_eq!(r.errors.len(), 1);
     assert_eq!(r.errors[0].code, "xml.syntax");
-    assert!(r.errors[0].message.contains("itme"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0].message.contains("itme"),
+        "{}",
+        r.errors[0].message
+    );
 
     let truncated = dir.path().join("products.xml");
-    fs::write(&truncated, "<products type=\"array\"><product id=\"1\"><name>x").unwrap();
+    fs::write(
+        &truncated,
+        "<products type=\"array\"><product id=\"1\"><name>x",
+    )
+    .unwrap();
     let (outcome, _out) = convert_one(&truncated);
     assert_eq!(outcome.reports[0].errors[0].code, "xml.syntax");
 }
@@ -214,7 +236,11 @@ fn unknown_elements_warn_and_unknown_roots_fail() {
     )
     .unwrap();
     let (outcome, _out) = convert_one(&f);
-    assert_eq!(outcome.written.len(), 1, "a warning does not stop the conversion");
+    assert_eq!(
+        outcome.written.len(),
+        1,
+        "a warning does not stop the conversion"
+    );
     let r = &outcome.reports[0];
     assert!(r.errors.is_empty());
     assert_eq!(r.warnings[0].code, "convert.unsupported");
@@ -271,7 +297,11 @@ fn a_large_stock_list_streams() {
     let dir = tempdir();
     let f = dir.path().join("stores_items.xml");
     let mut w = std::io::BufWriter::new(fs::File::create(&f).unwrap());
-    writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<items type=\"array\">").unwrap();
+    writeln!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<items type=\"array\">"
+    )
+    .unwrap();
     for i in 0..N {
         writeln!(
             w,

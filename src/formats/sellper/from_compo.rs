@@ -125,7 +125,8 @@ pub(crate) fn convert(
                             continue;
                         }
                         let made = if t == DataType::Orders {
-                            order_xml(r, rec, &mut report).map(|(id, x)| (format!("order-{}.xml", file_safe(&id)), x))
+                            order_xml(r, rec, &mut report)
+                                .map(|(id, x)| (format!("order-{}.xml", file_safe(&id)), x))
                         } else {
                             let contact = str_field(r, "id")
                                 .and_then(|id| contacts.get(id))
@@ -183,7 +184,9 @@ fn read_records(input: &Input, report: &mut Report) -> Result<Option<Vec<Value>>
     })?;
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        report.errors.push(Issue::file(codes::FILE_EMPTY, "the file is empty"));
+        report
+            .errors
+            .push(Issue::file(codes::FILE_EMPTY, "the file is empty"));
         return Ok(None);
     }
     let text = match std::str::from_utf8(bytes) {
@@ -221,7 +224,13 @@ fn str_field<'a>(r: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn required<'a>(r: &'a Value, key: &str, rec: u64, base: &str, report: &mut Report) -> Option<&'a str> {
+fn required<'a>(
+    r: &'a Value,
+    key: &str,
+    rec: u64,
+    base: &str,
+    report: &mut Report,
+) -> Option<&'a str> {
     let v = str_field(r, key);
     if v.is_none() {
         report.errors.push(Issue::new(
@@ -234,7 +243,14 @@ fn required<'a>(r: &'a Value, key: &str, rec: u64, base: &str, report: &mut Repo
     v
 }
 
-fn number(r: &Value, key: &str, rec: u64, base: &str, need: bool, report: &mut Report) -> Option<Dec> {
+fn number(
+    r: &Value,
+    key: &str,
+    rec: u64,
+    base: &str,
+    need: bool,
+    report: &mut Report,
+) -> Option<Dec> {
     match r.get(key) {
         None | Some(Value::Null) => {
             if need {
@@ -348,7 +364,8 @@ fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String
         )),
     }
     let delivery = r.get("delivery").filter(|d| d.is_object());
-    let delivery_cost = delivery.and_then(|d| number(d, "cost", rec, &format!("{base}/delivery"), false, report));
+    let delivery_cost =
+        delivery.and_then(|d| number(d, "cost", rec, &format!("{base}/delivery"), false, report));
     if report.errors.len() > errors_before {
         return None;
     }
@@ -367,7 +384,11 @@ fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String
             &mut x,
             "  ",
             "delivery-type",
-            if kind == "pickup" { "Самовывоз" } else { "Доставка" },
+            if kind == "pickup" {
+                "Самовывоз"
+            } else {
+                "Доставка"
+            },
         );
         if let Some(cost) = delivery_cost {
             element(&mut x, "  ", "delivery-cost", &cost.to_string());
@@ -376,7 +397,12 @@ fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String
             element(&mut x, "  ", "delivery-address", a);
         }
         if let Some(date) = str_field(d, "date") {
-            element(&mut x, "  ", "delivery-end-time", &format!("{date} 00:00:00"));
+            element(
+                &mut x,
+                "  ",
+                "delivery-end-time",
+                &format!("{date} 00:00:00"),
+            );
         }
     }
     if let Some(c) = str_field(r, "comment") {
@@ -390,7 +416,12 @@ fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String
 
 /// The body of POST /admin/clients.xml for a contragent registered on the portal. Sellper
 /// clients have no INN or KPP fields: they go into the comment so that nothing is lost.
-fn client_xml(r: &Value, rec: u64, contact: &Contact, report: &mut Report) -> Option<(String, String)> {
+fn client_xml(
+    r: &Value,
+    rec: u64,
+    contact: &Contact,
+    report: &mut Report,
+) -> Option<(String, String)> {
     let base = format!("/{rec}");
     let id = required(r, "id", rec, &base, report);
     let name = required(r, "name", rec, &base, report);

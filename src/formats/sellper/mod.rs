@@ -41,7 +41,10 @@ fn ensure_dir(out_dir: &Path) -> Result<(), SellperError> {
 
 /// Converts Sellper XML files into COMPO data files in `out_dir`. An input with errors writes
 /// nothing; its report says why.
-pub fn sellper_to_compo(inputs: &[PathBuf], out_dir: &Path) -> Result<ConvertOutcome, SellperError> {
+pub fn sellper_to_compo(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
     let mut outcome = ConvertOutcome::default();
     let mut taken = HashMap::new();
@@ -57,7 +60,10 @@ pub fn sellper_to_compo(inputs: &[PathBuf], out_dir: &Path) -> Result<ConvertOut
 
 /// Converts COMPO orders and contragents (with the customers that carry their contact details)
 /// into Sellper request bodies in `out_dir`: `order-<id>.xml` and `client-<id>.xml`.
-pub fn compo_to_sellper(inputs: &[PathBuf], out_dir: &Path) -> Result<ConvertOutcome, SellperError> {
+pub fn compo_to_sellper(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
     let (written, reports) = from_compo::convert(inputs, out_dir)?;
     Ok(ConvertOutcome { written, reports })

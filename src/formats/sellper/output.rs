@@ -20,17 +20,18 @@ struct ArrayFile {
 }
 
 impl ArrayFile {
-    fn push(&mut self, record: &Value) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
+    fn push(&mut self, record: &Value, scratch: &mut Vec<u8>) -> io::Result<()> {
+        scratch.clear();
+        serde_json::to_writer_pretty(&mut *scratch, record).map_err(io::Error::other)?;
         self.out
-            .write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                self.out.write_all(b"\n")?;
-            }
+            .write_all(if self.count == 0 { b"[\n  " } else { b",\n  " })?;
+        let mut rest = &scratch[..];
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.out.write_all(&rest[..=i])?;
             self.out.write_all(b"  ")?;
-            self.out.write_all(line.as_bytes())?;
+            rest = &rest[i + 1..];
         }
+        self.out.write_all(rest)?;
         self.count += 1;
         Ok(())
     }
@@ -52,6 +53,8 @@ pub struct Outputs {
     dir: PathBuf,
     label: String,
     files: Vec<ArrayFile>,
+    /// Reused for each record's text.
+    scratch: Vec<u8>,
 }
 
 /// The label of delta files made from an input: `sellper-<stem>` cut to the protocol's
@@ -77,6 +80,7 @@ impl Outputs {
             dir: dir.to_path_buf(),
             label: delta_label(stem),
             files: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -112,7 +116,10 @@ impl Outputs {
     }
 
     pub fn push(&mut self, data_type: DataType, snapshot: bool, record: &Value) -> io::Result<()> {
-        self.file(data_type, snapshot)?.push(record)
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.file(data_type, snapshot)?.push(record, &mut scratch);
+        self.scratch = scratch;
+        result
     }
 
     /// Names of the files this input will produce.
@@ -171,8 +178,7 @@ impl Dec {
         if int.is_empty() && frac.is_empty() {
             return None;
         }
-        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let frac = frac.trim_end_matches('0');
@@ -180,7 +186,11 @@ impl Dec {
             return None;
         }
         let int: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-        let mut f: i128 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let mut f: i128 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().ok()?
+        };
         for _ in frac.len()..4 {
             f *= 10;
         }
@@ -316,7 +326,10 @@ mod tests {
 
     #[test]
     fn percentages_and_rounding() {
-        let p = Dec::parse("70").unwrap().percent_of(Dec::from_int(400)).unwrap();
+        let p = Dec::parse("70")
+            .unwrap()
+            .percent_of(Dec::from_int(400))
+            .unwrap();
         assert_eq!(p.to_string(), "17.5");
         assert_eq!(Dec::parse("0.005").unwrap().round(2).to_string(), "0.01");
         assert_eq!(Dec::parse("-0.005").unwrap().round(2).to_string(), "-0.01");

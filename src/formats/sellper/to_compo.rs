@@ -146,12 +146,23 @@ impl Conv {
             }
             return None;
         };
-        self.dec_text(text, &n.pointer_of(name), record)
+        let v = Dec::parse(text);
+        if v.is_none() {
+            self.bad_number(text, &n.pointer_of(name), record);
+        }
+        v
     }
 
     fn dec_text(&mut self, text: &str, pointer: &str, record: Option<u64>) -> Option<Dec> {
         let v = Dec::parse(text);
         if v.is_none() {
+            self.bad_number(text, pointer, record);
+        }
+        v
+    }
+
+    fn bad_number(&mut self, text: &str, pointer: &str, record: Option<u64>) {
+        {
             self.error(
                 record,
                 pointer,
@@ -159,7 +170,6 @@ impl Conv {
                 format!("\"{text}\" is not a decimal number with at most 4 decimals"),
             );
         }
-        v
     }
 }
 
@@ -481,7 +491,9 @@ fn stock_of_one_store(c: &mut Conv, cur: &mut XmlCursor, root: Start) -> Result<
         if s.name == "items" {
             cur.descend(&s);
             let id = store_id.clone();
-            stream(c, cur, "item", "stock", |c, n, rec| stock_item(c, n, rec, &id))?;
+            stream(c, cur, "item", "stock", |c, n, rec| {
+                stock_item(c, n, rec, &id)
+            })?;
         } else {
             skip_unknown(c, cur, s)?;
         }
@@ -662,12 +674,7 @@ fn icml_category(c: &mut Conv, n: &Node, rec: u64) -> Option<Value> {
     Some(Value::Object(m))
 }
 
-fn offer(
-    c: &mut Conv,
-    n: &Node,
-    rec: u64,
-    models: &mut HashSet<String>,
-) -> Result<(), Stop> {
+fn offer(c: &mut Conv, n: &Node, rec: u64, models: &mut HashSet<String>) -> Result<(), Stop> {
     let r = Some(rec);
     c.unknown_children(
         n,
@@ -733,7 +740,10 @@ fn offer(
             model_props.push(prop);
         }
     }
-    let barcodes: Vec<&str> = n.children_named("barcode").filter_map(Node::value).collect();
+    let barcodes: Vec<&str> = n
+        .children_named("barcode")
+        .filter_map(Node::value)
+        .collect();
     let brand = n.text_of("vendor");
     let (Some(id), Some(name), Some(category)) = (id, name, category) else {
         return Ok(());
@@ -880,7 +890,10 @@ fn emit_categories(c: &mut Conv, cats: Vec<Cat>) -> Result<(), Stop> {
         m.insert("id".into(), k.id.clone().into());
         m.insert("name".into(), k.path[k.path.len() - 1].clone().into());
         if k.path.len() > 1 {
-            m.insert("parent_id".into(), id_of(&k.path[..k.path.len() - 1]).into());
+            m.insert(
+                "parent_id".into(),
+                id_of(&k.path[..k.path.len() - 1]).into(),
+            );
         }
         c.emit(DataType::Categories, Value::Object(m))?;
     }
@@ -1090,7 +1103,13 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
         v.insert("id".into(), item.unwrap_or_default().into());
         let label: Vec<String> = params
             .iter()
-            .map(|p| format!("{}: {}", p["name"].as_str().unwrap_or(""), p["value"].as_str().unwrap_or("")))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    p["name"].as_str().unwrap_or(""),
+                    p["value"].as_str().unwrap_or("")
+                )
+            })
             .collect();
         let vname = if label.is_empty() {
             name.to_string()
@@ -1315,9 +1334,10 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
             None
         }
     };
-    let client = n
-        .child("client")
-        .and_then(|k| k.attr_value("id").or_else(|| k.value().filter(|_| k.children.is_empty())));
+    let client = n.child("client").and_then(|k| {
+        k.attr_value("id")
+            .or_else(|| k.value().filter(|_| k.children.is_empty()))
+    });
     if client.is_none() {
         c.required(
             rec,
@@ -1344,32 +1364,32 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
     let delivery_type = n.text_of("delivery-type");
     let delivery_address = n.text_of("delivery-address");
     let delivery_date = n.text_of("delivery-end-time").and_then(date_part);
-    let delivery = if delivery_type.is_some() || delivery_cost.is_some() || delivery_address.is_some()
-    {
-        match delivery_type {
-            Some(t) => {
-                let mut d = Map::new();
-                d.insert(
-                    "kind".into(),
-                    (if is_pickup(t) { "pickup" } else { "delivery" }).into(),
-                );
-                put(&mut d, "address", delivery_address);
-                put(&mut d, "date", delivery_date);
-                put(&mut d, "cost", delivery_cost.map(Dec::to_json));
-                Some(Value::Object(d))
+    let delivery =
+        if delivery_type.is_some() || delivery_cost.is_some() || delivery_address.is_some() {
+            match delivery_type {
+                Some(t) => {
+                    let mut d = Map::new();
+                    d.insert(
+                        "kind".into(),
+                        (if is_pickup(t) { "pickup" } else { "delivery" }).into(),
+                    );
+                    put(&mut d, "address", delivery_address);
+                    put(&mut d, "date", delivery_date);
+                    put(&mut d, "cost", delivery_cost.map(Dec::to_json));
+                    Some(Value::Object(d))
+                }
+                None => {
+                    c.required(
+                        rec,
+                        &n.pointer_of("delivery-type"),
+                        "delivery is given without a <delivery-type>: COMPO needs its kind",
+                    );
+                    None
+                }
             }
-            None => {
-                c.required(
-                    rec,
-                    &n.pointer_of("delivery-type"),
-                    "delivery is given without a <delivery-type>: COMPO needs its kind",
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
     if c.report.errors.len() > errors_before {
         return None;
     }
@@ -1410,7 +1430,14 @@ fn order_item(c: &mut Conv, it: &Node, rec: Option<u64>) -> Option<(Value, Dec)>
     c.unknown_children(
         it,
         rec,
-        &["product", "modification", "price", "discount", "quantity", "barcodes"],
+        &[
+            "product",
+            "modification",
+            "price",
+            "discount",
+            "quantity",
+            "barcodes",
+        ],
     );
     let id = it.attr_value("id");
     if id.is_none() {

@@ -5,7 +5,6 @@
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 
 /// Why a document could not be read as XML. I/O failures are kept apart: they are not the
@@ -108,10 +107,7 @@ impl<R: Read> Read for Transcoder<R> {
             }
             let n = self.inner.read(&mut self.input)?;
             let last = n == 0;
-            let cap = self
-                .decoder
-                .max_utf8_buffer_length(n)
-                .unwrap_or(n * 3 + 16);
+            let cap = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
             self.output.clear();
             self.output.resize(cap, 0);
             self.out_pos = 0;
@@ -194,26 +190,29 @@ impl Node {
         }
     }
 
-    /// Fills in the pointers below this node, numbering repeated names.
+    /// Fills in the pointers below this node, numbering repeated names. Children are few, so
+    /// linear scans beat hashing here (this runs for every element of a large stock list).
     fn assign_child_pointers(&mut self) {
-        let mut totals: HashMap<&str, usize> = HashMap::new();
-        for c in &self.children {
-            *totals.entry(c.name.as_str()).or_default() += 1;
-        }
-        let totals: HashMap<String, usize> =
-            totals.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let base = self.pointer.clone();
-        for c in &mut self.children {
-            let k = seen.entry(c.name.clone()).or_default();
-            *k += 1;
-            c.pointer = if totals[&c.name] > 1 {
-                format!("{base}/{}[{k}]", c.name)
+        let base = std::mem::take(&mut self.pointer);
+        for i in 0..self.children.len() {
+            let name = &self.children[i].name;
+            let before = self.children[..i]
+                .iter()
+                .filter(|c| &c.name == name)
+                .count();
+            let repeated = before > 0 || self.children[i + 1..].iter().any(|c| &c.name == name);
+            let pointer = if repeated {
+                format!("{base}/{name}[{}]", before + 1)
             } else {
-                format!("{base}/{}", c.name)
+                format!("{base}/{name}")
             };
-            c.assign_child_pointers();
+            let child = &mut self.children[i];
+            child.pointer = pointer;
+            if !child.children.is_empty() {
+                child.assign_child_pointers();
+            }
         }
+        self.pointer = base;
     }
 }
 
@@ -247,7 +246,8 @@ impl Start {
 
 struct Frame {
     pointer: String,
-    counts: HashMap<String, usize>,
+    /// How many children of each name were seen (few names: a vector is enough).
+    counts: Vec<(String, usize)>,
 }
 
 /// A pull cursor over one XML document.
@@ -367,7 +367,9 @@ impl XmlCursor {
                 Raw::Text(resolved)
             }
             Event::Eof => Raw::Eof,
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => return Ok(None),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {
+                return Ok(None)
+            }
         }))
     }
 
@@ -414,10 +416,15 @@ impl XmlCursor {
                         .open
                         .last_mut()
                         .expect("next_child is only called inside an open element");
-                    let position = {
-                        let c = frame.counts.entry(s.name.clone()).or_default();
-                        *c += 1;
-                        *c
+                    let position = match frame.counts.iter_mut().find(|(n, _)| *n == s.name) {
+                        Some((_, c)) => {
+                            *c += 1;
+                            *c
+                        }
+                        None => {
+                            frame.counts.push((s.name.clone(), 1));
+                            1
+                        }
                     };
                     return Ok(Some(Start {
                         name: s.name,
@@ -451,7 +458,7 @@ impl XmlCursor {
         self.pending_end = start.empty;
         self.open.push(Frame {
             pointer: start.plain_pointer(),
-            counts: HashMap::new(),
+            counts: Vec::new(),
         });
     }
 
@@ -528,4 +535,81 @@ fn node_at<'a>(root: &'a mut Node, path: &[usize]) -> &'a mut Node {
         n = &mut n.children[i];
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(bytes: &'static [u8]) -> XmlCursor {
+        XmlCursor::new(utf8_stream(bytes).unwrap())
+    }
+
+    #[test]
+    fn declared_encodings_are_found_and_limited() {
+        assert_eq!(
+            declared_encoding("<?xml version='1.0' encoding = 'windows-1251'"),
+            Some("windows-1251".into())
+        );
+        assert_eq!(declared_encoding("<?xml version=\"1.0\""), None);
+        let mut r: &[u8] = b"<?xml version=\"1.0\" encoding=\"cp1251\"?><a/>";
+        assert_eq!(sniff_encoding(&mut r).unwrap(), SourceEncoding::Windows1251);
+        let mut r: &[u8] = b"<?xml version=\"1.0\" encoding=\"ISO-8859-5\"?><a/>";
+        assert!(matches!(
+            sniff_encoding(&mut r),
+            Err(ReadError::Encoding(_))
+        ));
+        let mut r: &[u8] = b"\xEF\xBB\xBF<a/>";
+        assert_eq!(sniff_encoding(&mut r).unwrap(), SourceEncoding::Utf8);
+        assert_eq!(r, b"<a/>", "the byte-order mark is consumed");
+    }
+
+    #[test]
+    fn the_transcoder_survives_tiny_reads() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("Склад №1");
+        let mut t = Transcoder::new(&bytes[..], encoding_rs::WINDOWS_1251);
+        let mut out = Vec::new();
+        let mut one = [0u8; 1];
+        while t.read(&mut one).unwrap() == 1 {
+            out.push(one[0]);
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "Склад №1");
+    }
+
+    #[test]
+    fn nodes_get_pointers_and_entities_resolve() {
+        let mut c =
+            cursor(b"<r><x a=\"1\"><p>&lt;&#x439;&gt;</p><q/><q>2</q></x><x><p>3</p></x></r>");
+        let root = c.root().unwrap();
+        c.descend(&root);
+        let s = c.next_child().unwrap().unwrap();
+        let ptr = s.indexed_pointer();
+        let n = c.read_node(s, ptr).unwrap();
+        assert_eq!(n.pointer, "/r/x[1]");
+        assert_eq!(n.attr("a"), Some("1"));
+        assert_eq!(n.text_of("p"), Some("<й>"));
+        assert_eq!(n.children[1].pointer, "/r/x[1]/q[1]");
+        assert_eq!(n.children[2].pointer, "/r/x[1]/q[2]");
+        assert_eq!(n.child("p").unwrap().pointer, "/r/x[1]/p");
+        let s = c.next_child().unwrap().unwrap();
+        assert_eq!(s.position, 2);
+        let ptr = s.indexed_pointer();
+        c.read_node(s, ptr).unwrap();
+        assert!(c.next_child().unwrap().is_none());
+        c.finish().unwrap();
+    }
+
+    #[test]
+    fn trailing_content_and_undefined_entities_are_errors() {
+        let mut c = cursor(b"<r/><r/>");
+        let root = c.root().unwrap();
+        c.read_node(root, "/r".into()).unwrap();
+        assert!(matches!(c.finish(), Err(ReadError::Syntax(_))));
+        let mut c = cursor(b"<r>&nbsp;</r>");
+        let root = c.root().unwrap();
+        assert!(matches!(
+            c.read_node(root, "/r".into()),
+            Err(ReadError::Syntax(m)) if m.contains("nbsp")
+        ));
+    }
 }
