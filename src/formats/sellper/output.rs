@@ -215,11 +215,6 @@ impl Dec {
         self.0 == 0
     }
 
-    /// Product, rounded half away from zero to four decimals.
-    pub fn mul(self, other: Dec) -> Dec {
-        Dec(div_round(self.0 * other.0, SCALE))
-    }
-
     /// `self / other * 100`, rounded to four decimals: a share as a percentage.
     pub fn percent_of(self, whole: Dec) -> Option<Dec> {
         if whole.0 == 0 {
@@ -278,6 +273,14 @@ impl std::ops::Add for Dec {
     type Output = Dec;
     fn add(self, o: Dec) -> Dec {
         Dec(self.0 + o.0)
+    }
+}
+
+impl std::ops::Mul for Dec {
+    type Output = Dec;
+    /// Rounded half away from zero to four decimals.
+    fn mul(self, o: Dec) -> Dec {
+        Dec(div_round(self.0 * o.0, SCALE))
     }
 }
 

@@ -1475,7 +1475,7 @@ fn order_item(c: &mut Conv, it: &Node, rec: Option<u64>) -> Option<(Value, Dec)>
             }
         }
     };
-    let amount = quantity.mul(price - discount).round(2);
+    let amount = (quantity * (price - discount)).round(2);
     let mut m = Map::new();
     m.insert("product_id".into(), id.into());
     m.insert("quantity".into(), quantity.to_json());
