@@ -48,6 +48,7 @@ pub mod codes {
         CONVERT_REQUIRED = "convert.required": "A value the target format requires is missing from the source.";
         CONVERT_VALUE = "convert.value": "A source value cannot be represented in the target format.";
         XML_SYNTAX = "xml.syntax": "Malformed XML.";
+        REPORT_TRUNCATED = "report.truncated": "Warning: the report lists the first errors only; the rest are counted.";
     }
 }
 
@@ -177,5 +178,16 @@ mod tests {
     #[test]
     fn pointer_escaping() {
         assert_eq!(pointer_token("a/b~c"), "a~1b~0c");
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    #[test]
+    fn every_code_is_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for (code, _) in super::codes::ALL {
+            assert!(readme.contains(&format!("`{code}`")), "README lacks {code}");
+        }
     }
 }

@@ -1,5 +1,11 @@
 //! The one integration-test binary: every test runs real files through the real binary or the
-//! library, with the harness in `harness.rs`.
+//! library, with the harness in `harness.rs` (and a real sshd from `sshd.rs`).
 
+mod daemon;
+mod exchange;
+mod exchange_sftp;
 mod harness;
 mod sellper;
+mod sshd;
+mod transport;
+mod validate;

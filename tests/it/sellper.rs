@@ -1,7 +1,7 @@
 //! The Sellper bridge: golden files for every XML example of the seed, both directions, the
 //! order round trip, encodings, malformed input and a large streamed stock list.
 
-use crate::harness::{fixtures, tempdir};
+use crate::harness::{fixtures, run, stdout, tempdir};
 use compo_exchange::formats::sellper::{compo_to_sellper, sellper_to_compo};
 use compo_exchange::formats::ConvertOutcome;
 use serde_json::{json, Value};
@@ -59,6 +59,46 @@ fn golden(name: &str, files: &BTreeMap<String, String>) {
     }
 }
 
+/// Runs `compo-exchange validate` on what a conversion wrote: the files must be valid COMPO,
+/// except for problems the conversion itself announced (Sellper data the portal will refuse,
+/// such as a wrong barcode check digit, is passed on as it is and reported).
+fn assert_validates(out: &Path, outcome: &ConvertOutcome, name: &str) {
+    if outcome.written.is_empty() {
+        return;
+    }
+    let o = run([
+        "validate".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        out.as_os_str(),
+    ]);
+    let reports: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{name}: {e}: {}", stdout(&o)));
+    let announced: Vec<&str> = outcome
+        .reports
+        .iter()
+        .flat_map(|r| r.errors.iter().chain(&r.warnings))
+        .map(|i| i.code.as_str())
+        .collect();
+    let mut checked = 0;
+    for r in reports.as_array().unwrap() {
+        checked += 1;
+        for e in r["errors"].as_array().unwrap() {
+            let code = e["code"].as_str().unwrap();
+            assert!(
+                announced.contains(&code),
+                "{name}: the validator finds {code} in {}, which the conversion did not report: {e}",
+                r["file"]
+            );
+        }
+    }
+    assert_eq!(
+        checked,
+        outcome.written.len(),
+        "{name}: every file validated"
+    );
+}
+
 fn xml_fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(sellper_dir())
         .unwrap()
@@ -84,8 +124,7 @@ fn every_seed_example_matches_its_golden_output() {
         let files = produced(&outcome, out.path());
         let stem = input.file_stem().unwrap().to_string_lossy().into_owned();
         golden(&stem, &files);
-        // When src/compo/validate.rs lands: validate every data file of `out` here, e.g.
-        // `assert_validates(out.path(), &outcome)` (allowing only codes the report announced).
+        assert_validates(out.path(), &outcome, &stem);
     }
 }
 
@@ -103,6 +142,22 @@ fn compo_files_to_sellper_match_their_golden_output() {
     assert!(files.keys().any(|f| f.starts_with("order-")));
     assert!(files.keys().any(|f| f.starts_with("client-")));
     golden("compo-to-sellper", &files);
+    // The orders written for Sellper read back as valid COMPO orders.
+    let orders: Vec<PathBuf> = outcome
+        .written
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("order-")
+        })
+        .cloned()
+        .collect();
+    let back = tempdir();
+    let again = sellper_to_compo(&orders, back.path()).unwrap();
+    assert!(again.reports.is_empty(), "{:?}", again.reports);
+    assert_validates(back.path(), &again, "compo-to-sellper");
 }
 
 fn sample_order() -> Value {
@@ -166,7 +221,11 @@ fn a_windows_1251_document_converts_like_its_utf8_original() {
 
     let (a, out_a) = convert_one(&original);
     let (b, out_b) = convert_one(&cp1251);
-    assert!(b.reports.is_empty(), "{:?}", b.reports);
+    assert!(
+        b.reports.iter().all(|r| r.errors.is_empty()),
+        "{:?}",
+        b.reports
+    );
     let (fa, fb) = (produced(&a, out_a.path()), produced(&b, out_b.path()));
     assert_eq!(fa, fb);
     let products = &fb["products.delta-sellper-022-product-response.json"];

@@ -115,11 +115,14 @@ impl Outputs {
         self.file(data_type, snapshot).map(|_| ())
     }
 
-    pub fn push(&mut self, data_type: DataType, snapshot: bool, record: &Value) -> io::Result<()> {
+    /// Appends a record and returns its index in the file.
+    pub fn push(&mut self, data_type: DataType, snapshot: bool, record: &Value) -> io::Result<u64> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self.file(data_type, snapshot)?.push(record, &mut scratch);
+        let file = self.file(data_type, snapshot)?;
+        let index = file.count;
+        let result = file.push(record, &mut scratch);
         self.scratch = scratch;
-        result
+        result.map(|()| index)
     }
 
     /// Names of the files this input will produce.

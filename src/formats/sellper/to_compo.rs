@@ -7,6 +7,7 @@
 use super::output::{Dec, Outputs};
 use super::xml::{utf8_stream, Node, ReadError, Start, XmlCursor};
 use super::SellperError;
+use crate::compo::checks::check_record;
 use crate::compo::model::DataType;
 use crate::compo::report::{codes, Issue, Report};
 use serde_json::{json, Map, Value};
@@ -121,15 +122,37 @@ impl Conv {
 
     /// Writes a record, unless the input already failed: its files will be thrown away.
     fn emit(&mut self, t: DataType, record: Value) -> Result<(), Stop> {
-        if self.report.errors.is_empty() {
-            self.out.push(t, self.snapshot, &record)?;
-        }
-        Ok(())
+        self.emit_as(t, self.snapshot, record)
     }
 
+    /// Writes a record into the snapshot or the delta of its type, then runs COMPO's record
+    /// checks on it: what the portal would refuse (a wrong barcode check digit in Sellper, say)
+    /// is announced now as a warning naming the output file, while the data stays Sellper's.
     fn emit_as(&mut self, t: DataType, snapshot: bool, record: Value) -> Result<(), Stop> {
-        if self.report.errors.is_empty() {
-            self.out.push(t, snapshot, &record)?;
+        if !self.report.errors.is_empty() {
+            return Ok(());
+        }
+        let index = self.out.push(t, snapshot, &record)?;
+        let mut found = Vec::new();
+        check_record(t, index, &record, !snapshot, &mut found);
+        if found.is_empty() {
+            return Ok(());
+        }
+        let file = self.out.file_name(t, snapshot);
+        for i in found {
+            // Order totals are checked on the Sellper side, with the XML path.
+            if t == DataType::Orders && i.code == codes::SUM_MISMATCH {
+                continue;
+            }
+            self.report.warnings.push(Issue::new(
+                i.record,
+                i.pointer,
+                &i.code,
+                format!(
+                    "{file}: {} (the value is Sellper's: correct it there)",
+                    i.message
+                ),
+            ));
         }
         Ok(())
     }

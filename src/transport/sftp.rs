@@ -1,1 +1,0 @@
-//! The exchange server over SFTP (OpenSSH), through libssh2.

@@ -1,0 +1,154 @@
+//! The whole exchange over SFTP against a real sshd on 127.0.0.1: publish to in/, attached
+//! files, collect from out/, and an outage in the middle of a publish.
+
+use crate::harness::{fixtures, names, stderr, stdout, tree, Work};
+use crate::sshd::Sshd;
+use serde_json::Value;
+use std::process::Output;
+use std::time::Duration;
+
+fn sftp_args(s: &Sshd) -> Vec<String> {
+    vec![
+        "--server".into(),
+        s.url(),
+        "--identity".into(),
+        s.client_key.display().to_string(),
+        "--known-hosts".into(),
+        s.known_hosts.display().to_string(),
+    ]
+}
+
+fn once(w: &Work, s: &Sshd, more: &[&str]) -> Output {
+    let mut args: Vec<String> = sftp_args(s);
+    args.extend(more.iter().map(|m| m.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.run("once", &refs)
+}
+
+#[test]
+fn the_exchange_runs_over_sftp() {
+    let s = Sshd::start();
+    let w = Work::new();
+    // The portal's order arrives in out/ on the server.
+    std::fs::create_dir_all(s.root.join("out")).unwrap();
+    std::fs::copy(
+        fixtures().join("samples/out/orders.20261122T093000.json"),
+        s.root.join("out/orders.20261122T093000.json"),
+    )
+    .unwrap();
+    // Outbox samples only (the server is remote): put them in place through init's helper.
+    for e in walkdir::WalkDir::new(fixtures().join("batch"))
+        .into_iter()
+        .flatten()
+    {
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(fixtures().join("batch")).unwrap();
+            let to = w.path("outbox").join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+    let o = once(&w, &s, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let inn = names(&s.root.join("in"));
+    assert_eq!(inn.len(), 17, "{inn:?}");
+    assert_eq!(names(&s.root.join("in/pictures")).len(), 6);
+    assert_eq!(names(&w.path("inbox")), ["orders.20261122T093000.json"]);
+    assert_eq!(
+        names(&s.root.join("out/archive")),
+        ["orders.20261122T093000.json"]
+    );
+    let leftovers: Vec<_> = tree(&s.root)
+        .into_iter()
+        .filter(|n| n.contains("/."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Nothing changed: a second pass uploads nothing.
+    let o = once(&w, &s, &["--format", "json"]);
+    let sum: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["attached_published"], 0, "{sum}");
+    assert_eq!(sum["published"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_with_the_way_to_accept_it() {
+    let s = Sshd::start();
+    let w = Work::new();
+    let empty = w.path("known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let o = w.run(
+        "once",
+        &[
+            "--server",
+            &s.url(),
+            "--identity",
+            &s.client_key.display().to_string(),
+            "--known-hosts",
+            &empty.display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("ssh-keyscan"), "{err}");
+}
+
+#[test]
+fn an_outage_during_publish_leaves_nothing_partial_and_the_next_pass_finishes() {
+    let mut s = Sshd::start();
+    let w = Work::new();
+    // A large snapshot so that the upload takes a while.
+    let recs: Vec<String> = (0..150_000)
+        .map(|i| {
+            format!(
+                r#"{{"id":"SEG-{i}","name":"Сегмент номер {i}","description":"{}"}}"#,
+                "д".repeat(60)
+            )
+        })
+        .collect();
+    let body = format!("[{}]", recs.join(",\n"));
+    w.drop_file("segments.json", body.as_bytes());
+    let mut args = sftp_args(&s);
+    args.insert(0, "once".into());
+    args.insert(1, "--config".into());
+    args.insert(2, w.config().display().to_string());
+    let child = crate::harness::cli()
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the upload has begun, then cut the server off.
+    let hidden_started = || {
+        tree(&s.root.join("in"))
+            .iter()
+            .any(|n| n.contains("segments.json"))
+    };
+    let t0 = std::time::Instant::now();
+    while !hidden_started() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s.stop();
+    let out = child.wait_with_output().unwrap();
+    // The final name is never partial: absent, or complete.
+    if let Ok(bytes) = std::fs::read(s.root.join("in/segments.json")) {
+        let v: Value = serde_json::from_slice(&bytes).expect("complete if present");
+        assert_eq!(v.as_array().unwrap().len(), 150_000);
+    }
+    s.restart();
+    let o = once(&w, &s, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "first: {}\nsecond: {}",
+        String::from_utf8_lossy(&out.stderr),
+        stderr(&o)
+    );
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(s.root.join("in/segments.json")).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 150_000);
+    let leftovers: Vec<_> = tree(&s.root)
+        .into_iter()
+        .filter(|n| n.contains("/.") || n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
