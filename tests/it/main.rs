@@ -5,6 +5,7 @@ mod daemon;
 mod exchange;
 mod exchange_sftp;
 mod harness;
+mod sellper;
 mod sshd;
 mod transport;
 mod validate;
