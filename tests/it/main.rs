@@ -2,3 +2,4 @@
 //! library, with the harness in `harness.rs`.
 
 mod harness;
+mod prodly;

@@ -48,29 +48,28 @@ impl<'a> Src<'a> {
         self.issues.is_empty()
     }
 
+    /// The value at `path`, without treating null specially. Numeric tokens index arrays.
+    fn raw(&self, path: Path) -> Option<&'a Value> {
+        let (first, rest) = path.split_first()?;
+        let mut v = self.obj.get(*first)?;
+        for t in rest {
+            v = match v {
+                Value::Object(o) => o.get(*t)?,
+                Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+
     /// The value at `path`; `None` when absent or null.
     pub(crate) fn get(&self, path: Path) -> Option<&'a Value> {
-        let (last, parents) = path.split_last()?;
-        let mut obj = self.obj;
-        for p in parents {
-            obj = obj.get(*p)?.as_object()?;
-        }
-        obj.get(*last).filter(|v| !v.is_null())
+        self.raw(path).filter(|v| !v.is_null())
     }
 
     /// Whether `path` holds an explicit `null` (COMPO's `vat: null` means "без НДС").
     pub(crate) fn is_null(&self, path: Path) -> bool {
-        let Some((last, parents)) = path.split_last() else {
-            return false;
-        };
-        let mut obj = self.obj;
-        for p in parents {
-            match obj.get(*p).and_then(Value::as_object) {
-                Some(o) => obj = o,
-                None => return false,
-            }
-        }
-        matches!(obj.get(*last), Some(Value::Null))
+        self.raw(path).is_some_and(Value::is_null)
     }
 
     pub(crate) fn wrong_type(&mut self, path: Path, expected: &str) {
@@ -87,9 +86,14 @@ impl<'a> Src<'a> {
     /// Records that `target` (a Prodly field or COMPO field) cannot be filled from `path`.
     pub(crate) fn missing(&mut self, path: Path, endpoint: &str, target: &str) {
         let ptr = self.pointer(path);
+        let field = path.join(".");
+        let source = if field == target {
+            String::new()
+        } else {
+            format!(", taken from {field}")
+        };
         let msg = format!(
-            "{endpoint} requires {target}, taken from {}; record {} has none, so it was left out",
-            path.join("."),
+            "{endpoint} requires {target}{source}; record {} has none, so it was left out",
             self.label()
         );
         self.issues
