@@ -375,8 +375,16 @@ fn missing_required_values_are_reported_and_left_out_never_filled() {
         codes::CONVERT_REQUIRED
     ));
     assert!(has("managers.json", "/1/phone", codes::CONVERT_REQUIRED));
-    assert!(has("orders.json", "/2/status_comment", codes::CONVERT_REQUIRED));
-    assert!(has("orders.json", "/3/delivery/date", codes::CONVERT_REQUIRED));
+    assert!(has(
+        "orders.json",
+        "/2/status_comment",
+        codes::CONVERT_REQUIRED
+    ));
+    assert!(has(
+        "orders.json",
+        "/3/delivery/date",
+        codes::CONVERT_REQUIRED
+    ));
     assert_eq!(
         codes_in("orders.post.ndjson", "number"),
         ["P-1001", "P-1002", "P-1005"]
@@ -425,7 +433,10 @@ fn joins_carry_prices_stock_and_personal_prices() {
         .iter()
         .map(|p| (p["key"].as_str().unwrap().to_string(), p["value"].clone()))
         .collect();
-    assert_eq!(props["price"], "PT-BASE", "the default contract's price type");
+    assert_eq!(
+        props["price"], "PT-BASE",
+        "the default contract's price type"
+    );
     assert_eq!(props["balance"], 1600.5);
     assert_eq!(props["debt"], 200);
     assert_eq!(props["managers"], serde_json::json!(["M1", "M2"]));
@@ -506,8 +517,8 @@ fn seed_debts_sample_conforms_and_our_debts_use_its_fields() {
 #[test]
 fn seed_orders_sample_is_reported_not_invented() {
     let out = tempdir();
-    let outcome = prodly_to_compo(&[dir().join("seed/orders.get.response.json")], out.path())
-        .unwrap();
+    let outcome =
+        prodly_to_compo(&[dir().join("seed/orders.get.response.json")], out.path()).unwrap();
     assert!(outcome.written.is_empty(), "no order can be made of {{}}");
     let pointers: Vec<&str> = outcome.reports[0]
         .errors
@@ -537,8 +548,7 @@ fn seed_orders_sample_is_reported_not_invented() {
 /// Once `compo-exchange validate` exists on main, add this one line:
 /// `assert!(crate::harness::run(["validate".as_ref(), path.as_os_str()]).status.success());`
 fn assert_valid_compo_orders(path: &Path) {
-    let orders: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let orders: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     const STATUSES: [&str; 6] = [
         "new",
         "accepted",
@@ -570,7 +580,10 @@ fn assert_valid_compo_orders(path: &Path) {
             sum += a;
         }
         let cost = o["delivery"]["cost"].as_f64().unwrap_or(0.0);
-        assert!((o["total"].as_f64().unwrap() - sum - cost).abs() <= 0.01, "{o}");
+        assert!(
+            (o["total"].as_f64().unwrap() - sum - cost).abs() <= 0.01,
+            "{o}"
+        );
         if let Some(d) = o.get("delivery") {
             assert!(["pickup", "delivery"].contains(&d["kind"].as_str().unwrap()));
         }

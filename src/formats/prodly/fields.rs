@@ -96,8 +96,12 @@ impl<'a> Src<'a> {
             "{endpoint} requires {target}{source}; record {} has none, so it was left out",
             self.label()
         );
-        self.issues
-            .push(Issue::new(Some(self.index), ptr, codes::CONVERT_REQUIRED, msg));
+        self.issues.push(Issue::new(
+            Some(self.index),
+            ptr,
+            codes::CONVERT_REQUIRED,
+            msg,
+        ));
     }
 
     pub(crate) fn value_problem(&mut self, path: Path, message: String) {
@@ -256,7 +260,10 @@ mod tests {
         let mut s = Src::new(v.as_object().unwrap(), 4);
         assert_eq!(s.req_str(&["name"], "x.post", "name"), None);
         assert_eq!(s.num(&["qty"]), None);
-        assert_eq!(s.req_str(&["delivery", "date"], "x.post", "deliveryDate"), None);
+        assert_eq!(
+            s.req_str(&["delivery", "date"], "x.post", "deliveryDate"),
+            None
+        );
         assert!(s.is_null(&["delivery", "date"]));
         let codes: Vec<(&str, &str)> = s
             .issues

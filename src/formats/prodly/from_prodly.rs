@@ -71,7 +71,9 @@ pub(crate) fn run(found: &[Input], out_dir: &Path) -> Result<ConvertOutcome, Pro
                                 Some(index),
                                 format!("/{index}/number"),
                                 codes::KEY_DUPLICATE,
-                                format!("order \"{id}\" was already read; this later copy replaces it"),
+                                format!(
+                                    "order \"{id}\" was already read; this later copy replaces it"
+                                ),
                             ),
                         );
                         orders[at] = order;

@@ -40,7 +40,11 @@ where
     }
     let mut reader = BufReader::with_capacity(1 << 16, file);
     // The protocol accepts a UTF-8 byte-order mark; serde_json does not.
-    if reader.fill_buf().map_err(read_err)?.starts_with(b"\xEF\xBB\xBF") {
+    if reader
+        .fill_buf()
+        .map_err(read_err)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
         reader.consume(3);
     }
     let mut de = serde_json::Deserializer::from_reader(reader);
@@ -161,9 +165,7 @@ impl NdjsonOut {
         let Some(w) = self.writer.take() else {
             return Ok(None);
         };
-        let file = w
-            .into_inner()
-            .map_err(|e| self.write_err(e.into_error()))?;
+        let file = w.into_inner().map_err(|e| self.write_err(e.into_error()))?;
         file.sync_all().map_err(|e| self.write_err(e))?;
         drop(file);
         std::fs::rename(&self.part_path, &self.final_path).map_err(|e| ProdlyError::Write {

@@ -178,7 +178,10 @@ fn push_opt(line: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>
 
 fn dedup(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();
-    items.into_iter().filter(|s| seen.insert(s.clone())).collect()
+    items
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect()
 }
 
 impl Run<'_> {
@@ -478,7 +481,9 @@ impl Run<'_> {
         // The branch update: what it needs beyond the card is checked now, stock and prices are
         // added when the product's group is complete.
         const B: &str = "branch_products.post";
-        let Some(code) = code else {
+        // A mistyped `active` was reported above; it must not fall back to the default here.
+        let active_mistyped = s.get(&["active"]).is_some_and(|v| !v.is_boolean());
+        let Some(code) = code.filter(|_| !active_mistyped) else {
             return Ok(());
         };
         let mut branch = Map::new();
@@ -708,7 +713,7 @@ impl Run<'_> {
                 } => {
                     let default = general
                         .iter()
-                        .find(|(gpt, _, min)| *gpt == pt && min.is_none_or(|m| f(m) == 1.0));
+                        .find(|(gpt, _, min)| *gpt == pt && min.map_or(true, |m| f(m) == 1.0));
                     let Some((_, default, _)) = default else {
                         self.reports.error(
                             *file,
@@ -821,9 +826,11 @@ impl Run<'_> {
         let category = s.str(&["category_id"]).map(str::to_string);
         let stop = s.bool(&["stop"]);
         let default = code.and_then(|c| contracts.default_for(c));
-        let price = default
-            .and_then(|d| d.prices_type.clone())
-            .or_else(|| category.as_ref().and_then(|c| categories_users.get(c).cloned()));
+        let price = default.and_then(|d| d.prices_type.clone()).or_else(|| {
+            category
+                .as_ref()
+                .and_then(|c| categories_users.get(c).cloned())
+        });
         let currency = default.and_then(|d| d.currency.clone());
         if self.settle(file, &mut s) {
             let row = ClientRow::C {
@@ -1102,7 +1109,11 @@ impl Run<'_> {
         };
         let message = if state == Some("canceled") {
             // The seed: a cancellation by the supplier must say why in vendorMessage.
-            s.req_str(&["status_comment"], E, "vendorMessage (the reason for canceling)")
+            s.req_str(
+                &["status_comment"],
+                E,
+                "vendorMessage (the reason for canceling)",
+            )
         } else {
             s.str(&["status_comment"])
         };
@@ -1177,7 +1188,7 @@ mod tests {
         ] {
             let (state, vs) = status_to_prodly(st).unwrap();
             assert!(STATES.contains(&state), "{st}");
-            assert!(vs.is_none_or(|v| v == "accepted" || v == "declined"));
+            assert!(vs.map_or(true, |v| v == "accepted" || v == "declined"));
         }
         assert_eq!(status_to_prodly("canceled").unwrap().1, Some("declined"));
         assert_eq!(status_to_prodly("shipped").unwrap().0, "delivery");
