@@ -631,3 +631,65 @@ fn prodly_exports_convert_to_golden_compo_orders() {
         assert!(all.contains(&want), "{want:?} in {all:?}");
     }
 }
+
+#[test]
+fn deltas_without_remains_and_mistyped_values_are_reported() {
+    let input = tempdir();
+    let write = |name: &str, text: &str| std::fs::write(input.path().join(name), text).unwrap();
+    write(
+        "products.delta.json",
+        r#"[{"id": "X1", "name": "A", "category_id": "C", "unit": "шт", "country": "RU",
+             "vat": 20, "multiplicity": 1, "active": "yes"},
+            {"id": "X2", "name": "B", "category_id": "C", "unit": "шт", "country": "RU",
+             "vat": 10, "multiplicity": 1},
+            {"id": "X3", "deleted": true}]"#,
+    );
+    write(
+        "contracts.json",
+        r#"[{"id": "K", "contragent_id": "CA", "number": "1", "date": "2026-01-01",
+             "currency": "RUB"}]"#,
+    );
+    write(
+        "prices.delta.json",
+        r#"[{"product_id": "X2", "prices_type_id": "T", "price": 5},
+            {"product_id": "X2", "prices_type_id": "T", "price": 4, "contract_id": "K"}]"#,
+    );
+    let out = tempdir();
+    let outcome = compo_to_prodly(&[input.path().to_path_buf()], out.path(), &opts()).unwrap();
+    let names: Vec<String> = outcome
+        .written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // No remains at all: stock is unknown, so no branch update; a personal price from a delta
+    // would wipe the others, so none is sent.
+    assert_eq!(names, ["products.post.ndjson"]);
+    let products = outcome
+        .reports
+        .iter()
+        .find(|r| r.file == "products.delta.json")
+        .unwrap();
+    let got: Vec<(&str, &str)> = products
+        .errors
+        .iter()
+        .map(|i| (i.pointer.as_str(), i.code.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/0/active", codes::CONVERT_VALUE),
+            ("/1/id", codes::CONVERT_REQUIRED)
+        ]
+    );
+    assert_eq!(products.warnings[0].pointer, "/2/deleted");
+    let lines = lines(&out.path().join("products.post.ndjson"));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["code"], "X2");
+    let prices = outcome
+        .reports
+        .iter()
+        .find(|r| r.file == "prices.delta.json")
+        .unwrap();
+    assert!(prices.errors.is_empty());
+    assert_eq!(prices.warnings[0].code, codes::CONVERT_UNSUPPORTED);
+}
