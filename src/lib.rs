@@ -3,8 +3,10 @@
 
 pub mod cli;
 pub mod compo;
+pub mod config;
 pub mod formats;
 pub mod journal;
 pub mod pipeline;
+pub mod samples;
 pub mod schedule;
 pub mod transport;

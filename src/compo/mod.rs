@@ -4,4 +4,8 @@ pub mod attached;
 pub mod checks;
 pub mod ident;
 pub mod model;
+pub mod reader;
 pub mod report;
+pub mod schema;
+pub mod strict;
+pub mod validate;

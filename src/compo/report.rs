@@ -48,6 +48,7 @@ pub mod codes {
         CONVERT_REQUIRED = "convert.required": "A value the target format requires is missing from the source.";
         CONVERT_VALUE = "convert.value": "A source value cannot be represented in the target format.";
         XML_SYNTAX = "xml.syntax": "Malformed XML.";
+        REPORT_TRUNCATED = "report.truncated": "Warning: the report lists the first errors only; the rest are counted.";
     }
 }
 

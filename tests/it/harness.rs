@@ -40,3 +40,107 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .expect("tempdir")
 }
+
+/// A work folder with a config that publishes at every pass and settles fast.
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+impl Work {
+    pub fn new() -> Work {
+        Work::with_config("")
+    }
+
+    /// `extra` is appended to the generated config (TOML).
+    pub fn with_config(extra: &str) -> Work {
+        let dir = tempdir();
+        let mut cfg = format!(
+            "workdir = {:?}\n{extra}\n",
+            dir.path().display().to_string()
+        );
+        if !extra.contains("[detect]") {
+            cfg.push_str("[detect]\nsettle_secs = 0.05\npoll_secs = 0.05\n");
+        }
+        if !extra.contains("[schedule]") {
+            cfg.push_str("[schedule]\n");
+            for j in compo_exchange::schedule::Job::ALL {
+                cfg.push_str(&format!("{} = \"immediate\"\n", j.key()));
+            }
+        }
+        std::fs::write(dir.path().join("config.toml"), cfg).unwrap();
+        Work { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    /// Runs a subcommand with this work folder's config.
+    pub fn run(&self, cmd: &str, more: &[&str]) -> Output {
+        let mut c = cli();
+        c.arg(cmd).arg("--config").arg(self.config()).args(more);
+        c.output().expect("run compo-exchange")
+    }
+
+    /// Drops a file into the outbox the way a careful writer does: temporary name, rename.
+    pub fn drop_file(&self, rel: &str, bytes: &[u8]) {
+        let to = self.path("outbox").join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let tmp = to.with_file_name(format!(
+            ".{}.tmp",
+            to.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, &to).unwrap();
+    }
+
+    /// Puts a file into the local server's out/, as the portal does.
+    pub fn portal_writes(&self, name: &str, bytes: &[u8]) {
+        let dir = self.path("server/out");
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
+    }
+
+    /// The settings the CLI would use, for tests that drive the engine as a library.
+    pub fn settings(&self) -> compo_exchange::config::Settings {
+        compo_exchange::config::Settings::load(Some(&self.config()), &Default::default()).unwrap()
+    }
+}
+
+/// Names of the regular files directly in `dir` (not hidden), sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Every file below `dir`, as paths relative to it, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,159 @@
+//! `compo-exchange validate`: the validator on its own, for people and for CI.
+
+use super::{Exit, OutputFormat};
+use crate::compo::model::{DataType, Side};
+use crate::compo::reader::EncodingMode;
+use crate::compo::report::Report;
+use crate::compo::validate::{BatchInput, Observer, Options, Quiet, Validator};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output: one line per problem for people, or the reports as a JSON array.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Folder with <type>.schema.json files overriding the embedded schemas.
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Encoding of the data files.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
+    pub encoding: EncodingArg,
+    /// Validate as files from the portal's out/ (orders.<label>.json names).
+    #[arg(long)]
+    pub inbound: bool,
+    /// Take the files named directly as snapshots of this type, whatever their names
+    /// (e.g. --type products for an export called catalog.json).
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub as_type: Option<DataType>,
+    /// Files and folders. Each folder is a batch laid out like in/ (data files at the top,
+    /// pictures/ and invoices/ below); the files named directly form one more batch together.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EncodingArg {
+    Auto,
+    #[value(name = "utf-8")]
+    Utf8,
+    #[value(name = "windows-1251")]
+    Windows1251,
+}
+
+impl From<EncodingArg> for EncodingMode {
+    fn from(e: EncodingArg) -> Self {
+        match e {
+            EncodingArg::Auto => EncodingMode::Auto,
+            EncodingArg::Utf8 => EncodingMode::Utf8,
+            EncodingArg::Windows1251 => EncodingMode::Windows1251,
+        }
+    }
+}
+
+/// Progress on a terminal for inputs large enough to wait for.
+struct Bar(indicatif::ProgressBar);
+
+impl Observer for Bar {
+    fn advanced(&mut self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let side = if args.inbound {
+        Side::Inbound
+    } else {
+        Side::Outbound
+    };
+    let mut batches = Vec::new();
+    let mut loose = Vec::new();
+    for p in &args.paths {
+        let md = std::fs::metadata(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        if md.is_dir() {
+            batches.push(BatchInput::from_folder(p, side)?);
+        } else {
+            loose.push(p.clone());
+        }
+    }
+    if !loose.is_empty() {
+        batches.push(BatchInput::from_files(&loose, side, args.as_type));
+    }
+    let schemas = super::load_schemas(args.schemas.as_ref())?;
+    let validator = Validator::new(
+        schemas,
+        Options {
+            encoding: args.encoding.into(),
+            ..Options::default()
+        },
+    );
+    let total: u64 = batches.iter().map(|b| b.total_bytes()).sum();
+    let mut bar = (std::io::stderr().is_terminal() && total > 64 << 20).then(|| {
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("static template"),
+        );
+        Bar(pb)
+    });
+    let mut reports: Vec<Report> = Vec::new();
+    for b in &batches {
+        let obs: &mut dyn Observer = match bar.as_mut() {
+            Some(b) => b,
+            None => &mut Quiet,
+        };
+        for o in validator.validate(b, None, obs)? {
+            reports.push(o.report);
+        }
+    }
+    if let Some(b) = bar {
+        b.0.finish_and_clear();
+    }
+    let invalid = reports.iter().filter(|r| !r.is_ok()).count();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &reports)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => write_text(&mut out, &reports)?,
+    }
+    Ok(if invalid > 0 { Exit::Invalid } else { Exit::Ok })
+}
+
+/// One line per problem, then a summary.
+pub fn write_text(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<()> {
+    let mut errors = 0;
+    let mut records = 0;
+    for r in reports {
+        records += r.records.unwrap_or(0);
+        for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
+            for i in issues {
+                if kind == "error" {
+                    errors += 1;
+                }
+                let at = match i.record {
+                    Some(n) => format!(" record {n} at {}", i.pointer),
+                    None => String::new(),
+                };
+                writeln!(out, "{}:{at}: {kind} {}: {}", r.file, i.code, i.message)?;
+            }
+        }
+    }
+    let invalid = reports.iter().filter(|r| !r.is_ok()).count();
+    writeln!(
+        out,
+        "{} files, {records} records: {} valid, {invalid} invalid, {errors} errors",
+        reports.len(),
+        reports.len() - invalid
+    )
+}
+
+fn parse_type(s: &str) -> Result<DataType, String> {
+    DataType::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = DataType::ALL.iter().map(|t| t.name()).collect();
+        format!("not a data type; one of: {}", names.join(", "))
+    })
+}

@@ -1,0 +1,769 @@
+//! Streams the records of a data file without loading it: decodes the bytes (UTF-8, BOM,
+//! Windows-1251), checks the top-level array's structure and cuts the input into batches of
+//! whole records that can be parsed and checked in parallel.
+//!
+//! Only the array's punctuation is checked here; each record's inside is parsed strictly later,
+//! on a worker thread. Memory is bounded by the batch size plus the largest record.
+
+use super::report::{codes, Issue};
+use encoding_rs::WINDOWS_1251;
+use std::io::{self, Read};
+
+/// How to decode a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncodingMode {
+    /// UTF-8, unless the content is not UTF-8 and reads as Windows-1251 text.
+    #[default]
+    Auto,
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "windows-1251")]
+    Windows1251,
+}
+
+/// What a file turned out to be encoded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    Utf8,
+    Utf8Bom,
+    Windows1251,
+}
+
+/// A run of whole records, with the bytes they were cut from.
+#[derive(Debug)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub records: Vec<Span>,
+    /// Line number (1-based) of `data[0]` in the decoded file.
+    pub first_line: u64,
+}
+
+/// One record inside a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub index: u64,
+}
+
+impl Batch {
+    pub fn bytes(&self, s: &Span) -> &[u8] {
+        &self.data[s.start..s.end]
+    }
+
+    /// Line of a record's first byte; only computed for records that have problems.
+    pub fn line_of(&self, s: &Span) -> u64 {
+        self.first_line + memchr::memchr_iter(b'\n', &self.data[..s.start]).count() as u64
+    }
+}
+
+/// Why reading stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(io::Error),
+    /// The file is not a well-formed array in an accepted encoding; records already returned
+    /// are still worth checking.
+    Content(Issue),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+const BATCH_BYTES: usize = 2 << 20;
+const BATCH_RECORDS: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    AfterOpen,
+    AfterValue,
+    AfterComma,
+    AfterClose,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoding {
+    /// Only ASCII so far: UTF-8 and Windows-1251 read the same.
+    Undecided,
+    Utf8,
+    Windows1251,
+}
+
+/// Streaming reader of a data file's records.
+pub struct RecordReader<R> {
+    src: R,
+    mode: EncodingMode,
+    decoding: Decoding,
+    bom: bool,
+    started: bool,
+    eof: bool,
+    raw: Vec<u8>,
+    /// Decoded bytes not yet handed out in a batch.
+    buf: Vec<u8>,
+    /// `buf[..validated]` is known-good UTF-8 (undecoded tails wait after it).
+    validated: usize,
+    pos: usize,
+    state: State,
+    next_index: u64,
+    lines_before_buf: u64,
+    bytes_read: u64,
+    decoder: Option<encoding_rs::Decoder>,
+    high_bytes: u64,
+    cyrillic: u64,
+    pending: Option<ReadError>,
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(src: R, mode: EncodingMode) -> Self {
+        RecordReader {
+            src,
+            mode,
+            decoding: match mode {
+                EncodingMode::Windows1251 => Decoding::Windows1251,
+                EncodingMode::Utf8 => Decoding::Utf8,
+                EncodingMode::Auto => Decoding::Undecided,
+            },
+            bom: false,
+            started: false,
+            eof: false,
+            raw: vec![0; CHUNK],
+            buf: Vec::with_capacity(BATCH_BYTES + CHUNK),
+            validated: 0,
+            pos: 0,
+            state: State::Start,
+            next_index: 0,
+            lines_before_buf: 1,
+            bytes_read: 0,
+            decoder: None,
+            high_bytes: 0,
+            cyrillic: 0,
+            pending: None,
+        }
+    }
+
+    /// Raw bytes consumed from the source so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Records seen so far.
+    pub fn records(&self) -> u64 {
+        self.next_index
+    }
+
+    pub fn detected(&self) -> Detected {
+        match (self.decoding, self.bom) {
+            (Decoding::Windows1251, _) => Detected::Windows1251,
+            (_, true) => Detected::Utf8Bom,
+            _ => Detected::Utf8,
+        }
+    }
+
+    fn content_err(&self, record: Option<u64>, code: &str, message: String) -> ReadError {
+        let pointer = record.map(|r| format!("/{r}")).unwrap_or_default();
+        ReadError::Content(Issue::new(record, pointer, code, message))
+    }
+
+    fn line_at(&self, pos: usize) -> u64 {
+        let end = pos.min(self.buf.len());
+        self.lines_before_buf + memchr::memchr_iter(b'\n', &self.buf[..end]).count() as u64
+    }
+
+    /// Reads and decodes another chunk into `buf`. Returns false at end of input.
+    fn fill(&mut self) -> Result<bool, ReadError> {
+        if self.eof {
+            return Ok(false);
+        }
+        let mut n = match self.src.read(&mut self.raw) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
+            Err(e) => return Err(e.into()),
+        };
+        self.bytes_read += n as u64;
+        let mut from = 0;
+        if !self.started && n > 0 {
+            // A BOM may be split across tiny reads; top the chunk up to 3 bytes first.
+            while n < 3 {
+                let m = self.src.read(&mut self.raw[n..])?;
+                if m == 0 {
+                    break;
+                }
+                n += m;
+                self.bytes_read += m as u64;
+            }
+            self.started = true;
+            let head = &self.raw[..n];
+            if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.bom = true;
+                if self.decoding != Decoding::Windows1251 {
+                    self.decoding = Decoding::Utf8;
+                }
+                from = 3;
+            } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+                return Err(self.content_err(
+                    None,
+                    codes::ENCODING_INVALID,
+                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as \
+                     UTF-8"
+                        .into(),
+                ));
+            }
+        }
+        if n == 0 {
+            self.eof = true;
+            return self.finish_decoding().map(|_| false);
+        }
+        let raw = &self.raw[from..n];
+        if memchr::memchr(0, raw).is_some() {
+            return Err(self.content_err(
+                None,
+                codes::ENCODING_INVALID,
+                "the file contains NUL bytes: it is UTF-16 or binary, not text; save it as UTF-8"
+                    .into(),
+            ));
+        }
+        if self.decoding == Decoding::Windows1251 {
+            self.decode_1251(from, n)?;
+        } else {
+            self.buf.extend_from_slice(&self.raw[from..n]);
+            self.check_utf8(false)?;
+        }
+        Ok(true)
+    }
+
+    fn decode_1251(&mut self, from: usize, n: usize) -> Result<(), ReadError> {
+        let raw = &self.raw[from..n];
+        for &b in raw {
+            if b >= 0x80 {
+                self.high_bytes += 1;
+                if b >= 0xC0 || b == 0xA8 || b == 0xB8 {
+                    self.cyrillic += 1;
+                } else if b == 0x98 {
+                    return Err(self.content_err(
+                        None,
+                        codes::ENCODING_INVALID,
+                        "byte 0x98 is not a Windows-1251 character: the file is neither UTF-8 \
+                         nor Windows-1251; save it as UTF-8"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let dec = self
+            .decoder
+            .get_or_insert_with(|| WINDOWS_1251.new_decoder_without_bom_handling());
+        let need = dec
+            .max_utf8_buffer_length_without_replacement(raw.len())
+            .unwrap_or(raw.len() * 3);
+        let start = self.buf.len();
+        self.buf.resize(start + need, 0);
+        let (_, _, written, _) = dec.decode_to_utf8(raw, &mut self.buf[start..], false);
+        self.buf.truncate(start + written);
+        self.validated = self.buf.len();
+        Ok(())
+    }
+
+    /// Validates the undecided tail of `buf` as UTF-8, switching to Windows-1251 when the
+    /// content so far was plain ASCII and the first non-ASCII byte is not UTF-8.
+    fn check_utf8(&mut self, at_eof: bool) -> Result<(), ReadError> {
+        let tail = &self.buf[self.validated..];
+        match std::str::from_utf8(tail) {
+            Ok(_) => {
+                if self.decoding == Decoding::Undecided && !tail.is_ascii() {
+                    self.decoding = Decoding::Utf8;
+                }
+                self.validated = self.buf.len();
+                Ok(())
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                let prefix_ascii = tail[..good].is_ascii();
+                if e.error_len().is_none() && !at_eof {
+                    // A character cut by the chunk boundary: wait for the rest.
+                    if self.decoding == Decoding::Undecided && !prefix_ascii {
+                        self.decoding = Decoding::Utf8;
+                    }
+                    self.validated += good;
+                    return Ok(());
+                }
+                if self.mode == EncodingMode::Auto
+                    && self.decoding == Decoding::Undecided
+                    && prefix_ascii
+                {
+                    self.decoding = Decoding::Windows1251;
+                    let undecoded = self.buf.split_off(self.validated);
+                    let (from, n) = (0, undecoded.len());
+                    let saved = std::mem::replace(&mut self.raw, undecoded);
+                    let r = self.decode_1251(from, n);
+                    self.raw = saved;
+                    return r;
+                }
+                let line = self.line_at(self.validated + good);
+                Err(self.content_err(
+                    None,
+                    codes::ENCODING_INVALID,
+                    format!(
+                        "invalid UTF-8 at line {line} (byte offset {}); the file must be UTF-8 \
+                         or Windows-1251 throughout: re-save it in one encoding",
+                        self.bytes_read as usize - (self.buf.len() - self.validated - good)
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn finish_decoding(&mut self) -> Result<(), ReadError> {
+        if self.decoding == Decoding::Windows1251 {
+            // Most non-ASCII bytes of Russian text in Windows-1251 are letters; a file where
+            // they are not is some other single-byte encoding we must not guess at.
+            if self.high_bytes > 0 && self.cyrillic * 10 < self.high_bytes * 7 {
+                return Err(self.content_err(
+                    None,
+                    codes::ENCODING_INVALID,
+                    format!(
+                        "the file is not UTF-8, and only {} of its {} non-ASCII bytes are \
+                         Cyrillic letters in Windows-1251: it is in another encoding; save it \
+                         as UTF-8",
+                        self.cyrillic, self.high_bytes
+                    ),
+                ));
+            }
+        } else if self.validated < self.buf.len() {
+            self.check_utf8(true)?;
+        }
+        Ok(())
+    }
+
+    /// Makes sure at least one unscanned byte is in `buf` (false at end of input).
+    fn need(&mut self, at: usize) -> Result<bool, ReadError> {
+        while at >= self.validated {
+            if !self.fill()? {
+                return Ok(at < self.validated);
+            }
+        }
+        Ok(true)
+    }
+
+    fn skip_ws(&mut self) -> Result<Option<u8>, ReadError> {
+        loop {
+            while self.pos < self.validated {
+                let b = self.buf[self.pos];
+                if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                    return Ok(Some(b));
+                }
+                self.pos += 1;
+            }
+            if !self.need(self.pos)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Returns the next batch of records, `None` at the end.
+    pub fn next_batch(&mut self) -> Result<Option<Batch>, ReadError> {
+        if let Some(e) = self.pending.take() {
+            self.state = State::Done;
+            return Err(e);
+        }
+        let mut records = Vec::new();
+        loop {
+            if self.state == State::Done {
+                break;
+            }
+            if let Err(e) = self.step(&mut records) {
+                self.state = State::Done;
+                if records.is_empty() {
+                    return Err(e);
+                }
+                self.pending = Some(e);
+                break;
+            }
+            if records.len() >= BATCH_RECORDS || self.pos >= BATCH_BYTES {
+                break;
+            }
+        }
+        if records.is_empty() && self.state == State::Done {
+            return Ok(None);
+        }
+        Ok(Some(self.cut(records)))
+    }
+
+    fn cut(&mut self, records: Vec<Span>) -> Batch {
+        let rest = self.buf.split_off(self.pos);
+        let data = std::mem::replace(&mut self.buf, rest);
+        let first_line = self.lines_before_buf;
+        self.lines_before_buf += memchr::memchr_iter(b'\n', &data).count() as u64;
+        self.validated -= self.pos;
+        self.pos = 0;
+        self.buf.reserve(BATCH_BYTES + CHUNK);
+        Batch {
+            data,
+            records,
+            first_line,
+        }
+    }
+
+    fn step(&mut self, records: &mut Vec<Span>) -> Result<(), ReadError> {
+        let c = self.skip_ws()?;
+        match (self.state, c) {
+            (State::Start, None) => {
+                Err(self.content_err(None, codes::FILE_EMPTY, "the file is empty".into()))
+            }
+            (State::Start, Some(b'[')) => {
+                self.pos += 1;
+                self.state = State::AfterOpen;
+                Ok(())
+            }
+            (State::Start, Some(b'{')) => Err(self.content_err(
+                None,
+                codes::JSON_NOT_ARRAY,
+                "the file holds one JSON object; a data file is an array of records: wrap the \
+                 records in [ ]"
+                    .into(),
+            )),
+            (State::Start, Some(b)) if b == b'"' || b == b'-' || b.is_ascii_alphanumeric() => {
+                Err(self.content_err(
+                    None,
+                    codes::JSON_NOT_ARRAY,
+                    "the file holds a single JSON value; a data file is an array of records".into(),
+                ))
+            }
+            (State::Start, Some(b)) => {
+                Err(self.syntax_here(None, format!("expected '[' but found {}", show(b))))
+            }
+            (State::AfterOpen, Some(b']')) | (State::AfterValue, Some(b']')) => {
+                self.pos += 1;
+                self.state = State::AfterClose;
+                Ok(())
+            }
+            (State::AfterValue, Some(b',')) => {
+                self.pos += 1;
+                self.state = State::AfterComma;
+                Ok(())
+            }
+            (State::AfterComma, Some(b']')) => Err(self.syntax_here(
+                None,
+                "trailing comma after the last record; remove it".into(),
+            )),
+            (State::AfterOpen | State::AfterComma, Some(_)) => {
+                let span = self.scan_record()?;
+                records.push(span);
+                self.state = State::AfterValue;
+                Ok(())
+            }
+            (State::AfterValue, Some(b)) => Err(self.syntax_here(
+                None,
+                format!(
+                    "expected ',' or ']' after record {} but found {}",
+                    self.next_index - 1,
+                    show(b)
+                ),
+            )),
+            (State::AfterOpen | State::AfterValue | State::AfterComma, None) => Err(self
+                .syntax_here(
+                    None,
+                    "the file ends before the closing ']': it is truncated; send it again".into(),
+                )),
+            (State::AfterClose, None) => {
+                self.state = State::Done;
+                Ok(())
+            }
+            (State::AfterClose, Some(b)) => Err(self.syntax_here(
+                None,
+                format!("{} after the closing ']'; remove it", show(b)),
+            )),
+            (State::Done, _) => Ok(()),
+        }
+    }
+
+    fn syntax_here(&self, record: Option<u64>, message: String) -> ReadError {
+        let line = self.line_at(self.pos);
+        self.content_err(
+            record,
+            codes::JSON_SYNTAX,
+            format!("line {line}: {message}"),
+        )
+    }
+
+    fn scan_record(&mut self) -> Result<Span, ReadError> {
+        let start = self.pos;
+        let index = self.next_index;
+        loop {
+            match scan_value(&self.buf[..self.validated], start) {
+                Scan::Complete(end) => {
+                    self.pos = end;
+                    self.next_index += 1;
+                    return Ok(Span { start, end, index });
+                }
+                Scan::Invalid(at, msg) => {
+                    self.pos = at;
+                    // Nothing of a record has begun yet: the problem lies between records.
+                    let hint = if self.buf[at] == b'/' {
+                        " (JSON has no comments: remove it)"
+                    } else {
+                        ""
+                    };
+                    return Err(self.syntax_here(
+                        None,
+                        format!("{msg} where record {index} should start{hint}"),
+                    ));
+                }
+                Scan::Incomplete => {
+                    let before = self.validated;
+                    self.need(self.validated)?;
+                    if self.validated == before {
+                        if self.eof && scalar_start(self.buf[start]) {
+                            // A bare scalar at the very end: complete, the missing ']' is
+                            // reported by the caller.
+                            self.pos = self.validated;
+                            self.next_index += 1;
+                            return Ok(Span {
+                                start,
+                                end: self.pos,
+                                index,
+                            });
+                        }
+                        self.pos = self.validated;
+                        return Err(self.syntax_here(
+                            Some(index),
+                            format!(
+                                "the file ends inside record {index}: it is truncated; send it \
+                                 again"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn show(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02X}")
+    }
+}
+
+fn scalar_start(b: u8) -> bool {
+    b == b'-' || b.is_ascii_alphanumeric()
+}
+
+enum Scan {
+    Complete(usize),
+    Incomplete,
+    Invalid(usize, String),
+}
+
+/// Offset just past the string starting with the quote at `open`, or `None` if it does not end
+/// within `buf`.
+pub(crate) fn string_end(buf: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        let j = i + memchr::memchr2(b'"', b'\\', &buf[i..])?;
+        if buf[j] == b'\\' {
+            i = j + 2;
+            if i > buf.len() {
+                return None;
+            }
+        } else {
+            return Some(j + 1);
+        }
+    }
+}
+
+/// Finds the end of the JSON value starting at `start` by bracket depth, ignoring strings.
+/// The value's inside is checked strictly later; only its extent matters here.
+fn scan_value(buf: &[u8], start: usize) -> Scan {
+    match buf[start] {
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < buf.len() {
+                match buf[i] {
+                    b'"' => match string_end(buf, i) {
+                        Some(e) => {
+                            i = e;
+                            continue;
+                        }
+                        None => return Scan::Incomplete,
+                    },
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Scan::Complete(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            Scan::Incomplete
+        }
+        b'"' => match string_end(buf, start) {
+            Some(e) => Scan::Complete(e),
+            None => Scan::Incomplete,
+        },
+        b if scalar_start(b) => {
+            match buf[start..]
+                .iter()
+                .position(|&c| matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                Some(p) => Scan::Complete(start + p),
+                None => Scan::Incomplete,
+            }
+        }
+        b => Scan::Invalid(start, format!("unexpected {}", show(b))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `n` bytes per read, to cross every boundary.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn all(
+        input: &[u8],
+        step: usize,
+        mode: EncodingMode,
+    ) -> (Vec<String>, Option<Issue>, Detected) {
+        let mut r = RecordReader::new(Trickle(input, step), mode);
+        let mut out = Vec::new();
+        loop {
+            match r.next_batch() {
+                Ok(Some(b)) => {
+                    for s in &b.records {
+                        out.push(String::from_utf8(b.bytes(s).to_vec()).unwrap());
+                    }
+                }
+                Ok(None) => return (out, None, r.detected()),
+                Err(ReadError::Content(i)) => return (out, Some(i), r.detected()),
+                Err(ReadError::Io(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn splits_records_across_any_read_size() {
+        let input = br#" [ {"a":"x,]}\"{"} , {"b":[1,{"c":2}]},"s" ,12, null ] "#;
+        for step in [1, 2, 3, 7, 64, 4096] {
+            let (recs, err, _) = all(input, step, EncodingMode::Auto);
+            assert!(err.is_none(), "{step}: {err:?}");
+            assert_eq!(
+                recs,
+                [
+                    r#"{"a":"x,]}\"{"}"#,
+                    r#"{"b":[1,{"c":2}]}"#,
+                    r#""s""#,
+                    "12",
+                    "null"
+                ],
+                "{step}"
+            );
+        }
+    }
+
+    #[test]
+    fn structural_errors_are_reported_with_position() {
+        let cases: &[(&[u8], &str, &str)] = &[
+            (b"", codes::FILE_EMPTY, ""),
+            (b"{\"a\":1}", codes::JSON_NOT_ARRAY, ""),
+            (b"[{\"a\":1},]", codes::JSON_SYNTAX, ""),
+            (b"[{\"a\":1} {\"b\":2}]", codes::JSON_SYNTAX, ""),
+            (b"[{\"a\":1},{\"b\":", codes::JSON_SYNTAX, "/1"),
+            (b"[{\"a\":1}", codes::JSON_SYNTAX, ""),
+            (b"[{\"a\":1}] x", codes::JSON_SYNTAX, ""),
+        ];
+        for (input, code, pointer) in cases {
+            let (_, err, _) = all(input, 3, EncodingMode::Auto);
+            let err = err.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(input)));
+            assert_eq!((err.code.as_str(), err.pointer.as_str()), (*code, *pointer));
+        }
+    }
+
+    #[test]
+    fn bom_is_removed_and_windows_1251_detected() {
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice("[{\"name\":\"Молоко\"}]".as_bytes());
+        let (recs, err, det) = all(&bom, 2, EncodingMode::Auto);
+        assert!(err.is_none());
+        assert_eq!(det, Detected::Utf8Bom);
+        assert_eq!(recs, ["{\"name\":\"Молоко\"}"]);
+
+        let (cp, _, _) = WINDOWS_1251.encode("[{\"name\":\"Молоко и сыр\"}]");
+        let (recs, err, det) = all(&cp, 5, EncodingMode::Auto);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(det, Detected::Windows1251);
+        assert_eq!(recs, ["{\"name\":\"Молоко и сыр\"}"]);
+    }
+
+    #[test]
+    fn other_encodings_are_refused() {
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("[]".encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        let (_, err, _) = all(&utf16, 4096, EncodingMode::Auto);
+        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
+        // Latin-1 accents are not Cyrillic letters in Windows-1251 terms... mostly they are,
+        // so use the C1 range that Russian text never needs.
+        let latin = b"[{\"name\":\"\x80\x82\x84\x85\x86\x87\x89\x8B \x91\x92\x93\"}]";
+        let (_, err, _) = all(latin, 4096, EncodingMode::Auto);
+        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
+        // UTF-8 first, then a stray Windows-1251 byte: mixed files are refused.
+        let mixed = "[{\"a\":\"Молоко\"},{\"b\":\""
+            .bytes()
+            .chain([0xCC, b'"', b'}', b']'])
+            .collect::<Vec<_>>();
+        let (_, err, _) = all(&mixed, 4096, EncodingMode::Auto);
+        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
+        // Configured as UTF-8: no guessing.
+        let (cp, _, _) = WINDOWS_1251.encode("[{\"name\":\"Молоко\"}]");
+        let (_, err, _) = all(&cp, 4096, EncodingMode::Utf8);
+        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
+    }
+
+    #[test]
+    fn batches_bound_memory() {
+        let mut input = b"[".to_vec();
+        for i in 0..50_000 {
+            if i > 0 {
+                input.push(b',');
+            }
+            input.extend_from_slice(
+                format!("{{\"id\":\"{i}\",\"pad\":\"{}\"}}\n", "x".repeat(100)).as_bytes(),
+            );
+        }
+        input.push(b']');
+        let mut r = RecordReader::new(&input[..], EncodingMode::Auto);
+        let (mut n, mut batches, mut max) = (0, 0, 0);
+        while let Some(b) = r.next_batch().unwrap() {
+            assert_eq!(b.records[0].index, n);
+            assert_eq!(b.line_of(&b.records[0]), n + 1);
+            n += b.records.len() as u64;
+            batches += 1;
+            max = max.max(b.data.len());
+        }
+        assert_eq!(n, 50_000);
+        assert!(batches > 1);
+        assert!(max < BATCH_BYTES + CHUNK + 4096);
+    }
+}

@@ -1,0 +1,243 @@
+//! The JSON Schemas of the sixteen types: embedded in the binary (so it works from any folder),
+//! overridable from a folder, and applied record by record.
+//!
+//! A schema describes a whole file (an array). Validators of whole arrays need the whole
+//! document in memory, so each record is checked against the schema's `items` instead and the
+//! record's index is put in front of every pointer.
+
+use super::model::DataType;
+use super::report::{codes, Issue};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+macro_rules! embedded {
+    ($($t:literal),*) => {
+        /// The schemas shipped in `schemas/`, by type name.
+        pub const EMBEDDED: &[(&str, &str)] = &[
+            $(($t, include_str!(concat!("../../schemas/", $t, ".schema.json")))),*
+        ];
+    };
+}
+embedded!(
+    "categories",
+    "products",
+    "customers",
+    "CategoriesUsers",
+    "segments",
+    "managers",
+    "contragents",
+    "contracts",
+    "prices_types",
+    "prices",
+    "price_groups",
+    "warehouses",
+    "remains",
+    "finances",
+    "orders",
+    "acts"
+);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: not valid JSON: {source}")]
+    Json {
+        origin: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{origin}: not a usable JSON Schema: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// Compiled record validators, one per type.
+pub struct Schemas {
+    validators: HashMap<DataType, jsonschema::Validator>,
+    origins: HashMap<DataType, String>,
+}
+
+impl Schemas {
+    /// The schemas built into the binary.
+    pub fn embedded() -> Result<Schemas, SchemaError> {
+        Schemas::build(|t| {
+            let text = EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == t.name())
+                .map(|(_, s)| *s)
+                .expect("every type has an embedded schema");
+            Ok((
+                format!("embedded {}.schema.json", t.name()),
+                text.to_string(),
+            ))
+        })
+    }
+
+    /// Schemas from `dir/<type>.schema.json`; a type whose file is absent keeps the embedded one.
+    pub fn from_dir(dir: &Path) -> Result<Schemas, SchemaError> {
+        if let Err(source) = std::fs::read_dir(dir) {
+            return Err(SchemaError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        Schemas::build(|t| {
+            let path = dir.join(format!("{}.schema.json", t.name()));
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok((path.display().to_string(), text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == t.name()).unwrap();
+                    Ok((
+                        format!("embedded {}.schema.json", t.name()),
+                        text.to_string(),
+                    ))
+                }
+                Err(source) => Err(SchemaError::Read { path, source }),
+            }
+        })
+    }
+
+    fn build(
+        mut load: impl FnMut(DataType) -> Result<(String, String), SchemaError>,
+    ) -> Result<Schemas, SchemaError> {
+        let mut validators = HashMap::new();
+        let mut origins = HashMap::new();
+        for t in DataType::ALL {
+            let (origin, text) = load(t)?;
+            let file_schema: Value =
+                serde_json::from_str(&text).map_err(|source| SchemaError::Json {
+                    origin: origin.clone(),
+                    source,
+                })?;
+            let record_schema =
+                record_schema(&file_schema).ok_or_else(|| SchemaError::Invalid {
+                    origin: origin.clone(),
+                    message: "the root must be an object with an \"items\" schema".into(),
+                })?;
+            let v = jsonschema::draft202012::options()
+                .should_validate_formats(false)
+                .build(&record_schema)
+                .map_err(|e| SchemaError::Invalid {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
+            validators.insert(t, v);
+            origins.insert(t, origin);
+        }
+        Ok(Schemas {
+            validators,
+            origins,
+        })
+    }
+
+    /// Where the schema of `t` came from (for `--schemas` diagnostics).
+    pub fn origin(&self, t: DataType) -> &str {
+        &self.origins[&t]
+    }
+
+    /// Checks one record; problems are pushed with pointers into the file.
+    pub fn check(&self, t: DataType, index: u64, record: &Value, out: &mut Vec<Issue>) {
+        let v = &self.validators[&t];
+        if v.is_valid(record) {
+            return;
+        }
+        for e in v.iter_errors(record) {
+            let keyword = e.kind().keyword();
+            let pointer = format!("/{index}{}", e.instance_path().as_str());
+            let message = explain(keyword, &e.to_string());
+            out.push(Issue::new(
+                Some(index),
+                pointer,
+                &format!("{}{keyword}", codes::SCHEMA_PREFIX),
+                message,
+            ));
+        }
+    }
+}
+
+/// The file schema turned into a record schema: the array keywords dropped and the root pointed
+/// at `items`, so that `$defs` and every internal `$ref` keep resolving as written.
+fn record_schema(file_schema: &Value) -> Option<Value> {
+    let mut root = file_schema.as_object()?.clone();
+    root.get("items")?;
+    for k in [
+        "type",
+        "prefixItems",
+        "contains",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "unevaluatedItems",
+        "minContains",
+        "maxContains",
+    ] {
+        root.remove(k);
+    }
+    root.insert("$ref".into(), Value::String("#/items".into()));
+    Some(Value::Object(root))
+}
+
+/// Adds what to do to the validator's description of what is wrong.
+fn explain(keyword: &str, what: &str) -> String {
+    let hint = match keyword {
+        "required" => "add the field",
+        "type" => "send the value with the type the schema gives",
+        "enum" | "const" => "use one of the allowed values",
+        "pattern" => "fix the value's format",
+        "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum" => {
+            "the value is out of range"
+        }
+        "minLength" | "maxLength" => "fix the value's length",
+        "minItems" | "maxItems" => "fix the number of elements",
+        "oneOf" => "exactly one of the alternatives must apply",
+        _ => "see the schema",
+    };
+    format!("{what}; {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_schema_compiles() {
+        let s = Schemas::embedded().unwrap();
+        for t in DataType::ALL {
+            assert!(s.origin(t).contains(t.name()));
+        }
+    }
+
+    #[test]
+    fn pointers_carry_the_record_index() {
+        let s = Schemas::embedded().unwrap();
+        let mut out = Vec::new();
+        s.check(
+            DataType::Products,
+            7,
+            &serde_json::json!({"id": "P1", "category_id": "C1", "unit": "шт"}),
+            &mut out,
+        );
+        assert!(
+            out.iter()
+                .any(|i| i.code == "schema.required" && i.pointer == "/7" && i.record == Some(7)),
+            "{out:?}"
+        );
+        out.clear();
+        s.check(
+            DataType::Products,
+            0,
+            &serde_json::json!({"id": "P1", "name": 5, "category_id": "C1", "unit": "шт"}),
+            &mut out,
+        );
+        assert!(
+            out.iter()
+                .any(|i| i.code == "schema.type" && i.pointer == "/0/name"),
+            "{out:?}"
+        );
+    }
+}

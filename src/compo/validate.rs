@@ -1,0 +1,998 @@
+//! Validation of a batch: a set of data files and attached files checked together, so that
+//! references between them resolve. Used by `compo-exchange validate` and by the exchange
+//! engine, which adds what the portal already has through [`KnownState`].
+//!
+//! Each data file is streamed: a reader thread cuts it into batches of records, the records of a
+//! batch are parsed and checked in parallel, and the results are merged in file order into the
+//! key index. Memory grows with the key index, not with the file.
+
+use super::attached;
+use super::checks;
+use super::model::{AttachedFolder, DataFileName, DataType, Side, Step};
+use super::reader::{Batch, Detected, EncodingMode, ReadError, RecordReader, Span};
+use super::report::{codes, pointer_token, Issue, Report, Status};
+use super::schema::Schemas;
+use super::strict::{self, ParseProblem};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What to do with a file that has some bad records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// One bad record rejects the whole file: the portal never sees half a file.
+    #[default]
+    RejectFile,
+    /// Bad records are left out and listed; the rest is published.
+    DropRecords,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub encoding: EncodingMode,
+    pub policy: Policy,
+    /// Errors kept per report; the rest are counted in a warning.
+    pub max_errors_per_file: usize,
+    pub max_picture_size: u64,
+    pub max_invoice_size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            encoding: EncodingMode::Auto,
+            policy: Policy::RejectFile,
+            max_errors_per_file: 1000,
+            max_picture_size: AttachedFolder::Pictures.default_max_size(),
+            max_invoice_size: AttachedFolder::Invoices.default_max_size(),
+        }
+    }
+}
+
+impl Options {
+    pub fn max_size(&self, folder: AttachedFolder) -> u64 {
+        match folder {
+            AttachedFolder::Pictures => self.max_picture_size,
+            AttachedFolder::Invoices => self.max_invoice_size,
+        }
+    }
+}
+
+/// What the portal already has, for references that leave the batch.
+pub trait KnownState {
+    /// Whether the portal's set of `t` records is known (a snapshot of it was published).
+    fn has_type(&self, t: DataType) -> bool;
+    fn contains(&self, t: DataType, key: &str) -> bool;
+    /// Whether the server has this attached file; `None` when that is not known.
+    fn has_attached(&self, folder: AttachedFolder, name: &str) -> Option<bool>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A data file of a batch.
+#[derive(Debug, Clone)]
+pub struct DataInput {
+    /// Name in reports: relative to the batch folder, or the path as given.
+    pub rel: String,
+    pub path: PathBuf,
+    pub name: DataFileName,
+}
+
+/// An attached file of a batch.
+#[derive(Debug, Clone)]
+pub struct AttachedInput {
+    pub rel: String,
+    pub path: PathBuf,
+    pub folder: AttachedFolder,
+    pub name: String,
+}
+
+/// Files checked together.
+#[derive(Debug, Clone, Default)]
+pub struct BatchInput {
+    pub data: Vec<DataInput>,
+    pub attached: Vec<AttachedInput>,
+    /// Files whose name is not a data file of the protocol.
+    pub unknown: Vec<String>,
+    /// Attached-file folders that are part of the batch: references into them are checked
+    /// even when the state of the server is unknown.
+    pub folders: BTreeSet<AttachedFolder>,
+}
+
+impl BatchInput {
+    /// A folder laid out like `in/`: data files at the top, `pictures/` and `invoices/` below.
+    pub fn from_folder(dir: &Path, side: Side) -> Result<BatchInput, ValidateError> {
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ValidateError::Io { path, source }
+        };
+        let mut b = BatchInput::default();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(io_err(dir))?
+            .collect::<Result<_, _>>()
+            .map_err(io_err(dir))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if super::model::is_temporary_name(&name) {
+                continue;
+            }
+            let path = e.path();
+            if path.is_dir() {
+                if let Some(folder) = AttachedFolder::from_name(&name) {
+                    b.folders.insert(folder);
+                    let mut files: Vec<_> = std::fs::read_dir(&path)
+                        .map_err(io_err(&path))?
+                        .collect::<Result<_, _>>()
+                        .map_err(io_err(&path))?;
+                    files.sort_by_key(|e| e.file_name());
+                    for f in files {
+                        let fname = f.file_name().to_string_lossy().into_owned();
+                        if super::model::is_temporary_name(&fname) && !fname.starts_with('.') {
+                            continue;
+                        }
+                        b.attached.push(AttachedInput {
+                            rel: format!("{}/{fname}", folder.name()),
+                            path: f.path(),
+                            folder,
+                            name: fname,
+                        });
+                    }
+                }
+                continue;
+            }
+            b.add_file(name.clone(), path, &name, side);
+        }
+        Ok(b)
+    }
+
+    /// Loose files named on the command line, checked together. With `as_type`, every data
+    /// file is taken as a snapshot of that type whatever its name.
+    pub fn from_files(paths: &[PathBuf], side: Side, as_type: Option<DataType>) -> BatchInput {
+        let mut b = BatchInput::default();
+        for p in paths {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parent = p
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|d| AttachedFolder::from_name(&d.to_string_lossy()));
+            match parent {
+                Some(folder) => b.attached.push(AttachedInput {
+                    rel: p.display().to_string(),
+                    path: p.clone(),
+                    folder,
+                    name,
+                }),
+                None => match as_type {
+                    Some(t) => b.data.push(DataInput {
+                        rel: p.display().to_string(),
+                        path: p.clone(),
+                        name: DataFileName {
+                            data_type: t,
+                            kind: super::model::FileKind::Snapshot,
+                        },
+                    }),
+                    None => b.add_file(p.display().to_string(), p.clone(), &name, side),
+                },
+            }
+        }
+        b
+    }
+
+    /// Adds one top-level file, classifying it by name.
+    pub fn add_file(&mut self, rel: String, path: PathBuf, name: &str, side: Side) {
+        match DataFileName::parse(name, side) {
+            Some(n) => self.data.push(DataInput { rel, path, name: n }),
+            None => self.unknown.push(rel),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.attached.is_empty() && self.unknown.is_empty()
+    }
+
+    /// Total bytes of the batch's files (for progress).
+    pub fn total_bytes(&self) -> u64 {
+        self.data
+            .iter()
+            .map(|d| &d.path)
+            .chain(self.attached.iter().map(|a| &a.path))
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// The keys a data file adds or removes, for the engine's index of what the portal has.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyChanges {
+    pub snapshot: bool,
+    pub upserts: Vec<String>,
+    pub deletions: Vec<String>,
+}
+
+/// The result for one file of a batch.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    pub rel: String,
+    pub report: Report,
+    /// For data files.
+    pub keys: Option<KeyChanges>,
+    pub detected: Option<Detected>,
+    /// Indices of records with errors (for the `drop_records` policy).
+    pub bad_records: Vec<u64>,
+}
+
+/// Hooks for the caller: progress, and where to write the normalised copy of each data file.
+pub trait Observer {
+    /// `n` more bytes were read.
+    fn advanced(&mut self, _n: u64) {}
+    /// A writer for the normalised (UTF-8, one minified record per line) copy of `file`.
+    fn output(&mut self, _file: &DataInput) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(None)
+    }
+}
+
+/// An observer that does nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Checks batches against the schemas and the protocol's rules.
+pub struct Validator {
+    schemas: Arc<Schemas>,
+    opts: Options,
+}
+
+/// Where a key was first seen.
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    file: u32,
+    index: u32,
+}
+
+#[derive(Default)]
+struct TypeIndex {
+    snapshot: bool,
+    keys: HashMap<String, Loc>,
+    deleted: HashMap<String, Loc>,
+}
+
+struct PendingRef {
+    file: usize,
+    record: u64,
+    pointer: String,
+    target: DataType,
+    value: String,
+}
+
+/// What the parallel stage learns from one record.
+#[derive(Default)]
+struct RecordOutcome {
+    index: u64,
+    issues: Vec<Issue>,
+    key: Option<String>,
+    deleted: bool,
+    email: Option<String>,
+    parent: Option<String>,
+    refs: Vec<(String, DataType, String)>,
+    files: Vec<(String, AttachedFolder, String)>,
+    minified: Vec<u8>,
+}
+
+/// One file's report being built, with the error cap applied.
+struct Acc {
+    report: Report,
+    errors_total: usize,
+    bad: BTreeSet<u64>,
+    cap: usize,
+}
+
+impl Acc {
+    fn new(rel: &str, data_type: Option<String>, cap: usize) -> Acc {
+        Acc {
+            report: Report::new(rel, data_type),
+            errors_total: 0,
+            bad: BTreeSet::new(),
+            cap,
+        }
+    }
+
+    fn error(&mut self, issue: Issue) {
+        if let Some(r) = issue.record {
+            self.bad.insert(r);
+        }
+        self.errors_total += 1;
+        if self.report.errors.len() < self.cap {
+            self.report.errors.push(issue);
+        }
+    }
+
+    fn finish(mut self) -> (Report, Vec<u64>) {
+        self.report
+            .errors
+            .sort_by_key(|i| i.record.map_or(0, |r| r + 1));
+        if self.errors_total > self.report.errors.len() {
+            let more = self.errors_total - self.report.errors.len();
+            self.report.warnings.push(Issue::file(
+                codes::REPORT_TRUNCATED,
+                format!("{more} more errors are not listed; fix these and validate again"),
+            ));
+        }
+        self.report.settle();
+        (self.report, self.bad.into_iter().collect())
+    }
+}
+
+impl Validator {
+    pub fn new(schemas: Arc<Schemas>, opts: Options) -> Validator {
+        Validator { schemas, opts }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Validates a batch. Outcomes come in the order data files, attached files, unknown names,
+    /// each in the batch's order.
+    pub fn validate(
+        &self,
+        batch: &BatchInput,
+        state: Option<&dyn KnownState>,
+        obs: &mut dyn Observer,
+    ) -> Result<Vec<FileOutcome>, ValidateError> {
+        // Attached files first: data files refer to them.
+        let attached_outcomes: Vec<FileOutcome> = batch
+            .attached
+            .par_iter()
+            .map(|a| {
+                let mut acc = Acc::new(
+                    &a.rel,
+                    Some(a.folder.name().to_string()),
+                    self.opts.max_errors_per_file,
+                );
+                for i in
+                    attached::check_file(&a.path, &a.name, a.folder, self.opts.max_size(a.folder))
+                {
+                    acc.error(i);
+                }
+                let (report, _) = acc.finish();
+                FileOutcome {
+                    rel: a.rel.clone(),
+                    report,
+                    keys: None,
+                    detected: None,
+                    bad_records: Vec::new(),
+                }
+            })
+            .collect();
+        let mut files_in_batch: HashMap<(AttachedFolder, &str), bool> = HashMap::new();
+        for (a, o) in batch.attached.iter().zip(&attached_outcomes) {
+            obs.advanced(std::fs::metadata(&a.path).map(|m| m.len()).unwrap_or(0));
+            files_in_batch.insert((a.folder, a.name.as_str()), o.report.is_ok());
+        }
+
+        let mut run = Run {
+            v: self,
+            state,
+            index: HashMap::new(),
+            pending: Vec::new(),
+            parents: Vec::new(),
+            files_in_batch,
+            folders: &batch.folders,
+            accs: Vec::new(),
+            detected: vec![None; batch.data.len()],
+            extras: vec![Vec::new(); batch.data.len()],
+        };
+        for d in &batch.data {
+            run.accs.push(Acc::new(
+                &d.rel,
+                Some(d.name.data_type.name().to_string()),
+                self.opts.max_errors_per_file,
+            ));
+        }
+        let mut order: Vec<usize> = (0..batch.data.len()).collect();
+        order.sort_by_key(|&i| {
+            let n = &batch.data[i].name;
+            (
+                n.data_type.rank(),
+                !n.is_snapshot(),
+                batch.data[i].rel.clone(),
+            )
+        });
+        for i in order {
+            run.data_file(i, &batch.data[i], obs)?;
+        }
+        // Cycles first: they can reject a file that pending references lean on.
+        run.find_cycles();
+        run.resolve_pending();
+        let mut keys = run.key_changes(batch);
+
+        let mut out = Vec::new();
+        for (i, acc) in run.accs.into_iter().enumerate() {
+            let (report, bad) = acc.finish();
+            out.push(FileOutcome {
+                rel: batch.data[i].rel.clone(),
+                report,
+                keys: Some(std::mem::take(&mut keys[i])),
+                detected: run.detected[i],
+                bad_records: bad,
+            });
+        }
+        out.extend(attached_outcomes);
+        for u in &batch.unknown {
+            let mut r = Report::new(u, None);
+            r.errors.push(Issue::file(
+                codes::NAME_UNKNOWN_TYPE,
+                unknown_name_message(u),
+            ));
+            r.settle();
+            out.push(FileOutcome {
+                rel: u.clone(),
+                report: r,
+                keys: None,
+                detected: None,
+                bad_records: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn unknown_name_message(rel: &str) -> String {
+    let name = rel.rsplit(['/', '\\']).next().unwrap_or(rel);
+    let stem = name.split('.').next().unwrap_or(name);
+    let hint = DataType::ALL
+        .iter()
+        .find(|t| {
+            t.name().eq_ignore_ascii_case(stem)
+                || t.name().trim_end_matches('s').eq_ignore_ascii_case(stem)
+        })
+        .map(|t| format!(" (did you mean \"{}.json\"?)", t.name()))
+        .unwrap_or_default();
+    format!(
+        "\"{name}\" is not a data file name of the protocol{hint}; names are <type>.json, \
+         <type>.delta.json or <type>.delta-<label>.json with a type of the protocol, spelled \
+         exactly"
+    )
+}
+
+/// The state of one `validate` call.
+struct Run<'a> {
+    v: &'a Validator,
+    state: Option<&'a dyn KnownState>,
+    index: HashMap<DataType, TypeIndex>,
+    pending: Vec<PendingRef>,
+    /// Categories' (key, parent, file, record) for the cycle check.
+    parents: Vec<(String, String, usize, u64)>,
+    files_in_batch: HashMap<(AttachedFolder, &'a str), bool>,
+    folders: &'a BTreeSet<AttachedFolder>,
+    accs: Vec<Acc>,
+    detected: Vec<Option<Detected>>,
+    /// Keys a file upserts that an earlier file of the batch already had.
+    extras: Vec<Vec<String>>,
+}
+
+impl Run<'_> {
+    fn data_file(
+        &mut self,
+        file: usize,
+        input: &DataInput,
+        obs: &mut dyn Observer,
+    ) -> Result<(), ValidateError> {
+        let t = input.name.data_type;
+        let is_delta = !input.name.is_snapshot();
+        if !is_delta {
+            self.index.entry(t).or_default().snapshot = true;
+        }
+        let io_err = |source| ValidateError::Io {
+            path: input.path.clone(),
+            source,
+        };
+        let f = File::open(&input.path).map_err(io_err)?;
+        let mut sink = obs.output(input).map_err(io_err)?;
+        if let Some(w) = sink.as_mut() {
+            w.write_all(b"[\n").map_err(io_err)?;
+        }
+        let mut first_record = true;
+        let want_min = sink.is_some();
+        let encoding = self.v.opts.encoding;
+        let (tx, rx) = crossbeam_channel::bounded::<Result<Batch, ReadError>>(2);
+        let mut emails: HashMap<String, u64> = HashMap::new();
+        let reader_result =
+            std::thread::scope(|s| -> Result<(Option<Detected>, u64), ValidateError> {
+                let reader = s.spawn(move || {
+                    let mut r =
+                        RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding);
+                    loop {
+                        match r.next_batch() {
+                            Ok(Some(b)) => {
+                                if tx.send(Ok(b)).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                break;
+                            }
+                        }
+                    }
+                    (r.detected(), r.records())
+                });
+                for msg in rx {
+                    match msg {
+                        Ok(batch) => {
+                            obs.advanced(batch.data.len() as u64);
+                            let outcomes: Vec<RecordOutcome> = batch
+                                .records
+                                .par_iter()
+                                .map(|s| self.v.record(t, is_delta, &batch, s, want_min))
+                                .collect();
+                            for o in outcomes {
+                                if let Some(w) = sink.as_mut() {
+                                    if !first_record {
+                                        w.write_all(b",\n").map_err(io_err)?;
+                                    }
+                                    first_record = false;
+                                    // One line per record, so that line n is record n; a record
+                                    // that did not parse keeps its line as `null` (the file is
+                                    // then invalid: the line is dropped or the file rejected).
+                                    let bytes: &[u8] = if o.minified.is_empty() {
+                                        b"null"
+                                    } else {
+                                        &o.minified
+                                    };
+                                    w.write_all(bytes).map_err(io_err)?;
+                                }
+                                self.merge(file, t, o, &mut emails);
+                            }
+                        }
+                        Err(ReadError::Content(issue)) => self.accs[file].error(issue),
+                        Err(ReadError::Io(e)) => return Err(io_err(e)),
+                    }
+                }
+                let (det, n) = reader.join().expect("reader thread");
+                Ok((Some(det), n))
+            })?;
+        if let Some(mut w) = sink {
+            w.write_all(b"\n]\n").map_err(io_err)?;
+            w.flush().map_err(io_err)?;
+        }
+        self.detected[file] = reader_result.0;
+        self.accs[file].report.records = Some(reader_result.1);
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        file: usize,
+        t: DataType,
+        o: RecordOutcome,
+        emails: &mut HashMap<String, u64>,
+    ) {
+        let had_errors = !o.issues.is_empty();
+        for i in o.issues {
+            self.accs[file].error(i);
+        }
+        if had_errors && self.v.opts.policy == Policy::DropRecords {
+            return;
+        }
+        let idx = o.index;
+        let loc = Loc {
+            file: file as u32,
+            index: idx as u32,
+        };
+        if let Some(parent) = o.parent {
+            if let Some(key) = o.key.clone() {
+                self.parents.push((key, parent, file, idx));
+            }
+        }
+        if let Some(key) = o.key {
+            let ti = self.index.entry(t).or_default();
+            if o.deleted {
+                ti.deleted.insert(key, loc);
+            } else {
+                use std::collections::hash_map::Entry;
+                match ti.keys.entry(key) {
+                    Entry::Vacant(v) => {
+                        v.insert(loc);
+                    }
+                    Entry::Occupied(e) if e.get().file == loc.file => {
+                        let pointer = if t.has_id_key() {
+                            format!("/{idx}/id")
+                        } else {
+                            format!("/{idx}")
+                        };
+                        let first = e.get().index;
+                        let shown = e.key().replace('\u{1f}', ", ");
+                        self.accs[file].error(Issue::new(
+                            Some(idx),
+                            pointer,
+                            codes::KEY_DUPLICATE,
+                            format!(
+                                "the key ({shown}) was already used by record {first}; keys are \
+                                 unique within a file: merge or remove one of them"
+                            ),
+                        ));
+                    }
+                    Entry::Occupied(e) => self.extras[file].push(e.key().clone()),
+                }
+            }
+        }
+        if let Some(email) = o.email {
+            let lower = email.to_lowercase();
+            if let Some(first) = emails.get(&lower) {
+                self.accs[file].error(Issue::new(
+                    Some(idx),
+                    format!("/{idx}/email"),
+                    codes::KEY_DUPLICATE,
+                    format!(
+                        "e-mail \"{email}\" is already used by record {first} (e-mails are \
+                         compared ignoring case); each customer needs their own"
+                    ),
+                ));
+            } else {
+                emails.insert(lower, idx);
+            }
+        }
+        for (pointer, target, value) in o.refs {
+            if target.rank() < t.rank() {
+                if let Some(issue) = self.check_ref(file, idx, pointer, target, &value) {
+                    self.accs[file].error(issue);
+                }
+            } else {
+                self.pending.push(PendingRef {
+                    file,
+                    record: idx,
+                    pointer,
+                    target,
+                    value,
+                });
+            }
+        }
+        for (pointer, folder, name) in o.files {
+            if let Some(issue) = self.check_file_ref(idx, pointer, folder, &name) {
+                self.accs[file].error(issue);
+            }
+        }
+    }
+
+    /// Whether a reference from `from` resolves; `None` when it cannot be checked.
+    fn check_ref(
+        &self,
+        from: usize,
+        record: u64,
+        pointer: String,
+        target: DataType,
+        value: &str,
+    ) -> Option<Issue> {
+        let ti = self.index.get(&target);
+        let mut rejected_in = None;
+        if let Some(loc) = ti.and_then(|ti| ti.keys.get(value)) {
+            let f = loc.file as usize;
+            // Against the portal's state (the engine), a record whose file is rejected will
+            // never arrive there, so it cannot carry a reference. Validating alone, the record
+            // exists and its file's own report says what is wrong with it.
+            if f == from || self.state.is_none() || self.accs[f].report.is_ok() {
+                return None;
+            }
+            rejected_in = Some(self.accs[f].report.file.clone());
+        }
+        let deleted = ti.is_some_and(|ti| ti.deleted.contains_key(value));
+        let snapshot = ti.is_some_and(|ti| ti.snapshot);
+        let found = if deleted || snapshot || rejected_in.is_some() {
+            false
+        } else {
+            match self.state {
+                Some(s) if s.has_type(target) => s.contains(target, value),
+                _ => return None,
+            }
+        };
+        if found {
+            return None;
+        }
+        let why = if let Some(r) = rejected_in {
+            format!(" on the portal ({r}, which has it, was rejected)")
+        } else if deleted {
+            " (this batch deletes it)".to_string()
+        } else {
+            String::new()
+        };
+        Some(Issue::new(
+            Some(record),
+            pointer,
+            codes::REF_MISSING,
+            format!(
+                "{target} \"{value}\" does not exist{why}: it is neither in this batch nor on the \
+                 portal; send that {target} record or fix the reference"
+            ),
+        ))
+    }
+
+    fn check_file_ref(
+        &self,
+        record: u64,
+        pointer: String,
+        folder: AttachedFolder,
+        name: &str,
+    ) -> Option<Issue> {
+        let message = match self.files_in_batch.get(&(folder, name)) {
+            Some(true) => return None,
+            // Validating alone, the file exists and its own report says what is wrong; for
+            // the engine it will not reach the server, so the reference would dangle.
+            Some(false) if self.state.is_none() => return None,
+            Some(false) => format!(
+                "{folder}/{name} is in the batch but was rejected (see its report); fix that file"
+            ),
+            None => {
+                match self.state.and_then(|s| s.has_attached(folder, name)) {
+                    Some(true) => return None,
+                    Some(false) => {}
+                    None if !self.folders.contains(&folder) => return None,
+                    None => {}
+                }
+                format!(
+                    "{folder}/{name} is neither in this batch nor on the server; put the file into \
+                     {folder}/ or fix the name"
+                )
+            }
+        };
+        Some(Issue::new(
+            Some(record),
+            pointer,
+            codes::FILE_MISSING,
+            message,
+        ))
+    }
+
+    fn resolve_pending(&mut self) {
+        for p in std::mem::take(&mut self.pending) {
+            if let Some(issue) = self.check_ref(p.file, p.record, p.pointer, p.target, &p.value) {
+                self.accs[p.file].error(issue);
+            }
+        }
+    }
+
+    /// Reports each cycle of the category tree once, on its member that comes first.
+    fn find_cycles(&mut self) {
+        if self.parents.is_empty() {
+            return;
+        }
+        let parents = std::mem::take(&mut self.parents);
+        let parent_of: HashMap<&str, (&str, usize, u64)> = parents
+            .iter()
+            .map(|(k, p, f, i)| (k.as_str(), (p.as_str(), *f, *i)))
+            .collect();
+        let mut done: HashSet<&str> = HashSet::new();
+        let mut cycles = Vec::new();
+        for (start, ..) in &parents {
+            let mut path: Vec<&str> = Vec::new();
+            let mut on_path: HashMap<&str, usize> = HashMap::new();
+            let mut cur = start.as_str();
+            loop {
+                if done.contains(cur) {
+                    break;
+                }
+                if let Some(&pos) = on_path.get(cur) {
+                    cycles.push(path[pos..].to_vec());
+                    break;
+                }
+                on_path.insert(cur, path.len());
+                path.push(cur);
+                match parent_of.get(cur) {
+                    Some((p, ..)) => cur = p,
+                    None => break,
+                }
+            }
+            done.extend(path);
+        }
+        for cycle in cycles {
+            let first = cycle
+                .iter()
+                .map(|k| parent_of[k])
+                .min_by_key(|&(_, f, i)| (f, i))
+                .expect("a cycle has members");
+            let (_, file, idx) = first;
+            let names: Vec<String> = cycle.iter().map(|k| format!("\"{k}\"")).collect();
+            self.accs[file].error(Issue::new(
+                Some(idx),
+                format!("/{idx}/parent_id"),
+                codes::TREE_CYCLE,
+                format!(
+                    "categories {} form a cycle through parent_id; the tree must have roots: \
+                     break the cycle",
+                    names.join(" → ")
+                ),
+            ));
+        }
+    }
+
+    fn key_changes(&mut self, batch: &BatchInput) -> Vec<KeyChanges> {
+        let mut out: Vec<KeyChanges> = batch
+            .data
+            .iter()
+            .map(|d| KeyChanges {
+                snapshot: d.name.is_snapshot(),
+                ..Default::default()
+            })
+            .collect();
+        for (_, ti) in self.index.drain() {
+            for (k, l) in ti.keys {
+                out[l.file as usize].upserts.push(k);
+            }
+            for (k, l) in ti.deleted {
+                out[l.file as usize].deletions.push(k);
+            }
+        }
+        for (i, extra) in self.extras.iter_mut().enumerate() {
+            out[i].upserts.append(extra);
+        }
+        out
+    }
+}
+
+impl Validator {
+    /// Parses and checks one record (runs on a worker thread).
+    fn record(
+        &self,
+        t: DataType,
+        is_delta: bool,
+        batch: &Batch,
+        span: &Span,
+        want_min: bool,
+    ) -> RecordOutcome {
+        let index = span.index;
+        let bytes = batch.bytes(span);
+        let mut o = RecordOutcome {
+            index,
+            ..Default::default()
+        };
+        let value = match strict::parse_record(bytes) {
+            Ok(v) => v,
+            Err(ParseProblem::Syntax { message, line, .. }) => {
+                let at = batch.line_of(span) + line as u64 - 1;
+                o.issues.push(Issue::new(
+                    Some(index),
+                    format!("/{index}"),
+                    codes::JSON_SYNTAX,
+                    format!("line {at}: {message}; the file must be strict JSON (no comments, trailing commas or NaN)"),
+                ));
+                return o;
+            }
+            Err(ParseProblem::DuplicateKey { pointer, key }) => {
+                o.issues.push(Issue::new(
+                    Some(index),
+                    format!("/{index}{pointer}"),
+                    codes::JSON_DUPLICATE_KEY,
+                    format!("key \"{key}\" appears twice in one object; keep one"),
+                ));
+                return o;
+            }
+        };
+        if want_min {
+            strict::minify_into(bytes, &mut o.minified);
+        }
+        self.schemas.check(t, index, &value, &mut o.issues);
+        checks::check_record(t, index, &value, is_delta, &mut o.issues);
+        let Some(obj) = value.as_object() else {
+            return o;
+        };
+        o.deleted = is_delta && obj.get("deleted") == Some(&Value::Bool(true));
+        o.key = key_of(t, obj);
+        if o.deleted {
+            return o;
+        }
+        if t == DataType::Customers {
+            o.email = obj.get("email").and_then(Value::as_str).map(str::to_string);
+        }
+        if t == DataType::Categories {
+            o.parent = obj
+                .get("parent_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        let base = format!("/{index}");
+        for r in t.references() {
+            walk(&value, r.path, &base, &mut |p, v| {
+                o.refs.push((p, r.target, v.to_string()));
+            });
+        }
+        for a in t.attachments() {
+            walk(&value, a.path, &base, &mut |p, v| {
+                o.files.push((p, a.folder, v.to_string()));
+            });
+        }
+        o
+    }
+}
+
+/// A record's key: `id`, or the composite key fields joined by U+001F (which ids cannot hold).
+fn key_of(t: DataType, obj: &serde_json::Map<String, Value>) -> Option<String> {
+    let fields = t.key_fields();
+    if fields.len() == 1 {
+        return obj.get(fields[0])?.as_str().map(str::to_string);
+    }
+    let mut key = String::new();
+    for (n, f) in fields.iter().enumerate() {
+        if n > 0 {
+            key.push('\u{1f}');
+        }
+        match obj.get(*f) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => key.push_str(s),
+            Some(Value::Number(x)) => key.push_str(&canonical_number(x)),
+            Some(_) => return None,
+        }
+    }
+    Some(key)
+}
+
+/// `1`, `1.0` and `1e0` are the same quantity break.
+fn canonical_number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        Some(f) => format!("{f}"),
+        None => n.to_string(),
+    }
+}
+
+/// Calls `f` with the pointer and value of every non-empty string at `path`.
+fn walk(v: &Value, path: &[Step], pointer: &str, f: &mut dyn FnMut(String, &str)) {
+    match path.split_first() {
+        None => {
+            if let Some(s) = v.as_str() {
+                f(pointer.to_string(), s);
+            }
+        }
+        Some((Step::Field(name), rest)) => {
+            if let Some(child) = v.get(*name) {
+                walk(
+                    child,
+                    rest,
+                    &format!("{pointer}/{}", pointer_token(name)),
+                    f,
+                );
+            }
+        }
+        Some((Step::Each, rest)) => {
+            if let Some(items) = v.as_array() {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, rest, &format!("{pointer}/{i}"), f);
+                }
+            }
+        }
+    }
+}
+
+/// A buffered file writer usable as an [`Observer::output`].
+pub fn file_sink(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+    Ok(Box::new(BufWriter::with_capacity(
+        1 << 20,
+        File::create(path)?,
+    )))
+}
+
+impl Report {
+    /// Marks a validated file as published or delivered.
+    pub fn mark(&mut self, status: Status) {
+        if self.errors.is_empty() || status == Status::Partial {
+            self.status = status;
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Configuration: the TOML file as written (every struct refuses unknown keys), checked once
+//! into [`Settings`], the validated form the rest of the program uses.
+
+use crate::compo::reader::EncodingMode;
+use crate::compo::validate::{Options, Policy};
+use crate::schedule::{Job, Plan};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The commented example, written by `compo-exchange init`.
+pub const EXAMPLE: &str = include_str!("../../compo-exchange.example.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub workdir: Option<PathBuf>,
+    #[serde(default)]
+    pub folders: RawFolders,
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub validation: RawValidation,
+    #[serde(default)]
+    pub detect: RawDetect,
+    #[serde(default)]
+    pub schedule: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attached: RawAttached,
+    #[serde(default)]
+    pub inbound: RawInbound,
+    #[serde(default)]
+    pub prodly: RawProdly,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFolders {
+    pub outbox: Option<PathBuf>,
+    pub inbox: Option<PathBuf>,
+    pub archive: Option<PathBuf>,
+    pub rejected: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub url: Option<String>,
+    pub identity: Option<PathBuf>,
+    pub passphrase_env: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub accept_new_host_keys: Option<bool>,
+    pub connect_timeout_secs: Option<u64>,
+    pub io_timeout_secs: Option<u64>,
+    pub keepalive_secs: Option<u64>,
+    pub pool_size: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidation {
+    pub encoding: Option<EncodingMode>,
+    pub policy: Option<Policy>,
+    pub max_errors_per_file: Option<usize>,
+    pub max_picture_size: Option<u64>,
+    pub max_invoice_size: Option<u64>,
+    pub schemas: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetect {
+    pub settle_secs: Option<f64>,
+    pub poll_secs: Option<f64>,
+    pub watch: Option<bool>,
+    pub truncation_grace_secs: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttached {
+    pub prune: Option<bool>,
+    pub max_prune_share: Option<f64>,
+    pub allow_mass_prune: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbound {
+    pub sellper_xml: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProdly {
+    pub enabled: Option<bool>,
+    pub out: Option<PathBuf>,
+    pub vendor: Option<String>,
+    pub branch: Option<String>,
+}
+
+/// Where the exchange server is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerLocation {
+    Local(PathBuf),
+    Sftp(String),
+}
+
+/// The ERP-side folders, absolute.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    pub workdir: PathBuf,
+    pub outbox: PathBuf,
+    pub inbox: PathBuf,
+    pub archive: PathBuf,
+    pub rejected: PathBuf,
+    pub state: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct DetectSettings {
+    pub settle: Duration,
+    pub poll: Duration,
+    pub watch: bool,
+    pub truncation_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachedSettings {
+    pub prune: bool,
+    pub max_prune_share: f64,
+    pub allow_mass_prune: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProdlySettings {
+    pub out: PathBuf,
+    pub vendor: String,
+    pub branch: String,
+}
+
+/// The validated configuration.
+pub struct Settings {
+    pub folders: Folders,
+    pub server: ServerLocation,
+    pub server_raw: RawServer,
+    pub validation: Options,
+    pub schemas: Option<PathBuf>,
+    pub detect: DetectSettings,
+    pub plan: Plan,
+    pub attached: AttachedSettings,
+    pub sellper_xml: bool,
+    pub prodly: Option<ProdlySettings>,
+}
+
+/// Command-line values that take precedence over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub workdir: Option<PathBuf>,
+    pub server: Option<String>,
+    pub identity: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub vendor: Option<String>,
+    pub branch: Option<String>,
+}
+
+impl RawConfig {
+    pub fn load(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+fn secs(key: &str, v: Option<f64>, default: f64) -> Result<Duration, ConfigError> {
+    let v = v.unwrap_or(default);
+    if !(0.0..=86_400.0).contains(&v) {
+        return Err(invalid(
+            key,
+            format!("{v} is not between 0 and 86400 seconds"),
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+impl Settings {
+    /// Checks a raw configuration; relative paths are resolved against `base` (the current
+    /// folder) and then `workdir`.
+    pub fn from_raw(raw: RawConfig, o: &Overrides, base: &Path) -> Result<Settings, ConfigError> {
+        let workdir = o
+            .workdir
+            .clone()
+            .or(raw.workdir)
+            .unwrap_or_else(|| PathBuf::from("exchange"));
+        let workdir = base.join(workdir);
+        let under = |p: Option<PathBuf>, d: &str| workdir.join(p.unwrap_or_else(|| d.into()));
+        let folders = Folders {
+            outbox: under(raw.folders.outbox, "outbox"),
+            inbox: under(raw.folders.inbox, "inbox"),
+            archive: under(raw.folders.archive, "archive"),
+            rejected: under(raw.folders.rejected, "rejected"),
+            state: under(raw.folders.state, "state"),
+            workdir: workdir.clone(),
+        };
+        let mut server_raw = raw.server;
+        if let Some(i) = &o.identity {
+            server_raw.identity = Some(i.clone());
+        }
+        if let Some(k) = &o.known_hosts {
+            server_raw.known_hosts = Some(k.clone());
+        }
+        let url = o
+            .server
+            .clone()
+            .or(server_raw.url.clone())
+            .unwrap_or_else(|| "server".into());
+        let server = if url.starts_with("sftp://") {
+            ServerLocation::Sftp(url)
+        } else if let Some(p) = url.strip_prefix("file://") {
+            ServerLocation::Local(PathBuf::from(p))
+        } else if url.contains("://") {
+            return Err(invalid(
+                "server.url",
+                format!("{url:?}: use a folder, file:///path or sftp://USER@HOST[:PORT]/ROOT"),
+            ));
+        } else {
+            ServerLocation::Local(workdir.join(url))
+        };
+
+        let v = raw.validation;
+        let defaults = Options::default();
+        let validation = Options {
+            encoding: v.encoding.unwrap_or_default(),
+            policy: v.policy.unwrap_or_default(),
+            max_errors_per_file: v
+                .max_errors_per_file
+                .unwrap_or(defaults.max_errors_per_file),
+            max_picture_size: v.max_picture_size.unwrap_or(defaults.max_picture_size),
+            max_invoice_size: v.max_invoice_size.unwrap_or(defaults.max_invoice_size),
+        };
+        if validation.max_errors_per_file == 0 {
+            return Err(invalid(
+                "validation.max_errors_per_file",
+                "must be at least 1",
+            ));
+        }
+        let detect = DetectSettings {
+            settle: secs("detect.settle_secs", raw.detect.settle_secs, 2.0)?,
+            poll: secs("detect.poll_secs", raw.detect.poll_secs, 1.0)?,
+            watch: raw.detect.watch.unwrap_or(true),
+            truncation_grace: secs(
+                "detect.truncation_grace_secs",
+                raw.detect.truncation_grace_secs,
+                60.0,
+            )?,
+        };
+        let mut plan = Plan::defaults();
+        for (key, text) in &raw.schedule {
+            if Job::from_key(key).is_none() {
+                return Err(invalid(
+                    &format!("schedule.{key}"),
+                    "not a data type, \"pictures\", \"invoices\" or \"collect\" (names are \
+                     case-sensitive)",
+                ));
+            }
+            plan.apply(key, text)
+                .map_err(|e| invalid(&format!("schedule.{key}"), e.to_string()))?;
+        }
+        let share = raw.attached.max_prune_share.unwrap_or(0.10);
+        if !(0.0..=1.0).contains(&share) {
+            return Err(invalid(
+                "attached.max_prune_share",
+                format!("{share} is not a share between 0 and 1"),
+            ));
+        }
+        let prodly = if raw.prodly.enabled.unwrap_or(false) {
+            let vendor = o.vendor.clone().or(raw.prodly.vendor).unwrap_or_default();
+            let branch = o.branch.clone().or(raw.prodly.branch).unwrap_or_default();
+            if vendor.is_empty() || branch.is_empty() {
+                return Err(invalid(
+                    "prodly",
+                    "enabled, but vendor or branch is empty: Prodly needs both codes",
+                ));
+            }
+            Some(ProdlySettings {
+                out: under(raw.prodly.out, "prodly"),
+                vendor,
+                branch,
+            })
+        } else {
+            None
+        };
+        Ok(Settings {
+            folders,
+            server,
+            server_raw,
+            validation,
+            schemas: v.schemas.map(|p| workdir.join(p)),
+            detect,
+            plan,
+            attached: AttachedSettings {
+                prune: raw.attached.prune.unwrap_or(false),
+                max_prune_share: share,
+                allow_mass_prune: raw.attached.allow_mass_prune.unwrap_or(false),
+            },
+            sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
+            prodly,
+        })
+    }
+
+    /// Loads `path` (or the defaults when `None`) and checks it.
+    pub fn load(path: Option<&Path>, o: &Overrides) -> Result<Settings, ConfigError> {
+        let raw = match path {
+            Some(p) => RawConfig::load(p)?,
+            None => RawConfig::default(),
+        };
+        let cwd = std::env::current_dir().map_err(|source| ConfigError::Read {
+            path: PathBuf::from("."),
+            source,
+        })?;
+        // Paths in a file are relative to the file, so a config works wherever it is run from.
+        let base = match path.and_then(Path::parent) {
+            Some(dir) if raw.workdir.is_some() || o.workdir.is_none() => cwd.join(dir),
+            _ => cwd,
+        };
+        Settings::from_raw(raw, o, &base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_the_default() {
+        let raw: RawConfig = toml::from_str(EXAMPLE).expect("example parses");
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/base")).unwrap();
+        let d = Settings::from_raw(
+            RawConfig::default(),
+            &Overrides::default(),
+            Path::new("/base"),
+        )
+        .unwrap();
+        assert_eq!(s.folders.outbox, d.folders.outbox);
+        assert_eq!(
+            s.server,
+            ServerLocation::Local(PathBuf::from("/base/exchange/server"))
+        );
+        assert_eq!(s.detect.settle, d.detect.settle);
+        for (job, c) in d.plan.iter() {
+            assert_eq!(s.plan.cadence(job).to_string(), c.to_string(), "{job}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        for text in [
+            "wrokdir = \"x\"",
+            "[folders]\noutbx = \"x\"",
+            "[server]\nusr = \"a\"",
+        ] {
+            assert!(toml::from_str::<RawConfig>(text).is_err(), "{text}");
+        }
+        let raw: RawConfig = toml::from_str("[schedule]\nProducts = \"5m\"").unwrap();
+        let e = Settings::from_raw(raw, &Overrides::default(), Path::new("/"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("schedule.Products"), "{e}");
+    }
+
+    #[test]
+    fn overrides_win_and_urls_are_classified() {
+        let o = Overrides {
+            workdir: Some("/w".into()),
+            server: Some("sftp://erp@host:2222/srv/compo".into()),
+            ..Default::default()
+        };
+        let s = Settings::from_raw(RawConfig::default(), &o, Path::new("/base")).unwrap();
+        assert_eq!(s.folders.inbox, PathBuf::from("/w/inbox"));
+        assert!(matches!(s.server, ServerLocation::Sftp(_)));
+        let raw: RawConfig = toml::from_str("[server]\nurl = \"http://x\"").unwrap();
+        assert!(Settings::from_raw(raw, &Overrides::default(), Path::new("/")).is_err());
+    }
+}
+
+impl Settings {
+    /// The local server's `out/`, for putting sample portal files there.
+    pub fn server_out(&self) -> Result<PathBuf, ConfigError> {
+        match &self.server {
+            ServerLocation::Local(root) => Ok(root.join("out")),
+            ServerLocation::Sftp(_) => Err(invalid(
+                "server.url",
+                "samples go into a local server only; use the default server folder",
+            )),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Attached files: `outbox/pictures/` and `outbox/invoices/` are mirrors of the supplier's
+//! libraries, kept in step with the server. The journal's manifest says what the server has;
+//! an unchanged file costs one `stat` (size and mtime match the manifest), a touched one a hash,
+//! and only new or changed content is uploaded.
+
+use super::{Engine, PipelineError, Result, Summary};
+use crate::compo::attached;
+use crate::compo::model::AttachedFolder;
+use crate::compo::report::Report;
+use crate::journal::{ManifestEntry, Progress};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+fn mtime_ns(m: &std::fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// A mirror file that needs work.
+struct Todo {
+    name: String,
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+}
+
+enum Done {
+    Published(ManifestEntry),
+    /// Touched but identical to what the server has.
+    Same(ManifestEntry),
+    Rejected(String, Report, u64, i64),
+}
+
+impl Engine {
+    /// Brings the server's folder in step with the outbox mirror.
+    pub(super) fn sync_attached(&mut self, folder: AttachedFolder) -> Result<Summary> {
+        let mut sum = Summary::default();
+        let dir = self.s.folders.outbox.join(folder.name());
+        let manifest: HashMap<String, ManifestEntry> = self
+            .journal
+            .manifest(folder)?
+            .into_iter()
+            .map(|e| (e.name.clone(), e))
+            .collect();
+        let mut present = HashSet::new();
+        let mut todo = Vec::new();
+        let now = SystemTime::now();
+        let rd = std::fs::read_dir(&dir).map_err(PipelineError::io(&dir))?;
+        for e in rd {
+            let e = e.map_err(PipelineError::io(&dir))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if crate::compo::model::is_temporary_name(&name) {
+                continue;
+            }
+            let Ok(md) = e.metadata() else { continue };
+            if !md.is_file() {
+                continue;
+            }
+            present.insert(name.clone());
+            let (size, mt) = (md.len(), mtime_ns(&md));
+            if let Some(m) = manifest.get(&name) {
+                if m.size == size && m.mtime_ns == mt {
+                    continue;
+                }
+            }
+            // Still being written: leave it for the next sync.
+            let age = md.modified().ok().and_then(|m| now.duration_since(m).ok());
+            if age.is_some_and(|a| a < self.s.detect.settle) {
+                continue;
+            }
+            if self.journal.attached_rejection(folder, &name)? == Some((size, mt)) {
+                continue;
+            }
+            todo.push(Todo {
+                name,
+                path: e.path(),
+                size,
+                mtime_ns: mt,
+            });
+        }
+        if !todo.is_empty() {
+            sum.absorb(self.upload_attached(folder, todo, &manifest)?);
+        }
+        if self.s.attached.prune {
+            sum.attached_removed = self.prune(folder, &manifest, &present)?;
+        }
+        Ok(sum)
+    }
+
+    fn upload_attached(
+        &mut self,
+        folder: AttachedFolder,
+        todo: Vec<Todo>,
+        manifest: &HashMap<String, ManifestEntry>,
+    ) -> Result<Summary> {
+        let mut sum = Summary::default();
+        let total_files = todo.len() as u64;
+        let total_bytes: u64 = todo.iter().map(|t| t.size).sum();
+        let job = format!("publish {}", folder.name());
+        let started = chrono::Utc::now().to_rfc3339();
+        let done_files = AtomicU64::new(0);
+        let done_bytes = AtomicU64::new(0);
+        let max = self.s.validation.max_size(folder);
+        let transport = self.transport.clone();
+        let t0 = Instant::now();
+        let bar = super::progress_bar(total_bytes, &job);
+        // Groups keep the manifest close to the server (a crash loses at most one group's
+        // bookkeeping, which the next sync redoes by hash) and the progress current.
+        for group in todo.chunks(256) {
+            let results: Vec<std::result::Result<Done, crate::transport::TransportError>> = group
+                .par_iter()
+                .map(|t| {
+                    let issues = attached::check_file(&t.path, &t.name, folder, max);
+                    let rel = format!("{}/{}", folder.name(), t.name);
+                    if !issues.is_empty() {
+                        let mut r = Report::new(&rel, Some(folder.name().into()));
+                        r.errors = issues;
+                        r.settle();
+                        return Ok(Done::Rejected(t.name.clone(), r, t.size, t.mtime_ns));
+                    }
+                    let entry = |hash: String, size: u64| ManifestEntry {
+                        folder,
+                        name: t.name.clone(),
+                        size,
+                        mtime_ns: t.mtime_ns,
+                        hash,
+                        published_at: chrono::Utc::now().to_rfc3339(),
+                    };
+                    let (size, hash) = super::fsutil::hash_file(&t.path).map_err(|e| {
+                        crate::transport::TransportError::io(t.path.display().to_string(), e)
+                    })?;
+                    if manifest
+                        .get(&t.name)
+                        .is_some_and(|m| m.hash == hash && m.size == size)
+                    {
+                        return Ok(Done::Same(entry(hash, size)));
+                    }
+                    let mut f = std::fs::File::open(&t.path).map_err(|e| {
+                        crate::transport::TransportError::io(t.path.display().to_string(), e)
+                    })?;
+                    let w = transport
+                        .write_atomic(&format!("in/{}/{}", folder.name(), t.name), &mut f)?;
+                    done_files.fetch_add(1, Ordering::Relaxed);
+                    done_bytes.fetch_add(w.size, Ordering::Relaxed);
+                    if let Some(b) = &bar {
+                        b.inc(w.size);
+                    }
+                    // The hash was taken while uploading: what the server got is what we hashed.
+                    Ok(Done::Published(entry(w.hash, w.size)))
+                })
+                .collect();
+            let mut entries = Vec::new();
+            let mut first_err = None;
+            for r in results {
+                match r {
+                    Ok(Done::Published(e)) => {
+                        sum.attached_published += 1;
+                        entries.push(e);
+                    }
+                    Ok(Done::Same(e)) => entries.push(e),
+                    Ok(Done::Rejected(name, report, size, mt)) => {
+                        let dir = self.s.folders.rejected.join(folder.name());
+                        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+                        super::outbound::write_report(
+                            &dir.join(format!("{name}.report.json")),
+                            &report,
+                        )?;
+                        self.journal.attached_reject(folder, &name, size, mt)?;
+                        tracing::warn!(file = %report.file, code = %report.errors[0].code, "attached file rejected");
+                        sum.attached_rejected.push(report.file);
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            self.journal.manifest_put(&entries)?;
+            let p = Progress {
+                job: job.clone(),
+                done_files: done_files.load(Ordering::Relaxed),
+                total_files,
+                done_bytes: done_bytes.load(Ordering::Relaxed),
+                total_bytes,
+                started_at: started.clone(),
+                updated_at: chrono::Utc::now().to_rfc3339(),
+                finished: false,
+            };
+            self.journal.set_progress(&p)?;
+            if let Some(e) = first_err {
+                return Err(e.into());
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        self.journal.set_progress(&Progress {
+            job,
+            done_files: done_files.load(Ordering::Relaxed),
+            total_files,
+            done_bytes: done_bytes.load(Ordering::Relaxed),
+            total_bytes,
+            started_at: started,
+            updated_at: chrono::Utc::now().to_rfc3339(),
+            finished: true,
+        })?;
+        if sum.attached_published > 0 {
+            tracing::info!(
+                folder = folder.name(),
+                files = sum.attached_published,
+                seconds = t0.elapsed().as_secs_f64(),
+                "attached files published"
+            );
+        }
+        Ok(sum)
+    }
+
+    /// Removes from the server what left the mirror, within the configured share.
+    fn prune(
+        &mut self,
+        folder: AttachedFolder,
+        manifest: &HashMap<String, ManifestEntry>,
+        present: &HashSet<String>,
+    ) -> Result<u64> {
+        let gone: Vec<String> = manifest
+            .keys()
+            .filter(|n| !present.contains(*n))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let limit = (manifest.len() as f64 * self.s.attached.max_prune_share).floor() as usize;
+        if gone.len() > limit && !self.s.attached.allow_mass_prune {
+            tracing::error!(
+                folder = folder.name(),
+                missing = gone.len(),
+                on_server = manifest.len(),
+                limit,
+                "refusing to remove more than attached.max_prune_share of the server's files; \
+                 if this is intended, set attached.allow_mass_prune = true for one run"
+            );
+            return Ok(0);
+        }
+        for n in &gone {
+            self.transport
+                .remove(&format!("in/{}/{}", folder.name(), n))?;
+        }
+        self.journal.manifest_remove(folder, &gone)?;
+        tracing::info!(folder = folder.name(), removed = gone.len(), "pruned");
+        Ok(gone.len() as u64)
+    }
+}

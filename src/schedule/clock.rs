@@ -1,0 +1,193 @@
+//! The time source and the way to wait for a deadline, injected so that tests never sleep.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Local, TimeDelta};
+
+use super::Shutdown;
+
+/// The longest single wait of the real clock. Waits are measured on a monotonic clock that
+/// does not run while the machine is suspended, and wall-clock time may be stepped by NTP;
+/// waking up this often bounds how late a deadline can be noticed after either.
+const MAX_NAP: Duration = Duration::from_secs(5);
+
+/// A source of local time that can also wait.
+pub trait Clock: Send + Sync {
+    /// The current local time, with the local offset in effect now.
+    fn now(&self) -> DateTime<FixedOffset>;
+
+    /// Waits until `deadline` or until `shutdown` is triggered, whichever comes first; true
+    /// on shutdown. Returns at once if the deadline has passed.
+    fn sleep_until(&self, deadline: DateTime<FixedOffset>, shutdown: &Shutdown) -> bool;
+}
+
+/// The machine's clock in its local time zone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<FixedOffset> {
+        Local::now().fixed_offset()
+    }
+
+    fn sleep_until(&self, deadline: DateTime<FixedOffset>, shutdown: &Shutdown) -> bool {
+        loop {
+            if shutdown.is_triggered() {
+                return true;
+            }
+            let left = match (deadline - self.now()).to_std() {
+                Ok(left) if !left.is_zero() => left,
+                // Negative or zero: the deadline has passed.
+                _ => return false,
+            };
+            if shutdown.wait_timeout(left.min(MAX_NAP)) {
+                return true;
+            }
+        }
+    }
+}
+
+/// A clock that only moves when told to. Clones share the same time, so a test keeps one
+/// handle while the code under test holds another.
+#[derive(Debug, Clone)]
+pub struct FakeClock {
+    state: Arc<Mutex<FakeState>>,
+}
+
+#[derive(Debug)]
+struct FakeState {
+    now: DateTime<FixedOffset>,
+    sleeps: Vec<DateTime<FixedOffset>>,
+}
+
+impl FakeClock {
+    pub fn new(now: DateTime<FixedOffset>) -> FakeClock {
+        FakeClock {
+            state: Arc::new(Mutex::new(FakeState {
+                now,
+                sleeps: Vec::new(),
+            })),
+        }
+    }
+
+    /// Moves to any time, also backwards or into another offset (to simulate DST).
+    pub fn set(&self, now: DateTime<FixedOffset>) {
+        self.with(|s| s.now = now);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let by = TimeDelta::from_std(by).expect("fake clock advanced by less than 292 years");
+        self.with(|s| s.now += by);
+    }
+
+    /// The deadlines `sleep_until` was asked for, in order, so that tests can check what the
+    /// code under test waited for.
+    pub fn sleeps(&self) -> Vec<DateTime<FixedOffset>> {
+        self.with(|s| s.sleeps.clone())
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut FakeState) -> R) -> R {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut state)
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.with(|s| s.now)
+    }
+
+    /// Jumps straight to the deadline (never backwards), unless shutdown was already
+    /// triggered, in which case time stays put.
+    fn sleep_until(&self, deadline: DateTime<FixedOffset>, shutdown: &Shutdown) -> bool {
+        if shutdown.is_triggered() {
+            return true;
+        }
+        self.with(|s| {
+            s.sleeps.push(deadline);
+            if deadline > s.now {
+                // Keep the clock's own offset: the deadline may carry a stale one.
+                s.now = deadline.with_timezone(s.now.offset());
+            }
+        });
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn fake_clock_moves_only_when_told_and_clones_share_it() {
+        let clock = FakeClock::new(at("2024-05-10T10:00:00+03:00"));
+        let other = clock.clone();
+        assert_eq!(other.now(), at("2024-05-10T10:00:00+03:00"));
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(other.now(), at("2024-05-10T10:01:30+03:00"));
+        clock.set(at("2024-05-10T09:00:00+02:00"));
+        assert_eq!(other.now().to_rfc3339(), "2024-05-10T09:00:00+02:00");
+    }
+
+    #[test]
+    fn fake_sleep_advances_instantly_and_never_backwards() {
+        let clock = FakeClock::new(at("2024-05-10T10:00:00+03:00"));
+        let shutdown = Shutdown::new();
+        let start = Instant::now();
+        assert!(!clock.sleep_until(at("2024-05-11T10:00:00+03:00"), &shutdown));
+        assert_eq!(clock.now(), at("2024-05-11T10:00:00+03:00"));
+        assert!(!clock.sleep_until(at("2024-05-10T12:00:00+03:00"), &shutdown));
+        assert_eq!(clock.now(), at("2024-05-11T10:00:00+03:00"));
+        assert!(start.elapsed() < Duration::from_millis(100));
+        assert_eq!(
+            clock.sleeps(),
+            [
+                at("2024-05-11T10:00:00+03:00"),
+                at("2024-05-10T12:00:00+03:00")
+            ]
+        );
+
+        shutdown.trigger();
+        assert!(clock.sleep_until(at("2024-05-12T10:00:00+03:00"), &shutdown));
+        assert_eq!(clock.now(), at("2024-05-11T10:00:00+03:00"));
+    }
+
+    #[test]
+    fn real_sleeper_is_woken_promptly_by_shutdown() {
+        let shutdown = Shutdown::new();
+        let sleeper = {
+            let s = shutdown.clone();
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                let deadline = SystemClock.now() + TimeDelta::hours(1);
+                (SystemClock.sleep_until(deadline, &s), start.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        shutdown.trigger();
+        let (woken, elapsed) = sleeper.join().unwrap();
+        assert!(woken);
+        assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
+    }
+
+    #[test]
+    fn real_sleeper_returns_at_the_deadline() {
+        let shutdown = Shutdown::new();
+        let start = Instant::now();
+        let deadline = SystemClock.now() + TimeDelta::milliseconds(40);
+        assert!(!SystemClock.sleep_until(deadline, &shutdown));
+        assert!(SystemClock.now() >= deadline);
+        assert!(start.elapsed() < Duration::from_millis(900));
+        // A deadline in the past does not wait at all.
+        let start = Instant::now();
+        assert!(!SystemClock.sleep_until(deadline - TimeDelta::hours(1), &shutdown));
+        assert!(start.elapsed() < Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,339 @@
+//! The exchange engine on a local server: the flow, the handoff guarantees, the schedule.
+
+use crate::harness::{fixtures, names, stderr, stdout, tree, Work};
+use compo_exchange::compo::model::DataType;
+use compo_exchange::pipeline::Engine;
+use compo_exchange::schedule::{Cadence, FakeClock, Job, Plan, Scheduler};
+use serde_json::Value;
+
+fn archived(w: &Work) -> Vec<String> {
+    tree(&w.path("archive"))
+        .into_iter()
+        .map(|p| p.split_once('/').map(|(_, r)| r.to_string()).unwrap_or(p))
+        .collect()
+}
+
+fn read_json(p: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn samples_flow_from_outbox_to_in_and_an_order_back_to_the_inbox() {
+    let w = Work::new();
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let inn = names(&w.path("server/in"));
+    for t in DataType::ALL {
+        assert!(
+            inn.iter().any(|n| n.starts_with(&format!("{}.", t.name()))),
+            "{t}: {inn:?}"
+        );
+    }
+    assert_eq!(names(&w.path("server/in/pictures")).len(), 6);
+    assert_eq!(names(&w.path("server/in/invoices")).len(), 3);
+    // Published files are UTF-8 without BOM, one record per line, same records.
+    let seg = std::fs::read(w.path("server/in/segments.json")).unwrap();
+    assert!(!seg.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let wh = std::fs::read_to_string(w.path("server/in/warehouses.json")).unwrap();
+    assert!(wh.contains("Склад"), "re-encoded from Windows-1251: {wh}");
+    let orig: Value = {
+        let bytes = std::fs::read(fixtures().join("batch/products.json")).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(read_json(&w.path("server/in/products.json")), orig);
+    // The order from out/ is in the inbox and acknowledged on the server.
+    assert_eq!(names(&w.path("inbox")), ["orders.20261122T093000.json"]);
+    assert!(names(&w.path("server/out")).is_empty());
+    assert_eq!(
+        names(&w.path("server/out/archive")),
+        ["orders.20261122T093000.json"]
+    );
+    // Every outbox data file is archived; nothing is left in the outbox or rejected.
+    assert!(names(&w.path("outbox")).is_empty());
+    assert_eq!(
+        archived(&w)
+            .iter()
+            .filter(|n| !n.starts_with("out/"))
+            .count(),
+        17
+    );
+    assert!(names(&w.path("rejected")).is_empty());
+}
+
+#[test]
+fn every_outbox_file_ends_archived_or_rejected_with_a_report() {
+    // No grace for files that do not end like an array: the truncated one is taken at once.
+    let w = Work::with_config("[detect]\nsettle_secs = 0.05\ntruncation_grace_secs = 0");
+    w.run("once", &["--samples"]);
+    w.drop_file(
+        "remains.delta-a.json",
+        br#"[{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":3}]"#,
+    );
+    w.drop_file(
+        "remains.delta-b.json",
+        br#"[{"product_id":"P-404","warehouse_id":"WH-MSK","quantity":3}]"#,
+    );
+    w.drop_file(
+        "remains.delta-c.json",
+        br#"[{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":3},"#,
+    );
+    w.drop_file("stock.json", b"[]");
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1), "a rejection makes once exit 1");
+    assert!(names(&w.path("outbox")).is_empty());
+    assert!(archived(&w).contains(&"remains.delta-a.json".to_string()));
+    let rej = names(&w.path("rejected"));
+    for n in ["remains.delta-b.json", "remains.delta-c.json", "stock.json"] {
+        assert!(rej.contains(&n.to_string()), "{n}: {rej:?}");
+        let report = read_json(&w.path(&format!("rejected/{n}.report.json")));
+        assert_eq!(report["status"], "rejected");
+        assert_eq!(report["file"], n);
+    }
+    let r = read_json(&w.path("rejected/remains.delta-b.json.report.json"));
+    assert_eq!(r["errors"][0]["code"], "ref.missing");
+    assert_eq!(r["errors"][0]["pointer"], "/0/product_id");
+    let r = read_json(&w.path("rejected/stock.json.report.json"));
+    assert_eq!(r["errors"][0]["code"], "name.unknown_type");
+    assert!(names(&w.path("server/in")).contains(&"remains.delta-a.json".to_string()));
+    assert!(!names(&w.path("server/in")).contains(&"remains.delta-b.json".to_string()));
+}
+
+#[test]
+fn identical_content_is_published_once() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    // The portal imports and removes what it got.
+    std::fs::remove_file(w.path("server/in/products.json")).unwrap();
+    w.drop_file(
+        "products.json",
+        &std::fs::read(fixtures().join("batch/products.json")).unwrap(),
+    );
+    let o = w.run("once", &["--format", "json"]);
+    let sum: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["unchanged"][0], "products.json", "{sum}");
+    assert!(!w.path("server/in/products.json").exists());
+    // A changed file goes through.
+    let mut v = read_json(&fixtures().join("batch/products.json"));
+    v[0]["name"] = "Новое имя".into();
+    w.drop_file("products.json", v.to_string().as_bytes());
+    w.run("once", &[]);
+    assert_eq!(
+        read_json(&w.path("server/in/products.json"))[0]["name"],
+        "Новое имя"
+    );
+}
+
+#[test]
+fn a_delta_never_replaces_one_the_portal_has_not_imported() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    let d1 = br#"[{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":1}]"#;
+    let d2 = br#"[{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":2}]"#;
+    w.drop_file("remains.delta.json", d1);
+    w.run("once", &[]);
+    w.drop_file("remains.delta.json", d2);
+    w.run("once", &[]);
+    let inn = names(&w.path("server/in"));
+    let deltas: Vec<_> = inn
+        .iter()
+        .filter(|n| n.starts_with("remains.delta"))
+        .collect();
+    assert_eq!(deltas.len(), 3, "{inn:?}"); // the samples' labelled one, and both of ours
+    assert_eq!(
+        read_json(&w.path("server/in/remains.delta.json"))[0]["quantity"],
+        1
+    );
+}
+
+#[test]
+fn inbound_invalid_files_are_rejected_then_acknowledged_and_duplicates_not_redelivered() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    let bad = br#"[{"id":"W-2","date":"2026-11-22","status":"new","contragent_id":"CA-404","currency":"RUB","total":10,"items":[{"product_id":"P-1","quantity":1,"price":10,"amount":10}]}]"#;
+    w.portal_writes("orders.bad.json", bad);
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = read_json(&w.path("rejected/orders.bad.json.report.json"));
+    assert_eq!(r["errors"][0]["code"], "ref.missing");
+    assert!(names(&w.path("server/out/archive")).contains(&"orders.bad.json".to_string()));
+    assert!(!names(&w.path("inbox")).contains(&"orders.bad.json".to_string()));
+    // The portal writes the same order file again: acknowledged, not delivered twice.
+    std::fs::remove_file(w.path("inbox/orders.20261122T093000.json")).unwrap();
+    w.portal_writes(
+        "orders.20261122T093000.json",
+        &std::fs::read(fixtures().join("samples/out/orders.20261122T093000.json")).unwrap(),
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(names(&w.path("inbox")).is_empty());
+    assert!(names(&w.path("server/out")).is_empty());
+}
+
+#[test]
+fn drop_records_policy_publishes_the_good_records_and_lists_the_bad() {
+    let w = Work::with_config("[validation]\npolicy = \"drop_records\"");
+    w.run("once", &["--samples"]);
+    w.drop_file(
+        "remains.delta-x.json",
+        br#"[{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":5},
+             {"product_id":"P-1","warehouse_id":"WH-MSK","quantity":-1},
+             {"product_id":"P-404","warehouse_id":"WH-MSK","quantity":1}]"#,
+    );
+    w.run("once", &[]);
+    let published = read_json(&w.path("server/in/remains.delta-x.json"));
+    assert_eq!(published.as_array().unwrap().len(), 1);
+    assert_eq!(published[0]["quantity"], 5);
+    let day = names(&w.path("archive"));
+    let _ = day;
+    let report = tree(&w.path("archive"))
+        .into_iter()
+        .find(|p| p.ends_with("remains.delta-x.json.report.json"))
+        .expect("the report is archived beside the original");
+    let r = read_json(&w.path("archive").join(report));
+    assert_eq!(r["status"], "partial");
+    let codes: Vec<_> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"schema.minimum") && codes.contains(&"ref.missing"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_newer_snapshot_supersedes_an_older_one_waiting_for_the_same_tick() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    let mut e = Engine::open(w.settings()).unwrap();
+    let v1 = r#"[{"id":"WH-MSK","name":"Склад 1"},{"id":"WH-SPB","name":"СПб"}]"#;
+    let v2 = r#"[{"id":"WH-MSK","name":"Склад 2"},{"id":"WH-SPB","name":"СПб"}]"#;
+    w.drop_file("warehouses.json", v1.as_bytes());
+    e.once_take_only();
+    w.drop_file("warehouses.json", v2.as_bytes());
+    let sum = e.once_take_only();
+    assert_eq!(sum.superseded, ["warehouses.json"]);
+    let p = e.publish(&[Job::Data(DataType::Warehouses)]).unwrap();
+    assert_eq!(p.published, ["warehouses.json"]);
+    assert_eq!(
+        read_json(&w.path("server/in/warehouses.json"))[0]["name"],
+        "Склад 2"
+    );
+    assert_eq!(
+        archived(&w)
+            .iter()
+            .filter(|n| n.starts_with("warehouses"))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn the_schedule_publishes_due_types_and_pulls_forward_what_they_refer_to() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    let mut e = Engine::open(w.settings()).unwrap();
+    // A new product (hourly) and a price for it (every 15 minutes).
+    let mut products = read_json(&fixtures().join("batch/products.json"));
+    let mut p = products[0].clone();
+    p["id"] = "P-NEW".into();
+    p["barcodes"] = Value::Array(vec![]);
+    products.as_array_mut().unwrap().push(p);
+    w.drop_file("products.json", products.to_string().as_bytes());
+    w.drop_file(
+        "prices.delta-new.json",
+        br#"[{"product_id":"P-NEW","prices_type_id":"PT-RETAIL","price":10}]"#,
+    );
+    let sum = e.once_take_only();
+    assert_eq!(sum.rejected, Vec::<String>::new(), "{sum:?}");
+    std::fs::remove_file(w.path("server/in/products.json")).unwrap();
+
+    let clock =
+        FakeClock::new(chrono::DateTime::parse_from_rfc3339("2026-11-22T10:01:00+03:00").unwrap());
+    let mut sched = Scheduler::new(
+        Plan::defaults(),
+        compo_exchange::schedule::Clock::now(&clock),
+    );
+    clock.advance(std::time::Duration::from_secs(9 * 60));
+    let due = sched.due(compo_exchange::schedule::Clock::now(&clock));
+    assert!(
+        !due.contains(&Job::Data(DataType::Prices)),
+        "10:10: prices not due yet"
+    );
+    assert!(e.publish(&due).unwrap().published.is_empty());
+    clock.advance(std::time::Duration::from_secs(5 * 60));
+    let due = sched.due(compo_exchange::schedule::Clock::now(&clock));
+    assert!(
+        due.contains(&Job::Data(DataType::Prices)) && !due.contains(&Job::Data(DataType::Products))
+    );
+    let sum = e.publish(&due).unwrap();
+    // Products go first although their own tick is at 11:00.
+    assert_eq!(sum.published, ["products.json", "prices.delta-new.json"]);
+    let _ = Cadence::parse("5m").unwrap();
+}
+
+#[test]
+fn status_reports_last_published_waiting_and_rejections() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    w.drop_file("stock.json", b"[]");
+    w.run("once", &[]);
+    let o = w.run("status", &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let products = s["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["job"] == "products")
+        .unwrap();
+    assert_eq!(products["last_file"], "products.json");
+    assert!(products["last_published_at"].is_string());
+    assert_eq!(products["waiting"], 0);
+    assert_eq!(s["attached"][0]["on_server"], 6);
+    let text = stdout(&w.run("status", &[]));
+    assert!(
+        text.contains("products") && text.contains("last published"),
+        "{text}"
+    );
+}
+
+#[test]
+fn init_writes_a_config_that_loads_and_the_tree() {
+    let d = crate::harness::tempdir();
+    let o = crate::harness::run(["init".into(), d.path().as_os_str().to_owned()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in [
+        "outbox",
+        "inbox",
+        "archive",
+        "rejected",
+        "state",
+        "server/in",
+        "server/out",
+    ] {
+        assert!(d.path().join(f).is_dir(), "{f}");
+    }
+    let cfg = d.path().join("compo-exchange.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("[schedule]"));
+    // The written config is accepted as is, and a typo in it is not.
+    let o = crate::harness::cli()
+        .arg("status")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::write(&cfg, text.replace("[detect]", "[detect]\nsettle = 1")).unwrap();
+    let o = crate::harness::cli()
+        .arg("status")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("settle"), "{}", stderr(&o));
+}

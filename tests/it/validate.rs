@@ -1,0 +1,174 @@
+//! `compo-exchange validate` on every fixture: exact codes and pointers, exit codes, formats.
+
+use crate::harness::{fixtures, run, stdout};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+type Found = Vec<(String, String)>;
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn pairs(v: &Value) -> Found {
+    let mut out: Found = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap().to_string(),
+                e["pointer"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs `validate --format json` and returns the errors of each report, by file name. Files
+/// under `invalid/<type>/` are named after the check they trip, so their type is given.
+fn validate(path: &std::path::Path) -> (i32, BTreeMap<String, Found>) {
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["validate".into(), "--format".into(), "json".into()];
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .unwrap()
+        .to_string_lossy();
+    if path.is_file() && compo_exchange::compo::model::DataType::from_name(&parent).is_some() {
+        args.push("--type".into());
+        args.push(parent.to_string().into());
+    }
+    args.push(path.as_os_str().to_owned());
+    let o = run(args);
+    let reports: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), stdout(&o)));
+    let mut m = BTreeMap::new();
+    for r in reports.as_array().unwrap() {
+        m.insert(r["file"].as_str().unwrap().to_string(), pairs(&r["errors"]));
+    }
+    (o.status.code().unwrap(), m)
+}
+
+#[test]
+fn every_single_file_fixture_gives_exactly_its_codes() {
+    let exp = expected();
+    let mut failures = Vec::new();
+    for (rel, want) in exp["files"].as_object().unwrap() {
+        let path = fixtures().join(rel);
+        let (code, got) = validate(&path);
+        let got = got.into_values().next().unwrap_or_default();
+        let want = pairs(want);
+        let want_code = if want.is_empty() { 0 } else { 1 };
+        if got != want || code != want_code {
+            failures.push(format!("{rel}: exit {code}, got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_batch_fixture_gives_exactly_its_codes() {
+    let exp = expected();
+    for (rel, files) in exp["batches"].as_object().unwrap() {
+        let (code, got) = validate(&fixtures().join(rel));
+        let mut want: BTreeMap<String, Found> = BTreeMap::new();
+        for (f, issues) in files.as_object().unwrap() {
+            want.insert(f.clone(), pairs(issues));
+        }
+        let got_bad: BTreeMap<String, Found> =
+            got.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        assert_eq!(got_bad, want, "{rel}");
+        assert_eq!(code, if want.is_empty() { 0 } else { 1 }, "{rel}");
+    }
+}
+
+#[test]
+fn the_complete_batch_is_valid() {
+    let (code, got) = validate(&fixtures().join("batch"));
+    let bad: Vec<_> = got.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(code, 0);
+    // All 16 types, the attached files, and the special encodings are in it.
+    for t in compo_exchange::compo::model::DataType::ALL {
+        assert!(got.contains_key(&format!("{}.json", t.name())), "{t}");
+    }
+    assert!(got.keys().any(|k| k.starts_with("pictures/")));
+    assert!(got.keys().any(|k| k.starts_with("invoices/")));
+}
+
+#[test]
+fn text_output_names_file_record_pointer_code_and_summary() {
+    let p = fixtures().join("invalid/products/barcode-checksum.json");
+    let o = run([
+        "validate".into(),
+        "--type".into(),
+        "products".into(),
+        p.clone().into_os_string(),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1));
+    let line = text.lines().next().unwrap();
+    assert!(line.contains("record 0 at /0/barcodes/1"), "{line}");
+    assert!(line.contains("barcode.checksum"), "{line}");
+    assert!(text.lines().last().unwrap().contains("1 invalid"), "{text}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(run(["validate"]).status.code(), Some(2));
+    assert_eq!(
+        run(["validate", "/nonexistent/x.json"]).status.code(),
+        Some(2)
+    );
+    let o = run(["validate", "--schemas", "/nonexistent", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn schemas_folder_overrides_the_embedded_ones() {
+    let d = crate::harness::tempdir();
+    // A schema that also requires "brand": the valid products fixture lacks it.
+    let mut s: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("../schemas/products.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let req = s["$defs"]["record"]["required"].as_array_mut().unwrap();
+    req.push("brand_code_x".into());
+    std::fs::write(d.path().join("products.schema.json"), s.to_string()).unwrap();
+    let p = fixtures().join("valid/products.json");
+    let o = run([
+        "validate".into(),
+        "--schemas".into(),
+        d.path().as_os_str().to_owned(),
+        p.into_os_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("brand_code_x"));
+}
+
+#[test]
+fn windows_1251_can_be_forced_and_utf8_enforced() {
+    let cp = fixtures().join("batch/warehouses.json");
+    let o = run([
+        "validate".into(),
+        "--encoding".into(),
+        "utf-8".into(),
+        cp.clone().into_os_string(),
+    ]);
+    assert!(stdout(&o).contains("encoding.invalid"), "{}", stdout(&o));
+    let o = run([
+        "validate".into(),
+        "--encoding".into(),
+        "windows-1251".into(),
+        cp.into_os_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
