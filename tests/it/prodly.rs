@@ -393,7 +393,7 @@ fn missing_required_values_are_reported_and_left_out_never_filled() {
     let firm_errors = report("contracts.json")
         .errors
         .iter()
-        .filter(|i| i.pointer.starts_with("/2/organization"))
+        .filter(|i| i.pointer.starts_with("/2/prodly_firm"))
         .count();
     assert_eq!(firm_errors, 3);
     assert!(!report("contracts.json")
@@ -544,10 +544,32 @@ fn seed_orders_sample_is_reported_not_invented() {
 // ---------------------------------------------------------------------------------------------
 // Prodly → COMPO.
 
-/// Checks that a produced `orders.json` is valid COMPO (spec section 5, orders).
-/// Once `compo-exchange validate` exists on main, add this one line:
-/// `assert!(crate::harness::run(["validate".as_ref(), path.as_os_str()]).status.success());`
+/// Runs `compo-exchange validate` (with `extra` arguments) on `path` and fails with its output
+/// unless it finds the input valid.
+fn assert_validates(extra: &[&str], path: &Path) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["validate".as_ref()];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.push(path.as_os_str());
+    let o = crate::harness::run(args);
+    assert!(
+        o.status.success(),
+        "validate {}:\n{}{}",
+        path.display(),
+        crate::harness::stdout(&o),
+        crate::harness::stderr(&o)
+    );
+}
+
+#[test]
+fn the_compo_fixture_batch_is_valid_compo() {
+    // Its records lack only what Prodly requires, never what COMPO requires.
+    assert_validates(&[], &dir().join("compo"));
+}
+
+/// Checks that a produced `orders.json` is valid COMPO (spec section 5, orders): with the
+/// project's validator, as a file from the portal's `out/`, and by the totals directly.
 fn assert_valid_compo_orders(path: &Path) {
+    assert_validates(&["--inbound"], path);
     let orders: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     const STATUSES: [&str; 6] = [
         "new",

@@ -325,65 +325,41 @@ impl Run<'_> {
         Ok(contracts)
     }
 
-    /// The firm code of a contract's `organization`; writes the firm the first time it is seen.
-    /// A plain string names the firm but carries none of the INN and address Prodly requires.
+    /// The firm named by a contract's `organization`; writes the firm the first time it is seen.
+    /// COMPO's `organization` is only the firm's name, so the INN, address and `active` that
+    /// Prodly requires come from the project field `prodly_firm` (unknown fields are allowed,
+    /// spec section 4); without it the firm is reported once and not sent.
     fn firm(
         &mut self,
         s: &mut Src<'_>,
         seen: &mut HashSet<String>,
     ) -> Result<Option<String>, ProdlyError> {
         const E: &str = "firms.post";
-        let code = match s.get(&["organization"]) {
-            None => return Ok(None),
-            Some(Value::String(code)) => code.clone(),
-            Some(Value::Object(o)) => match o.get("id").or_else(|| o.get("code")) {
-                Some(Value::String(c)) => c.clone(),
-                _ => {
-                    s.missing(&["organization", "id"], E, "code");
-                    return Ok(None);
-                }
-            },
-            Some(_) => {
-                s.wrong_type(&["organization"], "a string or an object");
-                return Ok(None);
-            }
+        let Some(code) = s.str(&["organization"]).map(str::to_string) else {
+            return Ok(None);
         };
         if !seen.insert(code.clone()) {
             return Ok(Some(code));
         }
-        let mut line = Map::new();
-        line.insert("code".into(), code.clone().into());
         let before = s.issues.len();
-        if s.get(&["organization"]).is_some_and(Value::is_string) {
-            line.insert("title".into(), code.clone().into());
-            for (field, target) in [
-                ("inn", "inn"),
-                ("legal_address", "address"),
-                ("active", "active"),
-            ] {
-                s.missing(&["organization", field], E, target);
-            }
-        } else {
-            let title = s.req_str(&["organization", "name"], E, "title");
-            let full_name = s.str(&["organization", "full_name"]);
-            let inn = s.req_str(&["organization", "inn"], E, "inn");
-            let kpp = s.str(&["organization", "kpp"]);
-            let active = s.req_bool(&["organization", "active"], E, "active");
-            let address = if s.get(&["organization", "legal_address"]).is_some() {
-                s.req_str(&["organization", "legal_address"], E, "address")
-            } else {
-                s.req_str(&["organization", "address"], E, "address")
-            };
-            let ogrn = s.str(&["organization", "ogrn"]);
+        let d = |f: &'static str| -> [&'static str; 2] { ["prodly_firm", f] };
+        let title = s.str(&d("title")).unwrap_or(&code).to_string();
+        let full_name = s.str(&d("full_name"));
+        let inn = s.req_str(&d("inn"), E, "inn");
+        let kpp = s.str(&d("kpp"));
+        let active = s.req_bool(&d("active"), E, "active");
+        let address = s.req_str(&d("address"), E, "address");
+        let ogrn = s.str(&d("ogrn"));
+        if s.issues.len() == before {
+            let mut line = Map::new();
+            line.insert("code".into(), code.clone().into());
             push_opt(&mut line, "fullName", full_name);
             push_opt(&mut line, "inn", inn);
             push_opt(&mut line, "kpp", kpp);
             push_opt(&mut line, "active", active);
             push_opt(&mut line, "address", address);
             push_opt(&mut line, "ogrn", ogrn);
-            push_opt(&mut line, "title", title);
-        }
-        if s.issues.len() == before {
+            line.insert("title".into(), title.into());
             self.write(Endpoint::Firms, Value::Object(line))?;
         }
         Ok(Some(code))
