@@ -5,6 +5,7 @@ mod daemon;
 mod exchange;
 mod exchange_sftp;
 mod harness;
+mod prodly;
 mod sellper;
 mod sshd;
 mod transport;
