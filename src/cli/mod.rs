@@ -1,6 +1,7 @@
 //! Command-line interface: arguments, logging set-up, and exit codes, decided here and nowhere
 //! else.
 
+mod convert;
 mod exchange;
 mod validate;
 
@@ -68,6 +69,8 @@ pub enum Command {
     Once(exchange::OnceArgs),
     /// What was published when, what waits, what was rejected, what is next.
     Status(exchange::StatusArgs),
+    /// Convert between COMPO and partner formats (Sellper XML, Prodly NDJSON).
+    Convert(convert::Args),
 }
 
 /// Entry point used by `main.rs`.
@@ -91,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => exchange::run(args),
         Command::Once(args) => exchange::once(args),
         Command::Status(args) => exchange::status(args),
+        Command::Convert(args) => convert::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

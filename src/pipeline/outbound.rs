@@ -42,6 +42,10 @@ impl Engine {
         self.dirs.work.join(format!("{id}-{name}"))
     }
 
+    pub(super) fn prodly_pending(&self) -> PathBuf {
+        self.s.folders.state.join("prodly-pending")
+    }
+
     fn staged_path(&self, id: i64) -> PathBuf {
         self.dirs.staging.join(format!("{id}.json"))
     }
@@ -491,7 +495,16 @@ impl Engine {
 
     pub(super) fn finish_published(&mut self, row: &FileRow) -> Result<()> {
         self.archive_original(row)?;
-        let _ = std::fs::remove_file(self.staged_path(row.id));
+        let staged = self.staged_path(row.id);
+        if self.s.prodly.is_some() && staged.exists() {
+            // Kept (normalised, UTF-8) for the Prodly bodies written after this publish.
+            let keep = self
+                .prodly_pending()
+                .join(row.id.to_string())
+                .join(&row.name);
+            fsutil::move_file(&staged, &keep).map_err(PipelineError::io(&staged))?;
+        }
+        let _ = std::fs::remove_file(staged);
         self.journal
             .transition(row.id, State::Archived, Update::default())?;
         Ok(())

@@ -1,0 +1,107 @@
+//! `compo-exchange convert`: the partner bridges on their own.
+
+use super::{Exit, OutputFormat};
+use crate::formats::{prodly, sellper, ConvertOutcome};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Compo,
+    Sellper,
+    Prodly,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Format of the inputs.
+    #[arg(long, value_enum)]
+    pub from: Format,
+    /// Format to write.
+    #[arg(long, value_enum)]
+    pub to: Format,
+    /// Folder for the converted files (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Prodly supplier code (else `prodly.vendor` from --config).
+    #[arg(long, value_name = "CODE")]
+    pub vendor: Option<String>,
+    /// Prodly branch code (else `prodly.branch` from --config).
+    #[arg(long, value_name = "CODE")]
+    pub branch: Option<String>,
+    /// Configuration to take the Prodly codes from.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Reports as JSON (spec section 7) instead of text.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Input files (and, for COMPO input, folders laid out like in/).
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let outcome: ConvertOutcome = match (args.from, args.to) {
+        (Format::Sellper, Format::Compo) => sellper::sellper_to_compo(&args.inputs, &args.out)?,
+        (Format::Compo, Format::Sellper) => sellper::compo_to_sellper(&args.inputs, &args.out)?,
+        (Format::Compo, Format::Prodly) => {
+            let opts = prodly_options(&args)?;
+            prodly::compo_to_prodly(&args.inputs, &args.out, &opts)?
+        }
+        (Format::Prodly, Format::Compo) => prodly::prodly_to_compo(&args.inputs, &args.out)?,
+        (from, to) => anyhow::bail!(
+            "no bridge from {from:?} to {to:?}; available: sellper→compo, compo→sellper, \
+             compo→prodly, prodly→compo"
+        ),
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &outcome.reports)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            for w in &outcome.written {
+                writeln!(out, "wrote {}", w.display())?;
+            }
+            let (mut errors, mut warnings) = (0, 0);
+            for r in &outcome.reports {
+                for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
+                    for i in issues {
+                        let at = match i.record {
+                            Some(n) => format!(" record {n} at {}", i.pointer),
+                            None if !i.pointer.is_empty() => format!(" at {}", i.pointer),
+                            None => String::new(),
+                        };
+                        writeln!(out, "{}:{at}: {kind} {}: {}", r.file, i.code, i.message)?;
+                    }
+                }
+                errors += r.errors.len();
+                warnings += r.warnings.len();
+            }
+            writeln!(
+                out,
+                "{} files written, {errors} errors, {warnings} warnings",
+                outcome.written.len()
+            )?;
+        }
+    }
+    Ok(if outcome.has_errors() {
+        Exit::Invalid
+    } else {
+        Exit::Ok
+    })
+}
+
+fn prodly_options(args: &Args) -> anyhow::Result<prodly::ProdlyOptions> {
+    let raw = match &args.config {
+        Some(p) => crate::config::RawConfig::load(p)?.prodly,
+        None => Default::default(),
+    };
+    let vendor = args.vendor.clone().or(raw.vendor).unwrap_or_default();
+    let branch = args.branch.clone().or(raw.branch).unwrap_or_default();
+    if vendor.is_empty() || branch.is_empty() {
+        anyhow::bail!("Prodly needs the supplier and branch codes: give --vendor and --branch (or prodly.vendor and prodly.branch in --config)");
+    }
+    Ok(prodly::ProdlyOptions { vendor, branch })
+}
