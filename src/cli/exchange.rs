@@ -346,11 +346,9 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
                 writeln!(out, "{}: {} files on the server", a.folder, a.on_server)?;
             }
             for p in &st.progress {
-                let pct = if p.total_bytes > 0 {
-                    100 * p.done_bytes / p.total_bytes
-                } else {
-                    100
-                };
+                let pct = (100 * p.done_bytes)
+                    .checked_div(p.total_bytes)
+                    .unwrap_or(100);
                 writeln!(
                     out,
                     "{}: {}/{} files, {}/{} bytes ({pct}%){} since {}",

@@ -357,6 +357,19 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The local server's `out/`, for putting sample portal files there.
+    pub fn server_out(&self) -> Result<PathBuf, ConfigError> {
+        match &self.server {
+            ServerLocation::Local(root) => Ok(root.join("out")),
+            ServerLocation::Sftp(_) => Err(invalid(
+                "server.url",
+                "samples go into a local server only; use the default server folder",
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,18 +423,5 @@ mod tests {
         assert!(matches!(s.server, ServerLocation::Sftp(_)));
         let raw: RawConfig = toml::from_str("[server]\nurl = \"http://x\"").unwrap();
         assert!(Settings::from_raw(raw, &Overrides::default(), Path::new("/")).is_err());
-    }
-}
-
-impl Settings {
-    /// The local server's `out/`, for putting sample portal files there.
-    pub fn server_out(&self) -> Result<PathBuf, ConfigError> {
-        match &self.server {
-            ServerLocation::Local(root) => Ok(root.join("out")),
-            ServerLocation::Sftp(_) => Err(invalid(
-                "server.url",
-                "samples go into a local server only; use the default server folder",
-            )),
-        }
     }
 }

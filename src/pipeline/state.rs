@@ -27,9 +27,8 @@ impl PortalState {
         j: &Journal,
         t: DataType,
     ) -> crate::journal::Result<Option<&HashSet<String>>> {
-        if !self.published.contains_key(&t) {
-            let set = j.portal_keys(t)?;
-            self.published.insert(t, set);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.published.entry(t) {
+            e.insert(j.portal_keys(t)?);
         }
         Ok(self.published[&t].as_ref())
     }

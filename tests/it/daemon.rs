@@ -178,13 +178,12 @@ impl Rng {
     }
 }
 
+/// What a consumer saw: each file name with its parsed content, or why it did not parse.
+type Seen = Arc<Mutex<Vec<(String, Result<Value, String>)>>>;
+
 /// Stands in for the portal (imports and removes what appears in in/) or for the ERP (takes
 /// what appears in the inbox), recording every file it saw and whether it parsed completely.
-fn consumer(
-    dir: PathBuf,
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<(String, Result<Value, String>)>>>,
-) -> std::thread::JoinHandle<()> {
+fn consumer(dir: PathBuf, stop: Arc<AtomicBool>, seen: Seen) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || loop {
         let done = stop.load(Ordering::SeqCst);
         for n in names(&dir) {

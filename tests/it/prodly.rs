@@ -548,7 +548,7 @@ fn seed_orders_sample_is_reported_not_invented() {
 /// unless it finds the input valid.
 fn assert_validates(extra: &[&str], path: &Path) {
     let mut args: Vec<&std::ffi::OsStr> = vec!["validate".as_ref()];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     args.push(path.as_os_str());
     let o = crate::harness::run(args);
     assert!(
