@@ -164,6 +164,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 attached_published: u64,
                 attached_rejected: &'a [String],
                 attached_removed: u64,
+                attached_hashed: u64,
             }
             serde_json::to_writer_pretty(
                 &mut out,
@@ -177,6 +178,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                     attached_published: sum.attached_published,
                     attached_rejected: &sum.attached_rejected,
                     attached_removed: sum.attached_removed,
+                    attached_hashed: sum.attached_hashed,
                 },
             )?;
             writeln!(out)?;

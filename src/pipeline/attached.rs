@@ -85,6 +85,7 @@ impl Engine {
             });
         }
         if !todo.is_empty() {
+            sum.attached_hashed = todo.len() as u64;
             sum.absorb(self.upload_attached(folder, todo, &manifest)?);
         }
         if self.s.attached.prune {

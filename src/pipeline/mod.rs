@@ -79,6 +79,9 @@ pub struct Summary {
     pub attached_published: u64,
     pub attached_rejected: Vec<String>,
     pub attached_removed: u64,
+    /// Attached files whose content had to be read (new or touched); an unchanged mirror
+    /// costs a listing and no reads.
+    pub attached_hashed: u64,
 }
 
 impl Summary {
@@ -92,6 +95,7 @@ impl Summary {
         self.attached_published += o.attached_published;
         self.attached_rejected.extend(o.attached_rejected);
         self.attached_removed += o.attached_removed;
+        self.attached_hashed += o.attached_hashed;
     }
 
     pub fn anything_rejected(&self) -> bool {

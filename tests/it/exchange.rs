@@ -337,3 +337,20 @@ fn init_writes_a_config_that_loads_and_the_tree() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("settle"), "{}", stderr(&o));
 }
+
+#[test]
+fn logs_are_json_lines_on_request() {
+    let w = Work::new();
+    let o = w.run("once", &["--samples", "--log-format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "published" && l["fields"]["file"] == "products.json"));
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+}

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test runs real files through the real binary or the
 //! library, with the harness in `harness.rs` (and a real sshd from `sshd.rs`).
 
+mod attached;
 mod bridges;
 mod daemon;
 mod exchange;

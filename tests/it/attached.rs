@@ -1,0 +1,129 @@
+//! Pictures and invoices: the outbox mirrors kept in step with the server.
+
+use crate::harness::{names, stderr, Work};
+use serde_json::Value;
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+
+fn once_json(w: &Work) -> Value {
+    let o = w.run("once", &["--format", "json"]);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn pictures(w: &Work, n: usize) {
+    for i in 0..n {
+        let mut body = PNG.to_vec();
+        body.extend_from_slice(format!("picture {i}").as_bytes());
+        w.drop_file(&format!("pictures/p{i}.png"), &body);
+    }
+}
+
+#[test]
+fn only_new_or_changed_files_are_read_and_published() {
+    let w = Work::new();
+    pictures(&w, 20);
+    let s = once_json(&w);
+    assert_eq!(s["attached_published"], 20);
+    assert_eq!(names(&w.path("server/in/pictures")).len(), 20);
+    // Unchanged: a listing and no reads.
+    let s = once_json(&w);
+    assert_eq!(
+        (
+            s["attached_published"].as_u64(),
+            s["attached_hashed"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    // Touched but identical: read, not sent. Changed: sent.
+    let p3 = w.path("outbox/pictures/p3.png");
+    let same = std::fs::read(&p3).unwrap();
+    std::fs::write(&p3, &same).unwrap();
+    let f = std::fs::File::options().write(true).open(&p3).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    let mut changed = PNG.to_vec();
+    changed.extend_from_slice(b"new content");
+    w.drop_file("pictures/p4.png", &changed);
+    let s = once_json(&w);
+    assert_eq!(s["attached_hashed"], 2, "{s}");
+    assert_eq!(s["attached_published"], 1, "{s}");
+    assert_eq!(
+        std::fs::read(w.path("server/in/pictures/p4.png")).unwrap(),
+        changed
+    );
+}
+
+#[test]
+fn a_bad_file_is_rejected_with_its_report_and_the_others_go() {
+    let w = Work::new();
+    pictures(&w, 3);
+    w.drop_file("pictures/fake.png", b"%PDF-1.4 not a picture");
+    w.drop_file("invoices/bad name.pdf", b"%PDF-1.4");
+    let s = once_json(&w);
+    assert_eq!(s["attached_published"], 3);
+    let r: Value = serde_json::from_slice(
+        &std::fs::read(w.path("rejected/pictures/fake.png.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r["errors"][0]["code"], "file.magic");
+    let r: Value = serde_json::from_slice(
+        &std::fs::read(w.path("rejected/invoices/bad name.pdf.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r["errors"][0]["code"], "file.name");
+    // Reported once, not at every pass, while it stays unchanged; the mirror keeps it.
+    let s = once_json(&w);
+    assert_eq!(s["attached_rejected"].as_array().unwrap().len(), 0);
+    assert!(w.path("outbox/pictures/fake.png").exists());
+    assert!(!w.path("server/in/pictures/fake.png").exists());
+}
+
+#[test]
+fn data_files_refer_to_the_mirror_and_the_server() {
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    let cat = |pic: &str| format!(r#"[{{"id":"C-NEW","name":"Новая","picture":"{pic}"}}]"#);
+    // p1-main.jpg is on the server (published with the samples): fine.
+    w.drop_file("categories.delta-a.json", cat("p1-main.jpg").as_bytes());
+    // Nowhere: file.missing.
+    w.drop_file("categories.delta-b.json", cat("nowhere.jpg").as_bytes());
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(w.path("server/in/categories.delta-a.json").exists());
+    let r: Value = serde_json::from_slice(
+        &std::fs::read(w.path("rejected/categories.delta-b.json.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r["errors"][0]["code"], "file.missing");
+    assert_eq!(r["errors"][0]["pointer"], "/0/picture");
+}
+
+#[test]
+fn removal_follows_the_mirror_only_with_prune_and_within_the_share() {
+    let w = Work::new();
+    pictures(&w, 20);
+    once_json(&w);
+    std::fs::remove_file(w.path("outbox/pictures/p0.png")).unwrap();
+    once_json(&w);
+    assert!(
+        w.path("server/in/pictures/p0.png").exists(),
+        "no prune by default"
+    );
+
+    let w = Work::with_config("[attached]\nprune = true\nmax_prune_share = 0.10");
+    pictures(&w, 20);
+    once_json(&w);
+    std::fs::remove_file(w.path("outbox/pictures/p0.png")).unwrap();
+    std::fs::remove_file(w.path("outbox/pictures/p1.png")).unwrap();
+    let s = once_json(&w);
+    assert_eq!(s["attached_removed"], 2);
+    assert_eq!(names(&w.path("server/in/pictures")).len(), 18);
+    // A mass removal (half of the files) is refused and said so.
+    for i in 2..11 {
+        std::fs::remove_file(w.path(&format!("outbox/pictures/p{i}.png"))).unwrap();
+    }
+    let o = w.run("once", &[]);
+    assert!(stderr(&o).contains("allow_mass_prune"), "{}", stderr(&o));
+    assert_eq!(names(&w.path("server/in/pictures")).len(), 18);
+}
