@@ -129,6 +129,18 @@ impl Detector {
     pub fn waiting(&self) -> bool {
         !self.seen.is_empty()
     }
+
+    /// How long until the first waiting file has been quiet for the settle time, so that the
+    /// daemon looks again exactly then rather than at its next poll.
+    pub fn next_settle_in(&self, now: Instant) -> Option<Duration> {
+        self.seen
+            .values()
+            .map(|w| (w.changed_at + self.settle).saturating_duration_since(now))
+            // Settled files that still wait (not yet ending like an array) are looked at
+            // again at the poll interval, not in a tight loop.
+            .filter(|d| !d.is_zero())
+            .min()
+    }
 }
 
 /// Change events from the file system, when watching is possible.

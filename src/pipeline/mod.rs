@@ -330,6 +330,11 @@ impl Engine {
                 }
             }
             let mut wait = self.s.detect.poll;
+            if let Some(d) = self.detector.next_settle_in(Instant::now()) {
+                // A file still settling may hold a JSON array that is not finished yet: look
+                // again when it has settled, and at most at the poll interval after that.
+                wait = wait.min(d.max(Duration::from_millis(5)));
+            }
             if let Some((at, _)) = sched.next_due() {
                 let until = (at - clock.now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until);
