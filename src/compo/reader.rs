@@ -117,9 +117,18 @@ pub struct RecordReader<R> {
     high_bytes: u64,
     cyrillic: u64,
     pending: Option<ReadError>,
+    /// Batch buffers handed back by the consumer, reused instead of fresh allocations (fresh
+    /// multi-megabyte blocks cost page faults and zeroing).
+    recycled: Option<crossbeam_channel::Receiver<Vec<u8>>>,
 }
 
 impl<R: Read> RecordReader<R> {
+    /// Reuses the buffers received on `rx` for new batches.
+    pub fn recycle_from(mut self, rx: crossbeam_channel::Receiver<Vec<u8>>) -> Self {
+        self.recycled = Some(rx);
+        self
+    }
+
     pub fn new(src: R, mode: EncodingMode) -> Self {
         RecordReader {
             src,
@@ -144,6 +153,7 @@ impl<R: Read> RecordReader<R> {
             high_bytes: 0,
             cyrillic: 0,
             pending: None,
+            recycled: None,
         }
     }
 
@@ -396,7 +406,13 @@ impl<R: Read> RecordReader<R> {
 
     fn cut(&mut self, records: Vec<Span>) -> Batch {
         // Copy out the batch and keep `buf` (and its warm pages) for the next one.
-        let data = self.buf[..self.pos].to_vec();
+        let mut data = self
+            .recycled
+            .as_ref()
+            .and_then(|rx| rx.try_recv().ok())
+            .unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(&self.buf[..self.pos]);
         self.buf.drain(..self.pos);
         let first_line = self.lines_before_buf;
         self.lines_before_buf += memchr::memchr_iter(b'\n', &data).count() as u64;

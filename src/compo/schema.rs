@@ -119,8 +119,11 @@ impl Schemas {
                     origin: origin.clone(),
                     message: "the root must be an object with an \"items\" schema".into(),
                 })?;
+            // The plain `regex` engine: the schemas' patterns need no look-around, and its
+            // matching is cheaper than fancy-regex's on every id of every record.
             let v = jsonschema::draft202012::options()
                 .should_validate_formats(false)
+                .with_pattern_options(jsonschema::PatternOptions::regex())
                 .build(&record_schema)
                 .map_err(|e| SchemaError::Invalid {
                     origin: origin.clone(),

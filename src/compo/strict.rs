@@ -22,8 +22,6 @@ pub enum ParseProblem {
 
 /// Parses one JSON value, refusing duplicate object keys.
 pub fn parse_record(bytes: &[u8]) -> Result<Value, ParseProblem> {
-    let dup = RefCell::new(None);
-    let path = RefCell::new(Vec::new());
     // Parsing from `&str` spares serde_json its per-string UTF-8 check, which is slow on
     // Cyrillic; one SIMD pass over the whole record does it instead.
     let text = match simdutf8::basic::from_utf8(bytes) {
@@ -36,16 +34,15 @@ pub fn parse_record(bytes: &[u8]) -> Result<Value, ParseProblem> {
             })
         }
     };
+    let dup = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_str(text);
-    let seed = StrictSeed {
-        path: &path,
-        dup: &dup,
-    };
-    let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|_| v));
+    let result = StrictSeed { dup: &dup }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|_| v));
     match result {
         Ok(v) => Ok(v),
         Err(e) => {
-            if let Some((pointer, key)) = dup.into_inner() {
+            if let Some(Dup { pointer, key }) = dup.into_inner() {
                 Err(ParseProblem::DuplicateKey { pointer, key })
             } else {
                 Err(ParseProblem::Syntax {
@@ -67,27 +64,24 @@ fn syntax_message(e: &serde_json::Error) -> String {
     }
 }
 
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-fn pointer_of(path: &[Seg]) -> String {
-    let mut p = String::new();
-    for s in path {
-        p.push('/');
-        match s {
-            Seg::Key(k) => p.push_str(&super::report::pointer_token(k)),
-            Seg::Index(i) => p.push_str(&i.to_string()),
-        }
-    }
-    p
+/// A duplicate key found; its pointer is built while the error unwinds, each enclosing object
+/// or array putting its own step in front, so that the common case pays nothing for it.
+struct Dup {
+    pointer: String,
+    key: String,
 }
 
 #[derive(Clone, Copy)]
 struct StrictSeed<'a> {
-    path: &'a RefCell<Vec<Seg>>,
-    dup: &'a RefCell<Option<(String, String)>>,
+    dup: &'a RefCell<Option<Dup>>,
+}
+
+impl StrictSeed<'_> {
+    fn prefix(&self, step: &str) {
+        if let Some(d) = self.dup.borrow_mut().as_mut() {
+            d.pointer.insert_str(0, step);
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for StrictSeed<'_> {
@@ -129,12 +123,13 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         loop {
-            self.path.borrow_mut().push(Seg::Index(out.len()));
-            let next = seq.next_element_seed(self);
-            self.path.borrow_mut().pop();
-            match next? {
-                Some(v) => out.push(v),
-                None => break,
+            match seq.next_element_seed(self) {
+                Ok(Some(v)) => out.push(v),
+                Ok(None) => break,
+                Err(e) => {
+                    self.prefix(&format!("/{}", out.len()));
+                    return Err(e);
+                }
             }
         }
         Ok(Value::Array(out))
@@ -142,19 +137,26 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                let mut path = self.path.borrow_mut();
-                path.push(Seg::Key(key.clone()));
-                *self.dup.borrow_mut() = Some((pointer_of(&path), key.clone()));
-                path.pop();
-                return Err(de::Error::custom(format!("duplicate key \"{key}\"")));
-            }
-            self.path.borrow_mut().push(Seg::Key(key));
-            let value = map.next_value_seed(self);
-            let Some(Seg::Key(key)) = self.path.borrow_mut().pop() else {
-                unreachable!("path stack is balanced")
+            let value = match map.next_value_seed(self) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.prefix(&format!("/{}", super::report::pointer_token(&key)));
+                    return Err(e);
+                }
             };
-            out.insert(key, value?);
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(v) => {
+                    v.insert(value);
+                }
+                serde_json::map::Entry::Occupied(o) => {
+                    let key = o.key().clone();
+                    *self.dup.borrow_mut() = Some(Dup {
+                        pointer: format!("/{}", super::report::pointer_token(&key)),
+                        key: key.clone(),
+                    });
+                    return Err(de::Error::custom(format!("duplicate key \"{key}\"")));
+                }
+            }
         }
         Ok(Value::Object(out))
     }
@@ -217,10 +219,15 @@ mod tests {
     }
 
     #[test]
-    fn key_order_is_kept() {
-        let v = parse_record(br#"{"z":1,"a":2}"#).unwrap();
-        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["z", "a"]);
+    fn pointers_of_deep_duplicates_cross_arrays_and_escaped_keys() {
+        let e = parse_record(br#"{"a/b":[{},{"c":{"d":1,"d":2}}]}"#).unwrap_err();
+        assert_eq!(
+            e,
+            ParseProblem::DuplicateKey {
+                pointer: "/a~1b/1/c/d".into(),
+                key: "d".into()
+            }
+        );
     }
 
     #[test]

@@ -525,9 +525,11 @@ impl Run<'_> {
         let v = self.v;
         let reader_result =
             std::thread::scope(|s| -> Result<(Option<Detected>, u64), ValidateError> {
+                let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
                 let reader = s.spawn(move || {
                     let mut r =
-                        RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding);
+                        RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding)
+                            .recycle_from(recycle_rx);
                     loop {
                         match r.next_batch() {
                             Ok(Some(b)) => {
@@ -552,7 +554,9 @@ impl Run<'_> {
                                 .par_iter()
                                 .map(|sp| v.record(t, is_delta, &batch, sp, want_min))
                                 .collect();
-                            (batch.data.len() as u64, outcomes)
+                            let n = batch.data.len() as u64;
+                            let _ = recycle_tx.try_send(batch.data);
+                            (n, outcomes)
                         });
                         if done_tx.send(out).is_err() {
                             break;

@@ -12,20 +12,44 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-fn start(w: &Work) -> Child {
+/// The daemon process, killed when dropped so that a failing test leaves none behind.
+struct Daemon(Child);
+
+impl Daemon {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(w: &Work) -> Daemon {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(w.path("daemon.log"))
         .unwrap();
-    cli()
-        .arg("run")
-        .arg("--config")
-        .arg(w.config())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start the daemon")
+    Daemon(
+        cli()
+            .arg("run")
+            .arg("--config")
+            .arg(w.config())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the daemon"),
+    )
 }
 
 fn wait_for(w: &Work, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
