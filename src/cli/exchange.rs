@@ -165,6 +165,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 attached_rejected: &'a [String],
                 attached_removed: u64,
                 attached_hashed: u64,
+                waiting: &'a [String],
             }
             serde_json::to_writer_pretty(
                 &mut out,
@@ -179,6 +180,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                     attached_rejected: &sum.attached_rejected,
                     attached_removed: sum.attached_removed,
                     attached_hashed: sum.attached_hashed,
+                    waiting: &sum.waiting,
                 },
             )?;
             writeln!(out)?;
@@ -194,6 +196,13 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 for n in list {
                     writeln!(out, "{what:<10} {n}")?;
                 }
+            }
+            for n in &sum.waiting {
+                writeln!(
+                    out,
+                    "waiting    {n} (still being written, or not yet ending with ]; taken by a \
+                     later pass)"
+                )?;
             }
             for n in sum.rejected.iter().chain(&sum.attached_rejected) {
                 writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;

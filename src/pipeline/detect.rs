@@ -130,6 +130,17 @@ impl Detector {
         !self.seen.is_empty()
     }
 
+    /// Names of the files seen but not taken yet.
+    pub fn waiting_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .seen
+            .keys()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// How long until the first waiting file has been quiet for the settle time, so that the
     /// daemon looks again exactly then rather than at its next poll.
     pub fn next_settle_in(&self, now: Instant) -> Option<Duration> {

@@ -82,6 +82,8 @@ pub struct Summary {
     /// Attached files whose content had to be read (new or touched); an unchanged mirror
     /// costs a listing and no reads.
     pub attached_hashed: u64,
+    /// Outbox files left for a later pass: still being written, or not yet a complete array.
+    pub waiting: Vec<String>,
 }
 
 impl Summary {
@@ -96,6 +98,7 @@ impl Summary {
         self.attached_rejected.extend(o.attached_rejected);
         self.attached_removed += o.attached_removed;
         self.attached_hashed += o.attached_hashed;
+        self.waiting = o.waiting;
     }
 
     pub fn anything_rejected(&self) -> bool {
@@ -292,6 +295,7 @@ impl Engine {
         crate::schedule::publish_order(&mut jobs);
         sum.absorb(self.publish(&jobs)?);
         sum.absorb(self.collect_settled()?);
+        sum.waiting = self.detector.waiting_names();
         Ok(sum)
     }
 

@@ -119,7 +119,7 @@ impl Engine {
     }
 
     fn finish_claim(&mut self, id: i64, work: &Path) -> Result<Option<FileRow>> {
-        let (size, hash) = fsutil::hash_file(work).map_err(PipelineError::io(work))?;
+        let (size, hash) = fsutil::hash_claimed(work).map_err(PipelineError::io(work))?;
         let w = work.to_string_lossy();
         self.journal.transition(
             id,
@@ -201,6 +201,11 @@ impl Engine {
             }
             let staged = self.staged_path(row.id);
             if o.report.is_ok() {
+                // On disk before the journal says it is staged: the original leaves the work
+                // folder once this copy is published.
+                std::fs::File::open(&tmp)
+                    .and_then(|f| f.sync_all())
+                    .map_err(PipelineError::io(&tmp))?;
                 std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
             } else {
                 drop_records(&tmp, &staged, &o.bad_records).map_err(PipelineError::io(&staged))?;
@@ -454,9 +459,10 @@ impl Engine {
     pub(super) fn upload(&mut self, id: i64, target: &str) -> Result<()> {
         let staged = self.staged_path(id);
         let hidden = crate::transport::join(server::IN, &hidden_name(target, id));
-        let mut f = std::fs::File::open(&staged).map_err(PipelineError::io(&staged))?;
-        let local_size = f.metadata().map_err(PipelineError::io(&staged))?.len();
-        let w = self.transport.write_atomic(&hidden, &mut f)?;
+        let local_size = std::fs::metadata(&staged)
+            .map_err(PipelineError::io(&staged))?
+            .len();
+        let w = self.transport.put_file(&staged, &hidden)?;
         let remote = self.transport.stat(&hidden)?.map(|e| e.size);
         if w.size != local_size || remote != Some(local_size) {
             return Err(PipelineError::Setup(format!(

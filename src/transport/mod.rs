@@ -72,6 +72,8 @@ pub struct Features {
     pub events: bool,
     /// Granularity of modification times reported by `list`/`stat`.
     pub mtime_resolution: Duration,
+    /// `put_file` can publish a local file without copying it.
+    pub local_link: bool,
 }
 
 /// What was written by [`Transport::write_atomic`], measured while writing.
@@ -96,6 +98,13 @@ pub trait Transport: Send + Sync {
     /// Writes `src` to `.<name>.part` beside `path`, flushes it, and renames it onto `path`
     /// (replacing an older file). Nothing partial is ever visible under `path`.
     fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written>;
+    /// Like [`Transport::write_atomic`] from a local file that will not change any more. A
+    /// transport that can do better than copying (a hard link on the same file system) does.
+    fn put_file(&self, local: &std::path::Path, path: &str) -> Result<Written> {
+        let mut f = std::fs::File::open(local)
+            .map_err(|e| TransportError::io(local.display().to_string(), e))?;
+        self.write_atomic(path, &mut f)
+    }
     /// Renames a file, replacing the target when it exists.
     fn rename(&self, from: &str, to: &str) -> Result<()>;
     /// Removes a file; removing a missing file is not an error.

@@ -83,6 +83,19 @@ fn conformance(t: &dyn Transport, root: &Path) {
     ));
     t.remove("in/nope.json").unwrap();
 
+    // Publishing a local file (a hard link where the transport can): same receipt as a copy,
+    // the content in place, no temporary left, the local file untouched.
+    let local = tempfile::tempdir().unwrap();
+    let src = local.path().join("staged.json");
+    std::fs::write(&src, b"[{\"id\":\"1\"}]").unwrap();
+    let w = t.put_file(&src, "in/put.json").unwrap();
+    assert_eq!((w.size, w.hash.clone()), (14, hex(b"[{\"id\":\"1\"}]")));
+    assert_eq!(std::fs::read(root.join("in/put.json")).unwrap(), b"[{\"id\":\"1\"}]");
+    assert!(!root.join("in/.put.json.part").exists());
+    std::fs::remove_file(&src).unwrap();
+    assert!(root.join("in/put.json").exists());
+    t.remove("in/put.json").unwrap();
+
     // Write, stat, list, read.
     let w = t.write_atomic("in/a.json", &mut &b"hello"[..]).unwrap();
     assert_eq!((w.size, w.hash.as_str()), (5, hex(b"hello").as_str()));

@@ -482,6 +482,7 @@ impl Transport for SftpTransport {
             events: false,
             // SFTP v3 carries whole seconds only.
             mtime_resolution: Duration::from_secs(1),
+            local_link: false,
         }
     }
 
