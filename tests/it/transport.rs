@@ -90,7 +90,10 @@ fn conformance(t: &dyn Transport, root: &Path) {
     std::fs::write(&src, b"[{\"id\":\"1\"}]").unwrap();
     let w = t.put_file(&src, "in/put.json").unwrap();
     assert_eq!((w.size, w.hash.clone()), (12, hex(b"[{\"id\":\"1\"}]")));
-    assert_eq!(std::fs::read(root.join("in/put.json")).unwrap(), b"[{\"id\":\"1\"}]");
+    assert_eq!(
+        std::fs::read(root.join("in/put.json")).unwrap(),
+        b"[{\"id\":\"1\"}]"
+    );
     assert!(!root.join("in/.put.json.part").exists());
     std::fs::remove_file(&src).unwrap();
     assert!(root.join("in/put.json").exists());

@@ -106,6 +106,44 @@ impl Conv {
         self.error(record, pointer, codes::CONVERT_REQUIRED, msg);
     }
 
+    /// The `id` attribute of a document element, reported when missing: Sellper's answers
+    /// always carry it, so its absence means a request body was sent by mistake.
+    fn required_id<'n>(
+        &mut self,
+        n: &'n Node,
+        id: Option<&'n str>,
+        rec: Option<u64>,
+        what: &str,
+    ) -> Option<&'n str> {
+        if id.is_none() {
+            self.required(
+                rec,
+                &format!("{}/@id", n.pointer),
+                format!("the {what} has no id (a request body, not an answer of Sellper?)"),
+            );
+        }
+        id
+    }
+
+    /// A required child element's text, reported when missing.
+    fn required_text<'n>(
+        &mut self,
+        n: &'n Node,
+        child: &str,
+        rec: Option<u64>,
+        what: &str,
+    ) -> Option<&'n str> {
+        let v = n.text_of(child);
+        if v.is_none() {
+            self.required(
+                rec,
+                &n.pointer_of(child),
+                format!("the {what} has no {child}"),
+            );
+        }
+        v
+    }
+
     /// Warns about child elements the converter does not know.
     fn unknown_children(&mut self, n: &Node, record: Option<u64>, known: &[&str]) {
         for c in &n.children {
@@ -467,18 +505,8 @@ fn skip_unknown(c: &mut Conv, cur: &mut XmlCursor, s: Start) -> Result<(), Stop>
 
 fn warehouse(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
     c.unknown_children(n, rec, &["name", "store"]);
-    let id = n.attr_value("id");
-    if id.is_none() {
-        c.required(
-            rec,
-            &format!("{}/@id", n.pointer),
-            "the store has no id (a request body, not an answer of Sellper?)",
-        );
-    }
-    let name = n.text_of("name");
-    if name.is_none() {
-        c.required(rec, &n.pointer_of("name"), "the store has no name");
-    }
+    let id = c.required_id(n, n.attr_value("id"), rec, "store");
+    let name = c.required_text(n, "name", rec, "store");
     Some(json!({"id": id?, "name": name?}))
 }
 
@@ -850,14 +878,7 @@ struct Cat {
 
 fn category(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Cat> {
     c.unknown_children(n, rec, &["name", "created"]);
-    let id = n.attr_value("id");
-    if id.is_none() {
-        c.required(
-            rec,
-            &format!("{}/@id", n.pointer),
-            "the category has no id (a request body, not an answer of Sellper?)",
-        );
-    }
+    let id = c.required_id(n, n.attr_value("id"), rec, "category");
     let path: Vec<String> = n
         .text_of("name")
         .unwrap_or("")
@@ -1017,18 +1038,8 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
         ],
     );
     let errors_before = c.report.errors.len();
-    let id = n.attr_value("id");
-    if id.is_none() {
-        c.required(
-            rec,
-            &format!("{}/@id", n.pointer),
-            "the product has no id (a request body, not an answer of Sellper?)",
-        );
-    }
-    let name = n.text_of("name");
-    if name.is_none() {
-        c.required(rec, &n.pointer_of("name"), "the product has no name");
-    }
+    let id = c.required_id(n, n.attr_value("id"), rec, "product");
+    let name = c.required_text(n, "name", rec, "product");
     let category = n
         .child("category")
         .and_then(|k| k.attr_value("id"))
@@ -1189,18 +1200,8 @@ fn client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<(Value, Value)> {
         ],
     );
     let errors_before = c.report.errors.len();
-    let id = n.attr_value("id");
-    if id.is_none() {
-        c.required(
-            rec,
-            &format!("{}/@id", n.pointer),
-            "the client has no id (a request body, not an answer of Sellper?)",
-        );
-    }
-    let name = n.text_of("name");
-    if name.is_none() {
-        c.required(rec, &n.pointer_of("name"), "the client has no name");
-    }
+    let id = c.required_id(n, n.attr_value("id"), rec, "client");
+    let name = c.required_text(n, "name", rec, "client");
     let kind = match n.text_of("type") {
         Some(t @ ("person" | "legal" | "entrepreneur")) => Some(t),
         Some(other) => {
@@ -1324,13 +1325,7 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
     } else {
         n.attr_value("id")
     };
-    if id.is_none() {
-        c.required(
-            rec,
-            &format!("{}/@id", n.pointer),
-            "the order has no id (a request body, not an answer of Sellper?)",
-        );
-    }
+    let id = c.required_id(n, id, rec, "order");
     let date = n.text_of("created").and_then(date_part);
     if date.is_none() {
         c.required(
