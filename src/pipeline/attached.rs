@@ -113,49 +113,63 @@ impl Engine {
         let bar = super::progress_bar(total_bytes, &job);
         // Groups keep the manifest close to the server (a crash loses at most one group's
         // bookkeeping, which the next sync redoes by hash) and the progress current.
-        for group in todo.chunks(256) {
-            let results: Vec<std::result::Result<Done, crate::transport::TransportError>> = group
-                .par_iter()
-                .map(|t| {
-                    let issues = attached::check_file(&t.path, &t.name, folder, max);
-                    let rel = format!("{}/{}", folder.name(), t.name);
-                    if !issues.is_empty() {
-                        let mut r = Report::new(&rel, Some(folder.name().into()));
-                        r.errors = issues;
-                        r.settle();
-                        return Ok(Done::Rejected(t.name.clone(), r, t.size, t.mtime_ns));
-                    }
-                    let entry = |hash: String, size: u64| ManifestEntry {
-                        folder,
-                        name: t.name.clone(),
-                        size,
-                        mtime_ns: t.mtime_ns,
-                        hash,
-                        published_at: chrono::Utc::now().to_rfc3339(),
-                    };
-                    let (size, hash) = super::fsutil::hash_file(&t.path).map_err(|e| {
-                        crate::transport::TransportError::io(t.path.display().to_string(), e)
-                    })?;
-                    if manifest
-                        .get(&t.name)
-                        .is_some_and(|m| m.hash == hash && m.size == size)
-                    {
-                        return Ok(Done::Same(entry(hash, size)));
-                    }
-                    let mut f = std::fs::File::open(&t.path).map_err(|e| {
-                        crate::transport::TransportError::io(t.path.display().to_string(), e)
-                    })?;
-                    let w = transport
-                        .write_atomic(&format!("in/{}/{}", folder.name(), t.name), &mut f)?;
-                    done_files.fetch_add(1, Ordering::Relaxed);
-                    done_bytes.fetch_add(w.size, Ordering::Relaxed);
-                    if let Some(b) = &bar {
-                        b.inc(w.size);
-                    }
-                    // The hash was taken while uploading: what the server got is what we hashed.
-                    Ok(Done::Published(entry(w.hash, w.size)))
-                })
-                .collect();
+        for group in todo.chunks(512) {
+            // Uploads wait on the network or the disk, not the CPU: more in flight than cores.
+            let results: Vec<std::result::Result<Done, crate::transport::TransportError>> =
+                self.io_pool.install(|| {
+                    group
+                        .par_iter()
+                        .map(|t| {
+                            let issues = attached::check_file(&t.path, &t.name, folder, max);
+                            let rel = format!("{}/{}", folder.name(), t.name);
+                            if !issues.is_empty() {
+                                let mut r = Report::new(&rel, Some(folder.name().into()));
+                                r.errors = issues;
+                                r.settle();
+                                return Ok(Done::Rejected(t.name.clone(), r, t.size, t.mtime_ns));
+                            }
+                            let entry = |hash: String, size: u64| ManifestEntry {
+                                folder,
+                                name: t.name.clone(),
+                                size,
+                                mtime_ns: t.mtime_ns,
+                                hash,
+                                published_at: chrono::Utc::now().to_rfc3339(),
+                            };
+                            // A file the server has was touched: same content is not sent again. A new
+                            // one is hashed while it is uploaded, not read twice.
+                            if let Some(m) = manifest.get(&t.name) {
+                                let (size, hash) =
+                                    super::fsutil::hash_file(&t.path).map_err(|e| {
+                                        crate::transport::TransportError::io(
+                                            t.path.display().to_string(),
+                                            e,
+                                        )
+                                    })?;
+                                if m.hash == hash && m.size == size {
+                                    return Ok(Done::Same(entry(hash, size)));
+                                }
+                            }
+                            let mut f = std::fs::File::open(&t.path).map_err(|e| {
+                                crate::transport::TransportError::io(
+                                    t.path.display().to_string(),
+                                    e,
+                                )
+                            })?;
+                            let w = transport.write_atomic(
+                                &format!("in/{}/{}", folder.name(), t.name),
+                                &mut f,
+                            )?;
+                            done_files.fetch_add(1, Ordering::Relaxed);
+                            done_bytes.fetch_add(w.size, Ordering::Relaxed);
+                            if let Some(b) = &bar {
+                                b.inc(w.size);
+                            }
+                            // The hash was taken while uploading: what the server got is what we hashed.
+                            Ok(Done::Published(entry(w.hash, w.size)))
+                        })
+                        .collect()
+                });
             let mut entries = Vec::new();
             let mut first_err = None;
             for r in results {

@@ -125,6 +125,8 @@ pub struct Engine {
     detector: detect::Detector,
     /// Sizes and times of `out/` files seen at the previous poll.
     out_seen: HashMap<String, (u64, Option<std::time::SystemTime>)>,
+    /// Threads for attached-file transfers: as many as the server takes sessions at once.
+    io_pool: rayon::ThreadPool,
 }
 
 /// Opens the transport a configuration names.
@@ -150,16 +152,9 @@ pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
                 c.keepalive_secs = u32::try_from(k).unwrap_or(u32::MAX);
             }
             c.pool_size = r.pool_size.unwrap_or(c.pool_size);
-            let t = SftpTransport::connect(c)?;
-            // Uploads a crash interrupted are ours to remove.
-            for dir in ["in", "in/pictures", "in/invoices"] {
-                if let Err(e) = t.cleanup_stale_parts(&[dir]) {
-                    if !matches!(e, TransportError::NotFound { .. }) {
-                        return Err(e.into());
-                    }
-                }
-            }
-            Ok(Arc::new(t))
+            // Uploads a crash interrupted are removed by `Engine::recover`, for every transport
+            // alike, in one listing of each folder.
+            Ok(Arc::new(SftpTransport::connect(c)?))
         }
     }
 }
@@ -203,7 +198,17 @@ impl Engine {
             .map_err(|e| PipelineError::Setup(format!("schemas: {e:#}")))?;
         let validator = Validator::new(schemas, s.validation.clone());
         let detector = detect::Detector::new(s.detect.settle, s.detect.truncation_grace);
+        let io_threads = match s.server {
+            ServerLocation::Sftp(_) => s.server_raw.pool_size.unwrap_or(4),
+            ServerLocation::Local(_) => 8,
+        };
+        let io_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(io_threads.clamp(1, 64))
+            .thread_name(|i| format!("compo-io-{i}"))
+            .build()
+            .map_err(|e| PipelineError::Setup(format!("I/O threads: {e}")))?;
         Ok(Engine {
+            io_pool,
             portal: PortalState::default(),
             s,
             transport,
