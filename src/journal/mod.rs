@@ -9,7 +9,10 @@
 use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::validate::KeyChanges;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
+
+/// The keys of one type: millions of short ids, looked up for every reference.
+pub type KeySet = FxHashSet<String>;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -511,7 +514,7 @@ impl Journal {
     }
 
     /// The keys the portal has of a type; `None` when no snapshot of it was ever published.
-    pub fn portal_keys(&self, t: DataType) -> Result<Option<HashSet<String>>> {
+    pub fn portal_keys(&self, t: DataType) -> Result<Option<KeySet>> {
         let s: Option<String> = self
             .conn
             .query_row(
@@ -521,7 +524,7 @@ impl Journal {
             )
             .optional()?;
         s.map(|s| {
-            serde_json::from_str::<HashSet<String>>(&s).map_err(|source| JournalError::Keys {
+            serde_json::from_str::<KeySet>(&s).map_err(|source| JournalError::Keys {
                 data_type: t.name().into(),
                 source,
             })
@@ -535,7 +538,7 @@ impl Journal {
         &mut self,
         id: i64,
         t: DataType,
-        keys: Option<&HashSet<String>>,
+        keys: Option<&KeySet>,
         update: Update<'_>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -729,7 +732,7 @@ pub struct Update<'a> {
 }
 
 /// Applies a file's key changes to a key set.
-pub fn apply_keys(set: &mut HashSet<String>, changes: &KeyChanges) {
+pub fn apply_keys(set: &mut KeySet, changes: &KeyChanges) {
     if changes.snapshot {
         set.clear();
     }
@@ -803,7 +806,7 @@ mod tests {
         assert_eq!(j.staged("products").unwrap().len(), 1);
         assert_eq!(j.staged_keys(id).unwrap().unwrap(), changes);
         assert_eq!(j.portal_keys(DataType::Products).unwrap(), None);
-        let mut set = HashSet::new();
+        let mut set = KeySet::default();
         apply_keys(&mut set, &changes);
         j.publish(id, DataType::Products, Some(&set), Update::default())
             .unwrap();
@@ -820,7 +823,7 @@ mod tests {
 
     #[test]
     fn key_changes_apply_as_snapshot_or_delta() {
-        let mut set: HashSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut set: KeySet = ["a", "b"].iter().map(|s| s.to_string()).collect();
         apply_keys(
             &mut set,
             &KeyChanges {

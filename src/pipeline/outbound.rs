@@ -491,7 +491,7 @@ impl Engine {
                 .rename(&hidden, &crate::transport::join(server::IN, &target))?;
         }
         let keys = self.journal.staged_keys(id)?.unwrap_or_default();
-        let set = self.portal.after(&self.journal, t, &keys)?;
+        let set = self.portal.after(&self.journal, t, keys)?;
         self.journal
             .publish(id, t, set.as_ref(), Update::default())?;
         self.portal.set_published(t, set);

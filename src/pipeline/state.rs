@@ -4,20 +4,20 @@
 
 use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::validate::KnownState;
-use crate::journal::{apply_keys, Journal};
+use crate::journal::{apply_keys, Journal, KeySet};
 use std::collections::{HashMap, HashSet};
 
 /// Cached key sets; `None` for a type no snapshot of which was ever published.
 #[derive(Default)]
 pub struct PortalState {
-    published: HashMap<DataType, Option<HashSet<String>>>,
+    published: HashMap<DataType, Option<KeySet>>,
     staged: Option<HashMap<DataType, Staged>>,
 }
 
 #[derive(Default)]
 struct Staged {
     snapshot: bool,
-    keys: HashSet<String>,
+    keys: KeySet,
 }
 
 impl PortalState {
@@ -26,7 +26,7 @@ impl PortalState {
         &mut self,
         j: &Journal,
         t: DataType,
-    ) -> crate::journal::Result<Option<&HashSet<String>>> {
+    ) -> crate::journal::Result<Option<&KeySet>> {
         if let std::collections::hash_map::Entry::Vacant(e) = self.published.entry(t) {
             e.insert(j.portal_keys(t)?);
         }
@@ -34,22 +34,25 @@ impl PortalState {
     }
 
     /// The set after publishing a file with these changes; `None` while the full set is unknown.
+    /// Takes the changes by value: a snapshot's keys become the set without being copied.
     pub fn after(
         &mut self,
         j: &Journal,
         t: DataType,
-        changes: &crate::compo::validate::KeyChanges,
-    ) -> crate::journal::Result<Option<HashSet<String>>> {
-        let mut set = match self.published(j, t)? {
-            Some(s) => s.clone(),
-            None if changes.snapshot => HashSet::new(),
-            None => return Ok(None),
+        changes: crate::compo::validate::KeyChanges,
+    ) -> crate::journal::Result<Option<KeySet>> {
+        if changes.snapshot {
+            return Ok(Some(changes.upserts.into_iter().collect()));
+        }
+        let Some(published) = self.published(j, t)? else {
+            return Ok(None);
         };
-        apply_keys(&mut set, changes);
+        let mut set = published.clone();
+        apply_keys(&mut set, &changes);
         Ok(Some(set))
     }
 
-    pub fn set_published(&mut self, t: DataType, set: Option<HashSet<String>>) {
+    pub fn set_published(&mut self, t: DataType, set: Option<KeySet>) {
         if set.is_some() {
             self.published.insert(t, set);
         }
