@@ -163,6 +163,26 @@ impl Conv {
         self.emit_as(t, self.snapshot, record)
     }
 
+    /// A stock record; quantities summed over all stores go to the `sellper-all` warehouse.
+    fn emit_remain(&mut self, id: &str, warehouse_id: &str, quantity: &Dec) -> Result<(), Stop> {
+        if warehouse_id == ALL_STORES_ID {
+            self.all_stores_used = true;
+        }
+        self.emit(
+            DataType::Remains,
+            json!({"product_id": id, "warehouse_id": warehouse_id, "quantity": quantity.to_json()}),
+        )
+    }
+
+    /// A price of the one Sellper price type (written out with it at the end).
+    fn emit_price(&mut self, id: &str, price: &Dec) -> Result<(), Stop> {
+        self.prices_written = true;
+        self.emit(
+            DataType::Prices,
+            json!({"product_id": id, "prices_type_id": PRICES_TYPE_ID, "price": price.to_json()}),
+        )
+    }
+
     /// Writes a record into the snapshot or the delta of its type, then runs COMPO's record
     /// checks on it: what the portal would refuse (a wrong barcode check digit in Sellper, say)
     /// is announced now as a warning naming the output file, while the data stays Sellper's.
@@ -597,19 +617,9 @@ fn stock_item(c: &mut Conv, n: &Node, rec: u64, warehouse_id: &str) -> Result<()
     let (Some(id), Some(quantity)) = (id, quantity) else {
         return Ok(());
     };
-    if warehouse_id == ALL_STORES_ID {
-        c.all_stores_used = true;
-    }
-    c.emit(
-        DataType::Remains,
-        json!({"product_id": id, "warehouse_id": warehouse_id, "quantity": quantity.to_json()}),
-    )?;
+    c.emit_remain(id, warehouse_id, &quantity)?;
     if let Some(net) = net {
-        c.prices_written = true;
-        c.emit(
-            DataType::Prices,
-            json!({"product_id": id, "prices_type_id": PRICES_TYPE_ID, "price": net.to_json()}),
-        )?;
+        c.emit_price(id, &net)?;
     }
     Ok(())
 }
@@ -852,18 +862,10 @@ fn offer(c: &mut Conv, n: &Node, rec: u64, models: &mut HashSet<String>) -> Resu
     }
     c.emit(DataType::Products, Value::Object(m))?;
     if let Some(p) = price {
-        c.prices_written = true;
-        c.emit(
-            DataType::Prices,
-            json!({"product_id": id, "prices_type_id": PRICES_TYPE_ID, "price": p.to_json()}),
-        )?;
+        c.emit_price(id, &p)?;
     }
     if let Some(q) = quantity {
-        c.all_stores_used = true;
-        c.emit(
-            DataType::Remains,
-            json!({"product_id": id, "warehouse_id": ALL_STORES_ID, "quantity": q.to_json()}),
-        )?;
+        c.emit_remain(id, ALL_STORES_ID, &q)?;
     }
     Ok(())
 }
