@@ -120,6 +120,9 @@ pub struct FileRow {
     pub errors: u64,
     pub created_at: String,
     pub updated_at: String,
+    /// Where the original goes in `archive/` or `rejected/`, chosen once before it is moved so
+    /// that a restart finishes the move under the same name.
+    pub final_path: Option<String>,
 }
 
 /// What the server has of one attached file.
@@ -155,6 +158,7 @@ CREATE TABLE IF NOT EXISTS files (
     work_path TEXT,
     staged_path TEXT,
     target_name TEXT,
+    final_path TEXT,
     outcome TEXT,
     errors INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
@@ -210,7 +214,8 @@ CREATE TABLE IF NOT EXISTS progress (
 ";
 
 const FILE_COLS: &str = "id, origin, name, data_type, snapshot, size, hash, state, work_path, \
-                         staged_path, target_name, outcome, errors, created_at, updated_at";
+                         staged_path, target_name, outcome, errors, created_at, updated_at, \
+                         final_path";
 
 fn row_to_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<(FileRow, String)> {
     let state: String = r.get(7)?;
@@ -231,6 +236,7 @@ fn row_to_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<(FileRow, String)> {
             errors: r.get::<_, i64>(12)? as u64,
             created_at: r.get(13)?,
             updated_at: r.get(14)?,
+            final_path: r.get(15)?,
         },
         state,
     ))
@@ -342,7 +348,8 @@ impl Journal {
                 errors = COALESCE(?8, errors),
                 size = COALESCE(?9, size),
                 hash = COALESCE(?10, hash),
-                data_type = COALESCE(?11, data_type)
+                data_type = COALESCE(?11, data_type),
+                final_path = COALESCE(?12, final_path)
              WHERE id = ?1",
             params![
                 id,
@@ -356,6 +363,7 @@ impl Journal {
                 u.size.map(|s| s as i64),
                 u.hash,
                 u.data_type,
+                u.final_path,
             ],
         )?;
         tx.execute(
@@ -728,6 +736,7 @@ pub struct Update<'a> {
     pub size: Option<u64>,
     pub hash: Option<&'a str>,
     pub data_type: Option<&'a str>,
+    pub final_path: Option<&'a str>,
     pub detail: Option<&'a str>,
 }
 

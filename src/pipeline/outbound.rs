@@ -302,18 +302,40 @@ impl Engine {
         Ok(())
     }
 
-    fn archive_original(&self, row: &FileRow) -> Result<()> {
+    /// Moves the original (and a report waiting beside it) into today's archive folder, under a
+    /// name chosen once and recorded first, so that a restart finishes under the same name.
+    fn archive_original(&mut self, row: &FileRow) -> Result<()> {
         let work = self.work_path(row.id, &row.name);
-        let dir = archive_dir(&self.s.folders.archive);
-        if work.exists() {
-            std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
-            let to = fsutil::free_name(&dir, &row.name);
-            fsutil::move_file(&work, &to).map_err(PipelineError::io(&work))?;
-            let rp = self.report_tmp(row.id);
-            if rp.exists() {
-                fsutil::move_file(&rp, &fsutil::report_path(&to))
-                    .map_err(PipelineError::io(&rp))?;
+        let rp = self.report_tmp(row.id);
+        let current = self.journal.file(row.id)?;
+        let chosen = current.as_ref().and_then(|r| r.final_path.clone());
+        let to = match chosen {
+            Some(p) => PathBuf::from(p),
+            None => {
+                if !work.exists() {
+                    return Ok(());
+                }
+                let dir = archive_dir(&self.s.folders.archive);
+                std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+                let to = fsutil::free_name(&dir, &row.name);
+                let state = current.map(|r| r.state).unwrap_or(row.state);
+                self.journal.transition(
+                    row.id,
+                    state,
+                    Update {
+                        final_path: Some(&to.to_string_lossy()),
+                        detail: Some("archiving"),
+                        ..Default::default()
+                    },
+                )?;
+                to
             }
+        };
+        if rp.exists() {
+            fsutil::move_file(&rp, &fsutil::report_path(&to)).map_err(PipelineError::io(&rp))?;
+        }
+        if work.exists() {
+            fsutil::move_file(&work, &to).map_err(PipelineError::io(&work))?;
         }
         Ok(())
     }
@@ -325,16 +347,20 @@ impl Engine {
         report.status = Status::Rejected;
         report.file = row.name.clone();
         write_report(&rp, &report)?;
+        // The name in rejected/ is chosen once, before anything moves.
+        let to = fsutil::free_name(&self.s.folders.rejected, &row.name);
         self.journal.transition(
             row.id,
             State::Rejecting,
             Update {
                 errors: Some(report.errors.len() as u64),
+                final_path: Some(&to.to_string_lossy()),
                 ..Default::default()
             },
         )?;
         tracing::warn!(file = %row.name, errors = report.errors.len(), "rejected");
-        self.finish_reject(row)
+        let row = self.journal.file(row.id)?.expect("row exists");
+        self.finish_reject(&row)
     }
 
     pub(super) fn finish_reject(&mut self, row: &FileRow) -> Result<()> {
@@ -343,8 +369,10 @@ impl Engine {
                 .clone()
                 .unwrap_or_else(|| self.work_path(row.id, &row.name).to_string_lossy().into()),
         );
-        let rejected = &self.s.folders.rejected;
-        let to = fsutil::free_name(rejected, &row.name);
+        let to = match &row.final_path {
+            Some(p) => PathBuf::from(p),
+            None => fsutil::free_name(&self.s.folders.rejected, &row.name),
+        };
         let rp = self.report_tmp(row.id);
         if rp.exists() {
             fsutil::move_file(&rp, &fsutil::report_path(&to)).map_err(PipelineError::io(&rp))?;

@@ -354,3 +354,55 @@ fn logs_are_json_lines_on_request() {
         .iter()
         .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
 }
+
+#[test]
+fn a_rejection_interrupted_between_its_two_moves_finishes_under_the_same_name() {
+    use compo_exchange::journal::{Journal, NewFile, Origin, State, Update};
+    let w = Work::new();
+    let s = w.settings();
+    let id = {
+        // A run chose rejected/prices.json, moved the report there and was killed before the
+        // file itself followed.
+        let _ = Engine::open(w.settings()).unwrap();
+        let mut j = Journal::open(&s.folders.state.join("journal.db")).unwrap();
+        let id = j
+            .begin(
+                &NewFile {
+                    origin: Origin::Outbox,
+                    name: "prices.json",
+                    data_type: None,
+                    snapshot: false,
+                    size: 3,
+                    hash: "h",
+                    work_path: None,
+                },
+                State::Claimed,
+            )
+            .unwrap();
+        let work = s.folders.state.join(format!("work/{id}-prices.json"));
+        std::fs::write(&work, "[{").unwrap();
+        let to = s.folders.rejected.join("prices.json");
+        j.transition(
+            id,
+            State::Rejecting,
+            Update {
+                work_path: Some(&work.to_string_lossy()),
+                final_path: Some(&to.to_string_lossy()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        std::fs::write(s.folders.rejected.join("prices.json.report.json"), "{}").unwrap();
+        id
+    };
+    let mut e = Engine::open(w.settings()).unwrap();
+    e.recover().unwrap();
+    assert_eq!(
+        names(&w.path("rejected")),
+        ["prices.json", "prices.json.report.json"]
+    );
+    assert_eq!(
+        e.journal().file(id).unwrap().unwrap().state,
+        State::Rejected
+    );
+}
