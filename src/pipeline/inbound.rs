@@ -241,33 +241,8 @@ impl Engine {
 
     fn archive_inbound(&mut self, row: &FileRow) -> Result<()> {
         let src = self.incoming_path(row.id, &row.name);
-        let current = self.journal.file(row.id)?;
-        let to = match current.as_ref().and_then(|r| r.final_path.clone()) {
-            Some(p) => PathBuf::from(p),
-            None => {
-                if !src.exists() {
-                    return Ok(());
-                }
-                let dir = super::outbound::archive_dir(&self.s.folders.archive).join("out");
-                std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
-                let to = fsutil::free_name(&dir, &row.name);
-                let state = current.map(|r| r.state).unwrap_or(row.state);
-                self.journal.transition(
-                    row.id,
-                    state,
-                    Update {
-                        final_path: Some(&to.to_string_lossy()),
-                        detail: Some("archiving"),
-                        ..Default::default()
-                    },
-                )?;
-                to
-            }
-        };
-        if src.exists() {
-            fsutil::move_file(&src, &to).map_err(PipelineError::io(&src))?;
-        }
-        Ok(())
+        let dir = super::outbound::archive_dir(&self.s.folders.archive).join("out");
+        self.archive_to(row, &dir, &src, None)
     }
 
     pub(super) fn recover_inbound(&mut self, row: &FileRow, sum: &mut Summary) -> Result<()> {

@@ -302,22 +302,33 @@ impl Engine {
         Ok(())
     }
 
-    /// Moves the original (and a report waiting beside it) into today's archive folder, under a
-    /// name chosen once and recorded first, so that a restart finishes under the same name.
+    /// Moves the original (and a report waiting beside it) into today's archive folder.
     fn archive_original(&mut self, row: &FileRow) -> Result<()> {
         let work = self.work_path(row.id, &row.name);
-        let rp = self.report_tmp(row.id);
+        let report = self.report_tmp(row.id);
+        let dir = archive_dir(&self.s.folders.archive);
+        self.archive_to(row, &dir, &work, Some(&report))
+    }
+
+    /// Moves `src` (and `report`, when there is one) into `dir`, under a name chosen once and
+    /// recorded in the journal before anything moves, so that a restart finishes the move
+    /// under the same name. Both directions archive through here.
+    pub(super) fn archive_to(
+        &mut self,
+        row: &FileRow,
+        dir: &Path,
+        src: &Path,
+        report: Option<&Path>,
+    ) -> Result<()> {
         let current = self.journal.file(row.id)?;
-        let chosen = current.as_ref().and_then(|r| r.final_path.clone());
-        let to = match chosen {
+        let to = match current.as_ref().and_then(|r| r.final_path.clone()) {
             Some(p) => PathBuf::from(p),
             None => {
-                if !work.exists() {
+                if !src.exists() {
                     return Ok(());
                 }
-                let dir = archive_dir(&self.s.folders.archive);
-                std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
-                let to = fsutil::free_name(&dir, &row.name);
+                std::fs::create_dir_all(dir).map_err(PipelineError::io(dir))?;
+                let to = fsutil::free_name(dir, &row.name);
                 let state = current.map(|r| r.state).unwrap_or(row.state);
                 self.journal.transition(
                     row.id,
@@ -331,11 +342,11 @@ impl Engine {
                 to
             }
         };
-        if rp.exists() {
-            fsutil::move_file(&rp, &fsutil::report_path(&to)).map_err(PipelineError::io(&rp))?;
+        if let Some(rp) = report.filter(|rp| rp.exists()) {
+            fsutil::move_file(rp, &fsutil::report_path(&to)).map_err(PipelineError::io(rp))?;
         }
-        if work.exists() {
-            fsutil::move_file(&work, &to).map_err(PipelineError::io(&work))?;
+        if src.exists() {
+            fsutil::move_file(src, &to).map_err(PipelineError::io(src))?;
         }
         Ok(())
     }
