@@ -64,21 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             for w in &outcome.written {
                 writeln!(out, "wrote {}", w.display())?;
             }
-            let (mut errors, mut warnings) = (0, 0);
-            for r in &outcome.reports {
-                for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
-                    for i in issues {
-                        let at = match i.record {
-                            Some(n) => format!(" record {n} at {}", i.pointer),
-                            None if !i.pointer.is_empty() => format!(" at {}", i.pointer),
-                            None => String::new(),
-                        };
-                        writeln!(out, "{}:{at}: {kind} {}: {}", r.file, i.code, i.message)?;
-                    }
-                }
-                errors += r.errors.len();
-                warnings += r.warnings.len();
-            }
+            let (errors, warnings) = super::validate::write_issues(&mut out, &outcome.reports)?;
             writeln!(
                 out,
                 "{} files written, {errors} errors, {warnings} warnings",

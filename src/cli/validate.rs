@@ -125,23 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 
 /// One line per problem, then a summary.
 pub fn write_text(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<()> {
-    let mut errors = 0;
-    let mut records = 0;
-    for r in reports {
-        records += r.records.unwrap_or(0);
-        for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
-            for i in issues {
-                if kind == "error" {
-                    errors += 1;
-                }
-                let at = match i.record {
-                    Some(n) => format!(" record {n} at {}", i.pointer),
-                    None => String::new(),
-                };
-                writeln!(out, "{}:{at}: {kind} {}: {}", r.file, i.code, i.message)?;
-            }
-        }
-    }
+    let (errors, _) = write_issues(out, reports)?;
+    let records: u64 = reports.iter().map(|r| r.records.unwrap_or(0)).sum();
     let invalid = reports.iter().filter(|r| !r.is_ok()).count();
     writeln!(
         out,
@@ -149,6 +134,26 @@ pub fn write_text(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<()
         reports.len(),
         reports.len() - invalid
     )
+}
+
+/// One line per problem (file, record, pointer, code, message); returns (errors, warnings).
+pub fn write_issues(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<(usize, usize)> {
+    for r in reports {
+        for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
+            for i in issues {
+                let at = match i.record {
+                    Some(n) => format!(" record {n} at {}", i.pointer),
+                    None if !i.pointer.is_empty() => format!(" at {}", i.pointer),
+                    None => String::new(),
+                };
+                writeln!(out, "{}:{at}: {kind} {}: {}", r.file, i.code, i.message)?;
+            }
+        }
+    }
+    Ok((
+        reports.iter().map(|r| r.errors.len()).sum(),
+        reports.iter().map(|r| r.warnings.len()).sum(),
+    ))
 }
 
 fn parse_type(s: &str) -> Result<DataType, String> {

@@ -284,14 +284,7 @@ impl Engine {
     /// publish everything staged, sync attached files, collect `out/`.
     pub fn once(&mut self) -> Result<Summary> {
         let mut sum = self.recover()?;
-        let deadline = Instant::now() + self.s.detect.settle * 3 + Duration::from_millis(50);
-        loop {
-            sum.absorb(self.take_outbox(Instant::now())?);
-            if !self.detector.waiting() || Instant::now() >= deadline {
-                break;
-            }
-            std::thread::sleep(self.s.detect.settle.max(Duration::from_millis(20)) / 2);
-        }
+        sum.absorb(self.take_settled()?);
         let mut jobs: Vec<Job> = crate::compo::model::AttachedFolder::ALL
             .into_iter()
             .map(Job::Attached)
@@ -386,17 +379,19 @@ pub fn type_key_of(name: &str) -> Option<&'static str> {
 
 impl Engine {
     /// Takes the settled outbox files without publishing (tests and tools that drive the
-    /// schedule themselves). Waits up to three settle times for files to settle.
-    pub fn once_take_only(&mut self) -> Summary {
+    /// schedule themselves).
+    pub fn once_take_only(&mut self) -> Result<Summary> {
+        self.take_settled()
+    }
+
+    /// Takes the outbox, waiting up to three settle times for files still being written.
+    fn take_settled(&mut self) -> Result<Summary> {
         let mut sum = Summary::default();
         let deadline = Instant::now() + self.s.detect.settle * 3 + Duration::from_millis(50);
         loop {
-            match self.take_outbox(Instant::now()) {
-                Ok(s) => sum.absorb(s),
-                Err(e) => tracing::error!(error = %e, "take failed"),
-            }
+            sum.absorb(self.take_outbox(Instant::now())?);
             if !self.detector.waiting() || Instant::now() >= deadline {
-                return sum;
+                return Ok(sum);
             }
             std::thread::sleep(self.s.detect.settle.max(Duration::from_millis(20)) / 2);
         }

@@ -211,9 +211,9 @@ fn a_newer_snapshot_supersedes_an_older_one_waiting_for_the_same_tick() {
     let v1 = r#"[{"id":"WH-MSK","name":"Склад 1"},{"id":"WH-SPB","name":"СПб"}]"#;
     let v2 = r#"[{"id":"WH-MSK","name":"Склад 2"},{"id":"WH-SPB","name":"СПб"}]"#;
     w.drop_file("warehouses.json", v1.as_bytes());
-    e.once_take_only();
+    e.once_take_only().unwrap();
     w.drop_file("warehouses.json", v2.as_bytes());
-    let sum = e.once_take_only();
+    let sum = e.once_take_only().unwrap();
     assert_eq!(sum.superseded, ["warehouses.json"]);
     let p = e.publish(&[Job::Data(DataType::Warehouses)]).unwrap();
     assert_eq!(p.published, ["warehouses.json"]);
@@ -246,7 +246,7 @@ fn the_schedule_publishes_due_types_and_pulls_forward_what_they_refer_to() {
         "prices.delta-new.json",
         br#"[{"product_id":"P-NEW","prices_type_id":"PT-RETAIL","price":10}]"#,
     );
-    let sum = e.once_take_only();
+    let sum = e.once_take_only().unwrap();
     assert_eq!(sum.rejected, Vec::<String>::new(), "{sum:?}");
     std::fs::remove_file(w.path("server/in/products.json")).unwrap();
 
