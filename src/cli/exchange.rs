@@ -165,6 +165,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 attached_rejected: &'a [String],
                 attached_removed: u64,
                 attached_hashed: u64,
+                attached_lost: u64,
                 waiting: &'a [String],
             }
             serde_json::to_writer_pretty(
@@ -180,6 +181,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                     attached_rejected: &sum.attached_rejected,
                     attached_removed: sum.attached_removed,
                     attached_hashed: sum.attached_hashed,
+                    attached_lost: sum.attached_lost,
                     waiting: &sum.waiting,
                 },
             )?;

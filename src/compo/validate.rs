@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -1017,14 +1017,6 @@ fn pointer_of(record: u64, path: &[Step], index: Option<u32>) -> String {
         }
     }
     p
-}
-
-/// A buffered file writer usable as an [`Observer::output`].
-pub fn file_sink(path: &Path) -> io::Result<Box<dyn Write + Send>> {
-    Ok(Box::new(BufWriter::with_capacity(
-        1 << 20,
-        File::create(path)?,
-    )))
 }
 
 impl Report {

@@ -100,6 +100,8 @@ pub struct RawAttached {
     pub prune: Option<bool>,
     pub max_prune_share: Option<f64>,
     pub allow_mass_prune: Option<bool>,
+    pub flush_each_file: Option<bool>,
+    pub verify_every_hours: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +150,11 @@ pub struct AttachedSettings {
     pub prune: bool,
     pub max_prune_share: f64,
     pub allow_mass_prune: bool,
+    /// Flush every attached file on the server before its rename (data files always are).
+    pub flush_each_file: bool,
+    /// How often the server's mirror folders are compared with the manifest; zero: at every
+    /// sync.
+    pub verify_every: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -303,6 +310,13 @@ impl Settings {
                 format!("{share} is not a share between 0 and 1"),
             ));
         }
+        let verify_hours = raw.attached.verify_every_hours.unwrap_or(24.0);
+        if !(verify_hours.is_finite() && verify_hours >= 0.0) {
+            return Err(invalid(
+                "attached.verify_every_hours",
+                format!("{verify_hours} is not a number of hours (0 or more)"),
+            ));
+        }
         let prodly = if raw.prodly.enabled.unwrap_or(false) {
             let vendor = o.vendor.clone().or(raw.prodly.vendor).unwrap_or_default();
             let branch = o.branch.clone().or(raw.prodly.branch).unwrap_or_default();
@@ -332,6 +346,8 @@ impl Settings {
                 prune: raw.attached.prune.unwrap_or(false),
                 max_prune_share: share,
                 allow_mass_prune: raw.attached.allow_mass_prune.unwrap_or(false),
+                flush_each_file: raw.attached.flush_each_file.unwrap_or(false),
+                verify_every: std::time::Duration::from_secs_f64(verify_hours * 3600.0),
             },
             sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
             prodly,

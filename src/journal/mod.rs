@@ -201,6 +201,10 @@ CREATE TABLE IF NOT EXISTS attached_rejections (
     at TEXT NOT NULL,
     PRIMARY KEY (folder, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mirror_verified (
+    folder TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS progress (
     job TEXT PRIMARY KEY,
     done_files INTEGER NOT NULL,
@@ -643,6 +647,26 @@ impl Journal {
         Ok(())
     }
 
+    /// When the server's copy of a mirror folder was last compared with the manifest.
+    pub fn mirror_verified(&self, folder: AttachedFolder) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT at FROM mirror_verified WHERE folder = ?1",
+                [folder.name()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_mirror_verified(&mut self, folder: AttachedFolder, at: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO mirror_verified (folder, at) VALUES (?1, ?2)",
+            params![folder.name(), at],
+        )?;
+        Ok(())
+    }
+
     /// The (size, mtime) at which an attached file was last rejected, so that an unchanged bad
     /// file is reported once, not at every tick.
     pub fn attached_rejection(
@@ -699,6 +723,13 @@ impl Journal {
                 p.finished as i64
             ],
         )?;
+        Ok(())
+    }
+
+    /// Marks a job's progress finished (its leftovers were dealt with).
+    pub fn finish_progress(&mut self, job: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE progress SET finished = 1 WHERE job = ?1", [job])?;
         Ok(())
     }
 

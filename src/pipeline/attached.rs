@@ -9,7 +9,7 @@ use crate::compo::model::AttachedFolder;
 use crate::compo::report::Report;
 use crate::journal::{ManifestEntry, Progress};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -37,18 +37,24 @@ enum Done {
     Rejected(String, Report, u64, i64),
 }
 
+/// The journal's progress row of a folder's uploads.
+pub(super) fn job_name(folder: AttachedFolder) -> String {
+    format!("publish {}", folder.name())
+}
+
 impl Engine {
     /// Brings the server's folder in step with the outbox mirror.
     pub(super) fn sync_attached(&mut self, folder: AttachedFolder) -> Result<Summary> {
         let mut sum = Summary::default();
         let dir = self.s.folders.outbox.join(folder.name());
-        let manifest: HashMap<String, ManifestEntry> = self
+        let mut manifest: FxHashMap<String, ManifestEntry> = self
             .journal
             .manifest(folder)?
             .into_iter()
             .map(|e| (e.name.clone(), e))
             .collect();
-        let mut present = HashSet::new();
+        sum.attached_lost = self.verify_mirror(folder, &mut manifest)?;
+        let mut present = FxHashSet::default();
         let mut todo = Vec::new();
         let now = SystemTime::now();
         let rd = std::fs::read_dir(&dir).map_err(PipelineError::io(&dir))?;
@@ -98,19 +104,33 @@ impl Engine {
         &mut self,
         folder: AttachedFolder,
         todo: Vec<Todo>,
-        manifest: &HashMap<String, ManifestEntry>,
+        manifest: &FxHashMap<String, ManifestEntry>,
     ) -> Result<Summary> {
         let mut sum = Summary::default();
         let total_files = todo.len() as u64;
         let total_bytes: u64 = todo.iter().map(|t| t.size).sum();
-        let job = format!("publish {}", folder.name());
+        let job = job_name(folder);
         let started = chrono::Utc::now().to_rfc3339();
         let done_files = AtomicU64::new(0);
         let done_bytes = AtomicU64::new(0);
         let max = self.s.validation.max_size(folder);
         let transport = self.transport.clone();
+        let flush = self.s.attached.flush_each_file;
         let t0 = Instant::now();
         let bar = super::progress_bar(total_bytes, &job);
+        let progress = |done_files: u64, done_bytes: u64, finished: bool| Progress {
+            job: job.clone(),
+            done_files,
+            total_files,
+            done_bytes,
+            total_bytes,
+            started_at: started.clone(),
+            updated_at: chrono::Utc::now().to_rfc3339(),
+            finished,
+        };
+        // Journal before acting: an unfinished row tells recovery that parts may be left in
+        // the server's folder.
+        self.journal.set_progress(&progress(0, 0, false))?;
         // Groups keep the manifest close to the server (a crash loses at most one group's
         // bookkeeping, which the next sync redoes by hash) and the progress current.
         for group in todo.chunks(512) {
@@ -156,10 +176,12 @@ impl Engine {
                                     e,
                                 )
                             })?;
-                            let w = transport.write_atomic(
-                                &format!("in/{}/{}", folder.name(), t.name),
-                                &mut f,
-                            )?;
+                            let target = format!("in/{}/{}", folder.name(), t.name);
+                            let w = if flush {
+                                transport.write_atomic(&target, &mut f)?
+                            } else {
+                                transport.write_atomic_unflushed(&target, &mut f)?
+                            };
                             done_files.fetch_add(1, Ordering::Relaxed);
                             done_bytes.fetch_add(w.size, Ordering::Relaxed);
                             if let Some(b) = &bar {
@@ -196,17 +218,11 @@ impl Engine {
                 }
             }
             self.journal.manifest_put(&entries)?;
-            let p = Progress {
-                job: job.clone(),
-                done_files: done_files.load(Ordering::Relaxed),
-                total_files,
-                done_bytes: done_bytes.load(Ordering::Relaxed),
-                total_bytes,
-                started_at: started.clone(),
-                updated_at: chrono::Utc::now().to_rfc3339(),
-                finished: false,
-            };
-            self.journal.set_progress(&p)?;
+            self.journal.set_progress(&progress(
+                done_files.load(Ordering::Relaxed),
+                done_bytes.load(Ordering::Relaxed),
+                false,
+            ))?;
             if let Some(e) = first_err {
                 return Err(e.into());
             }
@@ -214,16 +230,11 @@ impl Engine {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        self.journal.set_progress(&Progress {
-            job,
-            done_files: done_files.load(Ordering::Relaxed),
-            total_files,
-            done_bytes: done_bytes.load(Ordering::Relaxed),
-            total_bytes,
-            started_at: started,
-            updated_at: chrono::Utc::now().to_rfc3339(),
-            finished: true,
-        })?;
+        self.journal.set_progress(&progress(
+            done_files.load(Ordering::Relaxed),
+            done_bytes.load(Ordering::Relaxed),
+            true,
+        ))?;
         if sum.attached_published > 0 {
             tracing::info!(
                 folder = folder.name(),
@@ -235,12 +246,70 @@ impl Engine {
         Ok(sum)
     }
 
+    /// When due, compares the server's folder with the manifest and forgets what the server
+    /// no longer has as published (missing, or another size), so that this sync sends it
+    /// again: attached files are not flushed one by one, and a crash of the server, or a
+    /// person, may lose some. Returns how many were forgotten.
+    fn verify_mirror(
+        &mut self,
+        folder: AttachedFolder,
+        manifest: &mut FxHashMap<String, ManifestEntry>,
+    ) -> Result<u64> {
+        let now = chrono::Utc::now();
+        let last = self.journal.mirror_verified(folder)?;
+        let due = match last.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+            Some(Ok(at)) => {
+                let every = chrono::Duration::from_std(self.s.attached.verify_every)
+                    .unwrap_or(chrono::Duration::MAX);
+                now.signed_duration_since(at) >= every
+            }
+            // Never verified: nothing to compare when nothing was published yet.
+            _ => !manifest.is_empty(),
+        };
+        if !due {
+            if last.is_none() {
+                self.journal
+                    .set_mirror_verified(folder, &now.to_rfc3339())?;
+            }
+            return Ok(0);
+        }
+        let dir = format!("{}/{}", super::server::IN, folder.name());
+        let on_server: FxHashMap<String, u64> = match self.transport.list(&dir) {
+            Ok(entries) => entries
+                .into_iter()
+                .filter(|e| !e.is_dir)
+                .map(|e| (e.name, e.size))
+                .collect(),
+            Err(crate::transport::TransportError::NotFound { .. }) => FxHashMap::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let lost: Vec<String> = manifest
+            .values()
+            .filter(|m| on_server.get(&m.name) != Some(&m.size))
+            .map(|m| m.name.clone())
+            .collect();
+        if !lost.is_empty() {
+            self.journal.manifest_remove(folder, &lost)?;
+            for n in &lost {
+                manifest.remove(n);
+            }
+            tracing::warn!(
+                folder = folder.name(),
+                files = lost.len(),
+                "the server lacks files it was sent (or holds another size); sending them again"
+            );
+        }
+        self.journal
+            .set_mirror_verified(folder, &now.to_rfc3339())?;
+        Ok(lost.len() as u64)
+    }
+
     /// Removes from the server what left the mirror, within the configured share.
     fn prune(
         &mut self,
         folder: AttachedFolder,
-        manifest: &HashMap<String, ManifestEntry>,
-        present: &HashSet<String>,
+        manifest: &FxHashMap<String, ManifestEntry>,
+        present: &FxHashSet<String>,
     ) -> Result<u64> {
         let gone: Vec<String> = manifest
             .keys()

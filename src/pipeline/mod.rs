@@ -82,6 +82,9 @@ pub struct Summary {
     /// Attached files whose content had to be read (new or touched); an unchanged mirror
     /// costs a listing and no reads.
     pub attached_hashed: u64,
+    /// Attached files the manifest listed but the server turned out not to hold (found by the
+    /// periodic verification); they are sent again.
+    pub attached_lost: u64,
     /// Outbox files left for a later pass: still being written, or not yet a complete array.
     pub waiting: Vec<String>,
 }
@@ -98,6 +101,7 @@ impl Summary {
         self.attached_rejected.extend(o.attached_rejected);
         self.attached_removed += o.attached_removed;
         self.attached_hashed += o.attached_hashed;
+        self.attached_lost += o.attached_lost;
         self.waiting = o.waiting;
     }
 
@@ -254,7 +258,25 @@ impl Engine {
             .filter(|r| r.state == crate::journal::State::Uploaded)
             .filter_map(|r| r.target_name.map(|t| outbound::hidden_name(&t, r.id)))
             .collect();
-        for dir in ["in", "in/pictures", "in/invoices"] {
+        // A mirror folder on the server may hold 100,000 files: it is listed only when the
+        // journal says an upload into it was cut off (its progress row never finished).
+        let cut_off: HashSet<String> = self
+            .journal
+            .progress()?
+            .into_iter()
+            .filter(|p| !p.finished)
+            .map(|p| p.job)
+            .collect();
+        let mut dirs = vec![server::IN.to_string()];
+        let mut jobs = Vec::new();
+        for f in crate::compo::model::AttachedFolder::ALL {
+            let job = attached::job_name(f);
+            if cut_off.contains(&job) {
+                dirs.push(format!("{}/{}", server::IN, f.name()));
+                jobs.push(job);
+            }
+        }
+        for dir in &dirs {
             for e in self.transport.list(dir)? {
                 let ours = crate::transport::is_part_name(&e.name) || e.name.ends_with(".ce-up");
                 if !e.is_dir && ours && !keep.contains(&e.name) {
@@ -262,6 +284,9 @@ impl Engine {
                         .remove(&crate::transport::join(dir, &e.name))?;
                 }
             }
+        }
+        for job in jobs {
+            self.journal.finish_progress(&job)?;
         }
         for dir in [
             &self.dirs.staging,

@@ -33,7 +33,11 @@ struct Staging<'a> {
 impl Observer for Staging<'_> {
     fn output(&mut self, file: &DataInput) -> io::Result<Option<Box<dyn Write + Send>>> {
         let id = self.ids[&file.path];
-        crate::compo::validate::file_sink(&self.dir.join(format!("{id}.json.ce-tmp"))).map(Some)
+        let f = std::fs::File::create(self.dir.join(format!("{id}.json.ce-tmp")))?;
+        Ok(Some(Box::new(io::BufWriter::with_capacity(
+            1 << 20,
+            fsutil::EarlyWriteback::new(f),
+        ))))
     }
 }
 

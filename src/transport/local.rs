@@ -28,6 +28,32 @@ impl LocalTransport {
             self.root.join(rel)
         }
     }
+
+    /// `.NAME.part`, then the rename; with `flush`, the content and then the folder are
+    /// flushed so that the file survives a power cut once this returns.
+    fn write(&self, path: &str, src: &mut dyn Read, flush: bool) -> Result<Written> {
+        let target = self.path(path);
+        let part = self.path(&super::part_name(path));
+        let io_err = |e| TransportError::io(path, e);
+        let written = (|| -> io::Result<Written> {
+            let mut f = File::create(&part)?;
+            let mut hr = HashingReader::new(src);
+            io::copy(&mut hr, &mut f)?;
+            if flush {
+                f.sync_all()?;
+            }
+            drop(f);
+            fs::rename(&part, &target)?;
+            if let (true, Some(dir)) = (flush, target.parent()) {
+                sync_dir(dir)?;
+            }
+            Ok(hr.finish())
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&part);
+        }
+        written.map_err(io_err)
+    }
 }
 
 fn entry_of(name: String, md: &fs::Metadata) -> Entry {
@@ -88,25 +114,11 @@ impl Transport for LocalTransport {
     }
 
     fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
-        let target = self.path(path);
-        let part = self.path(&super::part_name(path));
-        let io_err = |e| TransportError::io(path, e);
-        let written = (|| -> io::Result<Written> {
-            let mut f = File::create(&part)?;
-            let mut hr = HashingReader::new(src);
-            io::copy(&mut hr, &mut f)?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&part, &target)?;
-            if let Some(dir) = target.parent() {
-                sync_dir(dir)?;
-            }
-            Ok(hr.finish())
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&part);
-        }
-        written.map_err(io_err)
+        self.write(path, src, true)
+    }
+
+    fn write_atomic_unflushed(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
+        self.write(path, src, false)
     }
 
     fn put_file(&self, local: &Path, path: &str) -> Result<Written> {

@@ -98,6 +98,13 @@ pub trait Transport: Send + Sync {
     /// Writes `src` to `.<name>.part` beside `path`, flushes it, and renames it onto `path`
     /// (replacing an older file). Nothing partial is ever visible under `path`.
     fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written>;
+    /// Like [`Transport::write_atomic`] but without flushing the content to stable storage
+    /// before the rename: for files that can always be sent again (the attached-file mirrors),
+    /// where a flush per small file costs more than the file. Never partial while the server
+    /// runs; a server crash may lose it, which the mirror's verification repairs.
+    fn write_atomic_unflushed(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
+        self.write_atomic(path, src)
+    }
     /// Like [`Transport::write_atomic`] from a local file that will not change any more. A
     /// transport that can do better than copying (a hard link on the same file system) does.
     fn put_file(&self, local: &std::path::Path, path: &str) -> Result<Written> {

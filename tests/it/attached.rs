@@ -127,3 +127,84 @@ fn removal_follows_the_mirror_only_with_prune_and_within_the_share() {
     assert!(stderr(&o).contains("allow_mass_prune"), "{}", stderr(&o));
     assert_eq!(names(&w.path("server/in/pictures")).len(), 18);
 }
+
+#[test]
+fn recovery_looks_into_a_mirror_folder_only_after_a_cut_off_upload() {
+    let w = Work::new();
+    pictures(&w, 3);
+    once_json(&w);
+    // After a finished sync the server's mirror folder (100,000 files in real life) is not
+    // listed at start: a part file there is not ours to look for.
+    let stray = w.path("server/in/pictures/.p9.png.part");
+    std::fs::write(&stray, b"half a picture").unwrap();
+    once_json(&w);
+    assert!(stray.exists());
+    // What a process killed mid-upload leaves in the journal: the job's progress unfinished.
+    {
+        let mut j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+        let mut p = j
+            .progress()
+            .unwrap()
+            .into_iter()
+            .find(|p| p.job == "publish pictures")
+            .unwrap();
+        p.finished = false;
+        j.set_progress(&p).unwrap();
+    }
+    once_json(&w);
+    assert!(!stray.exists());
+    assert_eq!(names(&w.path("server/in/pictures")).len(), 3);
+}
+
+#[test]
+fn files_the_server_lost_are_sent_again_when_the_mirror_is_verified() {
+    // Pictures are not flushed one by one on the server: a crash there (or a person) may lose
+    // some. Verification compares the server's folder with the manifest.
+    let w = Work::with_config("[attached]\nverify_every_hours = 0\n");
+    pictures(&w, 5);
+    assert_eq!(once_json(&w)["attached_published"], 5);
+    std::fs::remove_file(w.path("server/in/pictures/p1.png")).unwrap();
+    std::fs::write(w.path("server/in/pictures/p2.png"), b"").unwrap();
+    let s = once_json(&w);
+    assert_eq!(
+        (
+            s["attached_lost"].as_u64(),
+            s["attached_published"].as_u64()
+        ),
+        (Some(2), Some(2)),
+        "{s}"
+    );
+    for i in 1..=2 {
+        assert_eq!(
+            std::fs::read(w.path(&format!("server/in/pictures/p{i}.png"))).unwrap(),
+            std::fs::read(w.path(&format!("outbox/pictures/p{i}.png"))).unwrap()
+        );
+    }
+    // In step again: nothing lost, nothing sent.
+    let s = once_json(&w);
+    assert_eq!(
+        (
+            s["attached_lost"].as_u64(),
+            s["attached_published"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn between_verifications_an_unchanged_mirror_does_not_look_at_the_server() {
+    // The default verifies once a day: the runs in between cost a local listing only.
+    let w = Work::new();
+    pictures(&w, 3);
+    assert_eq!(once_json(&w)["attached_published"], 3);
+    std::fs::remove_file(w.path("server/in/pictures/p0.png")).unwrap();
+    let s = once_json(&w);
+    assert_eq!(
+        (
+            s["attached_lost"].as_u64(),
+            s["attached_published"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert!(!w.path("server/in/pictures/p0.png").exists());
+}

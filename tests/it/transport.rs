@@ -83,6 +83,16 @@ fn conformance(t: &dyn Transport, root: &Path) {
     ));
     t.remove("in/nope.json").unwrap();
 
+    // Without the flush (attached files): the same receipt, the same atomic replace.
+    t.write_atomic("in/u.png", &mut &b"first"[..]).unwrap();
+    let w = t
+        .write_atomic_unflushed("in/u.png", &mut &b"unflushed"[..])
+        .unwrap();
+    assert_eq!((w.size, w.hash.clone()), (9, hex(b"unflushed")));
+    assert_eq!(read_back(t, "in/u.png"), b"unflushed");
+    assert!(part_files(root).is_empty());
+    t.remove("in/u.png").unwrap();
+
     // Publishing a local file (a hard link where the transport can): same receipt as a copy,
     // the content in place, no temporary left, the local file untouched.
     let local = tempfile::tempdir().unwrap();
