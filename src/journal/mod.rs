@@ -141,6 +141,37 @@ pub struct Journal {
     conn: Connection,
 }
 
+/// The layout `SCHEMA` creates, kept in SQLite's `user_version`.
+const LAYOUT: i64 = 1;
+
+/// Creates what is missing and brings a journal written by an older release to the current
+/// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
+fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let existed: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files')",
+        [],
+        |r| r.get(0),
+    )?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if existed && version < 1 {
+        // Layout 1: where an archived or rejected file ends is chosen before it moves.
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('files') WHERE name = 'final_path')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch("ALTER TABLE files ADD COLUMN final_path TEXT")?;
+        }
+    }
+    tx.execute_batch(SCHEMA)?;
+    if version < LAYOUT {
+        tx.pragma_update(None, "user_version", LAYOUT)?;
+    }
+    tx.commit()
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -283,7 +314,7 @@ impl Journal {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        upgrade(&conn).map_err(open_err)?;
         Ok(Journal { conn })
     }
 
@@ -790,6 +821,42 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let j = Journal::open(&d.path().join("journal.db")).unwrap();
         (d, j)
+    }
+
+    #[test]
+    fn a_journal_of_the_first_layout_is_upgraded_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        {
+            // The files table as the first release wrote it: no final_path, user_version 0.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE files (id INTEGER PRIMARY KEY, origin TEXT NOT NULL, \
+                 name TEXT NOT NULL, data_type TEXT, snapshot INTEGER NOT NULL DEFAULT 0, \
+                 size INTEGER NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL, \
+                 work_path TEXT, staged_path TEXT, target_name TEXT, outcome TEXT, \
+                 errors INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, \
+                 updated_at TEXT NOT NULL);
+                 INSERT INTO files (origin, name, size, hash, state, created_at, updated_at) \
+                 VALUES ('outbox', 'prices.json', 3, 'h', 'staged', 't', 't');",
+            )
+            .unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let rows = j.unfinished().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].final_path.clone()),
+            ("prices.json", None)
+        );
+        let v: i64 = j
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LAYOUT);
+        drop(j);
+        // Opening again changes nothing.
+        assert_eq!(Journal::open(&path).unwrap().unfinished().unwrap().len(), 1);
     }
 
     fn new_file<'a>(name: &'a str) -> NewFile<'a> {
