@@ -41,6 +41,128 @@ pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<u64> {
     Ok(n)
 }
 
+/// What a [`CopyUnlessSame`] ended as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// Not finished (the writer was dropped without its final `flush`).
+    Unfinished,
+    /// Everything written equals the original up to trailing whitespace: nothing was written.
+    Same,
+    /// The copy was written to its path.
+    Written,
+}
+
+/// The outcome slot a [`CopyUnlessSame`] fills, kept by whoever created it.
+pub type CopyResult = std::sync::Arc<std::sync::Mutex<CopyOutcome>>;
+
+/// A normalised copy of a file that is written only where it differs from the original.
+/// Many ERPs already write compact UTF-8, one record per line: then every byte handed to
+/// this writer equals the original's, nothing is written, and the caller links the original
+/// instead of writing a second gigabyte. The comparison runs as the bytes come; at the first
+/// difference the matching prefix is copied from the original and writing goes on from there.
+///
+/// `flush` finishes the copy (the validator calls it once, after the last record).
+pub struct CopyUnlessSame {
+    original: io::BufReader<File>,
+    original_path: PathBuf,
+    out_path: PathBuf,
+    matched: u64,
+    out: Option<io::BufWriter<EarlyWriteback>>,
+    result: CopyResult,
+}
+
+impl CopyUnlessSame {
+    pub fn new(original: &Path, out: &Path) -> io::Result<(CopyUnlessSame, CopyResult)> {
+        let result = CopyResult::new(std::sync::Mutex::new(CopyOutcome::Unfinished));
+        let w = CopyUnlessSame {
+            original: io::BufReader::with_capacity(1 << 20, File::open(original)?),
+            original_path: original.to_path_buf(),
+            out_path: out.to_path_buf(),
+            matched: 0,
+            out: None,
+            result: result.clone(),
+        };
+        Ok((w, result))
+    }
+
+    /// Whether `buf` is what comes next in the original (consuming it).
+    fn same_as_next(&mut self, mut buf: &[u8]) -> io::Result<bool> {
+        use io::BufRead;
+        while !buf.is_empty() {
+            let avail = self.original.fill_buf()?;
+            if avail.is_empty() {
+                return Ok(false);
+            }
+            let n = avail.len().min(buf.len());
+            if avail[..n] != buf[..n] {
+                return Ok(false);
+            }
+            self.original.consume(n);
+            buf = &buf[n..];
+        }
+        Ok(true)
+    }
+
+    /// Starts the real copy with what matched so far.
+    fn diverge(&mut self) -> io::Result<&mut io::BufWriter<EarlyWriteback>> {
+        let mut out = io::BufWriter::with_capacity(
+            1 << 20,
+            EarlyWriteback::new(File::create(&self.out_path)?),
+        );
+        let prefix = File::open(&self.original_path)?.take(self.matched);
+        let copied = io::copy(&mut io::BufReader::with_capacity(1 << 20, prefix), &mut out)?;
+        if copied != self.matched {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the original changed while it was being copied",
+            ));
+        }
+        Ok(self.out.insert(out))
+    }
+}
+
+impl Write for CopyUnlessSame {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.out.is_none() {
+            if self.same_as_next(buf)? {
+                self.matched += buf.len() as u64;
+                return Ok(buf.len());
+            }
+            self.diverge()?;
+        }
+        let out = self.out.as_mut().expect("diverged");
+        out.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        use io::BufRead;
+        if self.out.is_none() {
+            let mut rest_blank = true;
+            loop {
+                let avail = self.original.fill_buf()?;
+                if avail.is_empty() {
+                    break;
+                }
+                if !avail.iter().all(|b| b" \t\r\n".contains(b)) {
+                    rest_blank = false;
+                    break;
+                }
+                let n = avail.len();
+                self.original.consume(n);
+            }
+            if rest_blank {
+                *self.result.lock().unwrap_or_else(|p| p.into_inner()) = CopyOutcome::Same;
+                return Ok(());
+            }
+            self.diverge()?;
+        }
+        self.out.as_mut().expect("diverged").flush()?;
+        *self.result.lock().unwrap_or_else(|p| p.into_inner()) = CopyOutcome::Written;
+        Ok(())
+    }
+}
+
 /// A file being written that will be flushed when complete (a staged copy of a big data file).
 /// It asks the kernel to start writing each full window to disk as soon as it is written, and
 /// waits for the window before it, so that the final `fsync` finds little left to do: the
@@ -108,6 +230,21 @@ impl Write for EarlyWriteback {
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
+}
+
+/// Whether two paths name one file (two hard links).
+#[cfg(unix)]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+pub fn same_file(_: &Path, _: &Path) -> bool {
+    false
 }
 
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -204,16 +341,20 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 pub fn ends_like_array(path: &Path) -> io::Result<bool> {
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(path)?;
-    let len = f.metadata()?.len();
-    let take = len.min(256);
-    f.seek(SeekFrom::Start(len - take))?;
-    let mut tail = vec![0u8; take as usize];
-    f.read_exact(&mut tail)?;
-    Ok(tail
-        .iter()
-        .rev()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b']'))
+    let mut end = f.metadata()?.len();
+    let mut chunk = vec![0u8; 4096];
+    // Backwards over trailing whitespace, however much of it there is.
+    while end > 0 {
+        let take = end.min(chunk.len() as u64);
+        f.seek(SeekFrom::Start(end - take))?;
+        let tail = &mut chunk[..take as usize];
+        f.read_exact(tail)?;
+        if let Some(&b) = tail.iter().rev().find(|b| !b.is_ascii_whitespace()) {
+            return Ok(b == b']');
+        }
+        end -= take;
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -228,6 +369,50 @@ mod tests {
         assert_eq!(free_name(d.path(), "a.json"), d.path().join("a-2.json"));
         fs::write(d.path().join("a-2.json.report.json"), "x").unwrap();
         assert_eq!(free_name(d.path(), "a.json"), d.path().join("a-3.json"));
+    }
+
+    fn copy_of(original: &[u8], pieces: &[&[u8]]) -> (CopyOutcome, Option<Vec<u8>>) {
+        let d = tempfile::tempdir().unwrap();
+        let (orig, out) = (d.path().join("orig.json"), d.path().join("out.json"));
+        fs::write(&orig, original).unwrap();
+        let (mut w, result) = CopyUnlessSame::new(&orig, &out).unwrap();
+        for p in pieces {
+            w.write_all(p).unwrap();
+        }
+        w.flush().unwrap();
+        let outcome = *result.lock().unwrap();
+        (outcome, fs::read(&out).ok())
+    }
+
+    #[test]
+    fn a_copy_equal_to_its_original_is_not_written() {
+        let pieces: &[&[u8]] = &[
+            b"[\n",
+            b"{\"id\":\"1\"}",
+            b",\n",
+            b"{\"id\":\"2\"}",
+            b"\n]\n",
+        ];
+        let same = b"[\n{\"id\":\"1\"},\n{\"id\":\"2\"}\n]\n";
+        assert_eq!(copy_of(same, pieces), (CopyOutcome::Same, None));
+        // Trailing blank lines do not make a difference worth a copy.
+        let mut blank = same.to_vec();
+        blank.extend_from_slice(b"\n\r\n  \n");
+        assert_eq!(copy_of(&blank, pieces), (CopyOutcome::Same, None));
+        // Different from the second record on, from the first byte (a BOM), or longer than
+        // what was written: the copy is written, and holds exactly what was written.
+        let written = pieces.concat();
+        for original in [
+            &b"[\n{\"id\":\"1\"},\n{ \"id\": \"2\" }\n]\n"[..],
+            &b"\xEF\xBB\xBF[\n{\"id\":\"1\"},\n{\"id\":\"2\"}\n]\n"[..],
+            &b"[\n{\"id\":\"1\"},\n{\"id\":\"2\"}\n]\nx"[..],
+            &b"[\n{\"id\":\"1\"}"[..],
+        ] {
+            assert_eq!(
+                copy_of(original, pieces),
+                (CopyOutcome::Written, Some(written.clone()))
+            );
+        }
     }
 
     #[test]
@@ -252,6 +437,11 @@ mod tests {
         fs::write(&p, "[{\"a\":1}]\n  ").unwrap();
         assert!(ends_like_array(&p).unwrap());
         fs::write(&p, "[{\"a\":1},").unwrap();
+        assert!(!ends_like_array(&p).unwrap());
+        // Any amount of trailing whitespace, across read chunks.
+        fs::write(&p, format!("[{{\"a\":1}}]{}", "\n".repeat(10_000))).unwrap();
+        assert!(ends_like_array(&p).unwrap());
+        fs::write(&p, " \n\n").unwrap();
         assert!(!ends_like_array(&p).unwrap());
     }
 }

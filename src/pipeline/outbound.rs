@@ -24,20 +24,21 @@ pub(super) fn archive_dir(archive: &Path) -> PathBuf {
 /// The kind of file a row holds, from where it was found.
 const SELLPER: &str = "sellper";
 
-/// Writes the normalised copy of each data file into the staging folder.
+/// Writes the normalised copy of each data file into the staging folder, or notes that the
+/// original already is in normalised form.
 struct Staging<'a> {
     dir: &'a Path,
     ids: HashMap<PathBuf, i64>,
+    results: HashMap<i64, fsutil::CopyResult>,
 }
 
 impl Observer for Staging<'_> {
     fn output(&mut self, file: &DataInput) -> io::Result<Option<Box<dyn Write + Send>>> {
         let id = self.ids[&file.path];
-        let f = std::fs::File::create(self.dir.join(format!("{id}.json.ce-tmp")))?;
-        Ok(Some(Box::new(io::BufWriter::with_capacity(
-            1 << 20,
-            fsutil::EarlyWriteback::new(f),
-        ))))
+        let tmp = self.dir.join(format!("{id}.json.ce-tmp"));
+        let (w, result) = fsutil::CopyUnlessSame::new(&file.path, &tmp)?;
+        self.results.insert(id, result);
+        Ok(Some(Box::new(w)))
     }
 }
 
@@ -183,16 +184,29 @@ impl Engine {
             }
         }
         let mirror = super::state::mirror_names(&self.s.folders.outbox);
-        let outcomes = {
+        let (outcomes, copies) = {
             let view = self.portal.view(&self.journal, &mirror)?;
             let mut staging = Staging {
                 dir: &self.dirs.staging,
                 ids,
+                results: HashMap::new(),
             };
-            self.validator.validate(&batch, Some(&view), &mut staging)?
+            let outcomes = self.validator.validate(&batch, Some(&view), &mut staging)?;
+            (outcomes, staging.results)
         };
         for (row, o) in order.iter().zip(outcomes) {
             let tmp = self.dirs.staging.join(format!("{}.json.ce-tmp", row.id));
+            let work = PathBuf::from(row.work_path.clone().unwrap_or_default());
+            let copy = copies
+                .get(&row.id)
+                .map(|r| *r.lock().unwrap_or_else(|p| p.into_inner()))
+                .unwrap_or(fsutil::CopyOutcome::Unfinished);
+            // Where the normalised records are: the copy, or the original itself.
+            let normalised = if copy == fsutil::CopyOutcome::Same {
+                &work
+            } else {
+                &tmp
+            };
             let usable = o.report.is_ok()
                 || (self.s.validation.policy == crate::compo::validate::Policy::DropRecords
                     && o.report.errors.iter().all(|e| e.record.is_some())
@@ -206,13 +220,25 @@ impl Engine {
             let staged = self.staged_path(row.id);
             if o.report.is_ok() {
                 // On disk before the journal says it is staged: the original leaves the work
-                // folder once this copy is published.
-                std::fs::File::open(&tmp)
+                // folder once this copy is published. An original already in normalised form
+                // is staged as a second name of the same file, not copied.
+                std::fs::File::open(normalised)
                     .and_then(|f| f.sync_all())
-                    .map_err(PipelineError::io(&tmp))?;
-                std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
+                    .map_err(PipelineError::io(normalised))?;
+                if copy == fsutil::CopyOutcome::Same {
+                    let _ = std::fs::remove_file(&staged);
+                    if std::fs::hard_link(&work, &staged).is_ok() {
+                        fsutil::sync_dir(&self.dirs.staging)
+                            .map_err(PipelineError::io(&self.dirs.staging))?;
+                    } else {
+                        fsutil::copy_atomic(&work, &staged).map_err(PipelineError::io(&staged))?;
+                    }
+                } else {
+                    std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
+                }
             } else {
-                drop_records(&tmp, &staged, &o.bad_records).map_err(PipelineError::io(&staged))?;
+                drop_records(normalised, &staged, &o.bad_records)
+                    .map_err(PipelineError::io(&staged))?;
                 let _ = std::fs::remove_file(&tmp);
                 let mut report = o.report.clone();
                 report.status = Status::Partial;
@@ -505,7 +531,18 @@ impl Engine {
         let local_size = std::fs::metadata(&staged)
             .map_err(PipelineError::io(&staged))?
             .len();
-        let w = self.transport.put_file(&staged, &hidden)?;
+        // A staged file that is the original itself (see `CopyUnlessSame`) has the hash taken
+        // at claim.
+        let row = self.journal.file(id)?.expect("row exists");
+        let known = row
+            .work_path
+            .as_deref()
+            .filter(|w| fsutil::same_file(Path::new(w), &staged))
+            .map(|_| crate::transport::Written {
+                size: row.size,
+                hash: row.hash.clone(),
+            });
+        let w = self.transport.put_file(&staged, &hidden, known.as_ref())?;
         let remote = self.transport.stat(&hidden)?.map(|e| e.size);
         if w.size != local_size || remote != Some(local_size) {
             return Err(PipelineError::Setup(format!(

@@ -121,7 +121,7 @@ impl Transport for LocalTransport {
         self.write(path, src, false)
     }
 
-    fn put_file(&self, local: &Path, path: &str) -> Result<Written> {
+    fn put_file(&self, local: &Path, path: &str, known: Option<&Written>) -> Result<Written> {
         // A hard link publishes a large file without copying it; the content is hashed from
         // the file itself, so the receipt is as trustworthy as a copy's. Across file systems
         // (or where links are refused) it is copied.
@@ -133,7 +133,12 @@ impl Transport for LocalTransport {
             return self.write_atomic(path, &mut f);
         }
         let linked = (|| -> io::Result<Written> {
-            let w = {
+            let w = if let Some(k) =
+                known.filter(|k| Some(k.size) == fs::metadata(&part).ok().map(|m| m.len()))
+            {
+                File::open(&part)?.sync_all()?;
+                k.clone()
+            } else {
                 let mut f = File::open(&part)?;
                 let mut h = blake3::Hasher::new();
                 let mut buf = vec![0u8; 8 << 20];

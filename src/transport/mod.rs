@@ -106,8 +106,16 @@ pub trait Transport: Send + Sync {
         self.write_atomic(path, src)
     }
     /// Like [`Transport::write_atomic`] from a local file that will not change any more. A
-    /// transport that can do better than copying (a hard link on the same file system) does.
-    fn put_file(&self, local: &std::path::Path, path: &str) -> Result<Written> {
+    /// transport that can do better than copying (a hard link on the same file system) does;
+    /// when the caller already knows the file's size and hash (`known`), a link returns them
+    /// instead of reading the file again. A copy always measures what it sends.
+    fn put_file(
+        &self,
+        local: &std::path::Path,
+        path: &str,
+        known: Option<&Written>,
+    ) -> Result<Written> {
+        let _ = known;
         let mut f = std::fs::File::open(local)
             .map_err(|e| TransportError::io(local.display().to_string(), e))?;
         self.write_atomic(path, &mut f)

@@ -406,3 +406,40 @@ fn a_rejection_interrupted_between_its_two_moves_finishes_under_the_same_name() 
         State::Rejected
     );
 }
+
+#[test]
+fn a_file_already_in_normalised_form_is_published_without_a_copy() {
+    use std::os::unix::fs::MetadataExt;
+    let w = Work::new();
+    w.run("once", &["--samples"]);
+    // Compact UTF-8, one record per line (and a blank line at the end): what many ERPs
+    // write, and exactly what we would publish.
+    let compact =
+        "[\n{\"id\":\"SEG-N1\",\"name\":\"Опт\"},\n{\"id\":\"SEG-N2\",\"name\":\"Розница\"}\n]\n\n";
+    w.drop_file("segments.json", compact.as_bytes());
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let published = w.path("server/in/segments.json");
+    assert_eq!(std::fs::read_to_string(&published).unwrap(), compact);
+    let original = tree(&w.path("archive"))
+        .into_iter()
+        .map(|p| w.path("archive").join(p))
+        .find(|p| std::fs::read(p).unwrap() == compact.as_bytes())
+        .expect("the original is archived");
+    // One file with two names: the archived original and the published copy.
+    assert_eq!(
+        std::fs::metadata(&published).unwrap().ino(),
+        std::fs::metadata(&original).unwrap().ino()
+    );
+    // Pretty-printed: rewritten one minified record per line.
+    w.drop_file(
+        "segments.json",
+        "[\n  {\n    \"id\": \"SEG-N1\",\n    \"name\": \"Опт\"\n  }\n]\n".as_bytes(),
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&published).unwrap(),
+        "[\n{\"id\":\"SEG-N1\",\"name\":\"Опт\"}\n]\n"
+    );
+}

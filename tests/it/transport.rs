@@ -98,13 +98,18 @@ fn conformance(t: &dyn Transport, root: &Path) {
     let local = tempfile::tempdir().unwrap();
     let src = local.path().join("staged.json");
     std::fs::write(&src, b"[{\"id\":\"1\"}]").unwrap();
-    let w = t.put_file(&src, "in/put.json").unwrap();
+    let w = t.put_file(&src, "in/put.json", None).unwrap();
     assert_eq!((w.size, w.hash.clone()), (12, hex(b"[{\"id\":\"1\"}]")));
     assert_eq!(
         std::fs::read(root.join("in/put.json")).unwrap(),
         b"[{\"id\":\"1\"}]"
     );
     assert!(!root.join("in/.put.json.part").exists());
+    // With the receipt already known (the caller hashed the file): the same receipt.
+    let w2 = t.put_file(&src, "in/put2.json", Some(&w)).unwrap();
+    assert_eq!(w2, w);
+    assert_eq!(read_back(t, "in/put2.json"), b"[{\"id\":\"1\"}]");
+    t.remove("in/put2.json").unwrap();
     std::fs::remove_file(&src).unwrap();
     assert!(root.join("in/put.json").exists());
     t.remove("in/put.json").unwrap();
