@@ -194,6 +194,7 @@ impl Engine {
             let outcomes = self.validator.validate(&batch, Some(&view), &mut staging)?;
             (outcomes, staging.results)
         };
+        let mut ready = Vec::new();
         for (row, o) in order.iter().zip(outcomes) {
             let tmp = self.dirs.staging.join(format!("{}.json.ce-tmp", row.id));
             let work = PathBuf::from(row.work_path.clone().unwrap_or_default());
@@ -227,10 +228,7 @@ impl Engine {
                     .map_err(PipelineError::io(normalised))?;
                 if copy == fsutil::CopyOutcome::Same {
                     let _ = std::fs::remove_file(&staged);
-                    if std::fs::hard_link(&work, &staged).is_ok() {
-                        fsutil::sync_dir(&self.dirs.staging)
-                            .map_err(PipelineError::io(&self.dirs.staging))?;
-                    } else {
+                    if std::fs::hard_link(&work, &staged).is_err() {
                         fsutil::copy_atomic(&work, &staged).map_err(PipelineError::io(&staged))?;
                     }
                 } else {
@@ -246,6 +244,13 @@ impl Engine {
                 write_report(&rp, &report)?;
                 tracing::warn!(file = %row.name, dropped = o.bad_records.len(), "bad records left out");
             }
+            ready.push((row, o, staged));
+        }
+        // The staged names on disk (one folder flush for the batch) before the journal says so.
+        if !ready.is_empty() {
+            fsutil::sync_dir(&self.dirs.staging).map_err(PipelineError::io(&self.dirs.staging))?;
+        }
+        for (row, o, staged) in ready {
             let keys = o.keys.clone().unwrap_or_default();
             let t = row_type(&row.name);
             let sp = staged.to_string_lossy();
