@@ -56,6 +56,37 @@ pub fn check_record(t: DataType, index: u64, record: &Value, is_delta: bool, out
     c.date_ranges(t, obj);
 }
 
+/// The top-level members of a record of type `t` that [`check_record`] reads, or `None` when
+/// it reads the whole record. The validator hands the checks only these (see
+/// `validate::Validator`); keep this next to the checks it describes.
+pub fn fields_read(t: DataType) -> Option<Vec<&'static str>> {
+    use DataType::*;
+    let mut f = vec!["deleted"];
+    match t {
+        Contragents | Customers | Orders | Acts => return None,
+        Products => f.push("barcodes"),
+        Contracts => f.extend(["valid_from", "valid_to"]),
+        _ => {}
+    }
+    let first = |path: &[Step]| match path.first() {
+        Some(Step::Field(name)) => Some(*name),
+        _ => None,
+    };
+    f.extend(
+        PRECISION_FIELDS
+            .iter()
+            .filter(|p| p.0 == t)
+            .filter_map(|p| first(p.1)),
+    );
+    f.extend(
+        DATE_FIELDS
+            .iter()
+            .filter(|d| d.0 == t)
+            .filter_map(|d| first(d.1)),
+    );
+    Some(f)
+}
+
 /// Where a value is: its RFC 6901 pointer into the file, and a readable path for messages.
 #[derive(Debug, Clone)]
 struct Loc {

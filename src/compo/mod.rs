@@ -8,4 +8,5 @@ pub mod reader;
 pub mod report;
 pub mod schema;
 pub mod strict;
+pub mod tape;
 pub mod validate;

@@ -7,6 +7,7 @@
 
 use super::model::DataType;
 use super::report::{codes, Issue};
+use super::tape::{TapeJson, TapeNode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,7 +59,7 @@ pub enum SchemaError {
 
 /// Compiled record validators, one per type.
 pub struct Schemas {
-    validators: HashMap<DataType, jsonschema::Validator>,
+    validators: HashMap<DataType, jsonschema::Validator<TapeJson>>,
     origins: HashMap<DataType, String>,
 }
 
@@ -121,7 +122,8 @@ impl Schemas {
                 })?;
             // The plain `regex` engine: the schemas' patterns need no look-around, and its
             // matching is cheaper than fancy-regex's on every id of every record.
-            let v = jsonschema::draft202012::options()
+            let v = jsonschema::options_for::<TapeJson>()
+                .with_draft(jsonschema::Draft::Draft202012)
                 .should_validate_formats(false)
                 .with_pattern_options(jsonschema::PatternOptions::regex())
                 .build(&record_schema)
@@ -144,7 +146,7 @@ impl Schemas {
     }
 
     /// Checks one record; problems are pushed with pointers into the file.
-    pub fn check(&self, t: DataType, index: u64, record: &Value, out: &mut Vec<Issue>) {
+    pub fn check(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
         let v = &self.validators[&t];
         if v.is_valid(record) {
             return;
@@ -222,7 +224,9 @@ mod tests {
         s.check(
             DataType::Products,
             7,
-            &serde_json::json!({"id": "P1", "category_id": "C1", "unit": "шт"}),
+            crate::compo::tape::Tape::parse(r#"{"id": "P1", "category_id": "C1", "unit": "шт"}"#)
+                .unwrap()
+                .root(),
             &mut out,
         );
         assert!(
@@ -234,7 +238,11 @@ mod tests {
         s.check(
             DataType::Products,
             0,
-            &serde_json::json!({"id": "P1", "name": 5, "category_id": "C1", "unit": "шт"}),
+            crate::compo::tape::Tape::parse(
+                r#"{"id": "P1", "name": 5, "category_id": "C1", "unit": "шт"}"#,
+            )
+            .unwrap()
+            .root(),
             &mut out,
         );
         assert!(
