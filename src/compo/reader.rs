@@ -37,6 +37,8 @@ pub struct Batch {
     pub records: Vec<Span>,
     /// Line number (1-based) of `data[0]` in the decoded file.
     pub first_line: u64,
+    /// `data` was validated as UTF-8 (or decoded into it) as a whole.
+    utf8: bool,
 }
 
 /// One record inside a [`Batch`].
@@ -50,6 +52,19 @@ pub struct Span {
 impl Batch {
     pub fn bytes(&self, s: &Span) -> &[u8] {
         &self.data[s.start..s.end]
+    }
+
+    /// A record's text, without validating it again when the whole batch was.
+    pub fn text(&self, s: &Span) -> Option<&str> {
+        let bytes = self.bytes(s);
+        if self.utf8 {
+            debug_assert!(std::str::from_utf8(bytes).is_ok());
+            // SAFETY: `data` is valid UTF-8 as a whole (`utf8`), and a record starts and ends
+            // on ASCII punctuation or an ASCII scalar, so its span lies on char boundaries.
+            Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+        } else {
+            simdutf8::basic::from_utf8(bytes).ok()
+        }
     }
 
     /// Line of a record's first byte; only computed for records that have problems.
@@ -416,12 +431,14 @@ impl<R: Read> RecordReader<R> {
         self.buf.drain(..self.pos);
         let first_line = self.lines_before_buf;
         self.lines_before_buf += memchr::memchr_iter(b'\n', &data).count() as u64;
-        self.validated -= self.pos;
+        let utf8 = self.pos <= self.validated;
+        self.validated -= self.pos.min(self.validated);
         self.pos = 0;
         Batch {
             data,
             records,
             first_line,
+            utf8,
         }
     }
 

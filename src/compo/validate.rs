@@ -919,7 +919,7 @@ impl Validator {
         };
         // The fast parse; what it refuses is parsed again by the strict parser, which says
         // what is wrong and where.
-        let fast = simdutf8::basic::from_utf8(bytes).ok().and_then(Tape::parse);
+        let fast = batch.text(span).and_then(Tape::parse);
         let reparsed;
         let tape = match fast {
             Some(t) => t,
