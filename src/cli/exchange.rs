@@ -153,38 +153,7 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            #[derive(Serialize)]
-            struct S<'a> {
-                staged: &'a [String],
-                published: &'a [String],
-                rejected: &'a [String],
-                unchanged: &'a [String],
-                superseded: &'a [String],
-                delivered: &'a [String],
-                attached_published: u64,
-                attached_rejected: &'a [String],
-                attached_removed: u64,
-                attached_hashed: u64,
-                attached_lost: u64,
-                waiting: &'a [String],
-            }
-            serde_json::to_writer_pretty(
-                &mut out,
-                &S {
-                    staged: &sum.staged,
-                    published: &sum.published,
-                    rejected: &sum.rejected,
-                    unchanged: &sum.unchanged,
-                    superseded: &sum.superseded,
-                    delivered: &sum.delivered,
-                    attached_published: sum.attached_published,
-                    attached_rejected: &sum.attached_rejected,
-                    attached_removed: sum.attached_removed,
-                    attached_hashed: sum.attached_hashed,
-                    attached_lost: sum.attached_lost,
-                    waiting: &sum.waiting,
-                },
-            )?;
+            serde_json::to_writer_pretty(&mut out, &sum)?;
             writeln!(out)?;
         }
         OutputFormat::Text => {

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Number, Value};
 
 use crate::compo::ident::{self, IdentProblem};
-use crate::compo::model::{DataType, Step};
+use crate::compo::model::{first_field, DataType, Step};
 use crate::compo::report::{codes, pointer_token, Issue};
 
 /// Amounts may differ from what their parts add up to by a cent; the epsilon absorbs binary
@@ -68,21 +68,17 @@ pub fn fields_read(t: DataType) -> Option<Vec<&'static str>> {
         Contracts => f.extend(["valid_from", "valid_to"]),
         _ => {}
     }
-    let first = |path: &[Step]| match path.first() {
-        Some(Step::Field(name)) => Some(*name),
-        _ => None,
-    };
     f.extend(
         PRECISION_FIELDS
             .iter()
             .filter(|p| p.0 == t)
-            .filter_map(|p| first(p.1)),
+            .filter_map(|p| first_field(p.1)),
     );
     f.extend(
         DATE_FIELDS
             .iter()
             .filter(|d| d.0 == t)
-            .filter_map(|d| first(d.1)),
+            .filter_map(|d| first_field(d.1)),
     );
     Some(f)
 }

@@ -228,6 +228,14 @@ pub enum Step {
     Each,
 }
 
+/// The object member a path starts with, if it starts with one.
+pub fn first_field(path: &[Step]) -> Option<&'static str> {
+    match path.first() {
+        Some(Step::Field(name)) => Some(name),
+        _ => None,
+    }
+}
+
 /// A field that must name a record of `target`.
 #[derive(Debug, Clone, Copy)]
 pub struct Reference {

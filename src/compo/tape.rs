@@ -84,14 +84,6 @@ impl<'a> TapeNode<'a> {
         }
     }
 
-    /// A top-level member by name (objects only).
-    pub fn get(&self, key: &str) -> Option<TapeNode<'a>> {
-        TapeObject(*self)
-            .members()
-            .find(|(k, _)| *k == key)
-            .map(|m| m.1)
-    }
-
     pub fn as_str(&self) -> Option<&'a str> {
         match self.item() {
             Item::Str(s) => Some(s),
@@ -472,12 +464,15 @@ mod tests {
         let t = Tape::parse(text).unwrap();
         let v: Value = serde_json::from_str(text).unwrap();
         assert_eq!(t.root().to_value(), v);
-        assert_eq!(t.root().get("s").and_then(|n| n.as_str()), Some("Чай"));
+        let o = Node::as_object(&t.root()).unwrap();
+        assert_eq!(
+            o.get(&"s".to_string()).and_then(|n| n.as_str()),
+            Some("Чай")
+        );
         assert_eq!(
             t.root().to_value_with(&["id", "e"]),
             serde_json::json!({"id": "P\"1", "e": []})
         );
-        let o = Node::as_object(&t.root()).unwrap();
         assert_eq!(Object::len(&o), 4);
         let n = o.get(&"n".to_string()).unwrap();
         assert_eq!(Array::len(&Node::as_array(&n).unwrap()), 6);

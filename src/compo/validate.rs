@@ -8,7 +8,7 @@
 
 use super::attached;
 use super::checks;
-use super::model::{AttachedFolder, DataFileName, DataType, Side, Step};
+use super::model::{first_field, AttachedFolder, DataFileName, DataType, Side, Step};
 use super::reader::{Batch, Detected, EncodingMode, ReadError, RecordReader, Span};
 use super::report::{codes, pointer_token, Issue, Report, Status};
 use super::schema::Schemas;
@@ -269,12 +269,8 @@ fn members_read(t: DataType) -> Option<Vec<&'static str>> {
     let mut f = checks::fields_read(t)?;
     f.extend(t.key_fields());
     f.extend(["deleted", "email", "parent_id"]);
-    let first = |path: &[Step]| match path.first() {
-        Some(Step::Field(name)) => Some(*name),
-        _ => None,
-    };
-    f.extend(t.references().iter().filter_map(|r| first(r.path)));
-    f.extend(t.attachments().iter().filter_map(|a| first(a.path)));
+    f.extend(t.references().iter().filter_map(|r| first_field(r.path)));
+    f.extend(t.attachments().iter().filter_map(|a| first_field(a.path)));
     f.sort_unstable();
     f.dedup();
     Some(f)

@@ -67,8 +67,8 @@ impl PipelineError {
 
 pub type Result<T> = std::result::Result<T, PipelineError>;
 
-/// What a pass did, for logs, `once`'s exit code and tests.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// What a pass did, for logs, `once`'s exit code and `--format json`, and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     pub staged: Vec<String>,
     pub rejected: Vec<String>,
@@ -277,13 +277,9 @@ impl Engine {
             }
         }
         for dir in &dirs {
-            for e in self.transport.list(dir)? {
-                let ours = crate::transport::is_part_name(&e.name) || e.name.ends_with(".ce-up");
-                if !e.is_dir && ours && !keep.contains(&e.name) {
-                    self.transport
-                        .remove(&crate::transport::join(dir, &e.name))?;
-                }
-            }
+            crate::transport::remove_stale(&*self.transport, dir, |n| {
+                (crate::transport::is_part_name(n) || n.ends_with(".ce-up")) && !keep.contains(n)
+            })?;
         }
         for job in jobs {
             self.journal.finish_progress(&job)?;

@@ -525,12 +525,13 @@ impl Engine {
                 ..Default::default()
             },
         )?;
-        self.upload(row.id, &target)?;
+        self.upload(row, &target)?;
         self.finish_upload(row.id, t)
     }
 
     /// Uploads the staged copy under its hidden name and notes it complete.
-    pub(super) fn upload(&mut self, id: i64, target: &str) -> Result<()> {
+    pub(super) fn upload(&mut self, row: &FileRow, target: &str) -> Result<()> {
+        let id = row.id;
         let staged = self.staged_path(id);
         let hidden = crate::transport::join(server::IN, &hidden_name(target, id));
         let local_size = std::fs::metadata(&staged)
@@ -538,7 +539,6 @@ impl Engine {
             .len();
         // A staged file that is the original itself (see `CopyUnlessSame`) has the hash taken
         // at claim.
-        let row = self.journal.file(id)?.expect("row exists");
         let known = row
             .work_path
             .as_deref()
@@ -640,7 +640,7 @@ impl Engine {
                     .ok_or_else(|| PipelineError::Setup(format!("file {}: no type", row.id)))?;
                 if row.state == State::Publishing {
                     let target = row.target_name.clone().unwrap_or_else(|| row.name.clone());
-                    self.upload(row.id, &target)?;
+                    self.upload(row, &target)?;
                 }
                 self.finish_upload(row.id, t)?;
             }

@@ -141,6 +141,28 @@ pub fn is_part_name(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".part")
 }
 
+/// Removes the files of `dir` that `is_stale` names (temporaries left by a cut-off upload);
+/// a missing folder has none. Returns how many were removed.
+pub fn remove_stale(
+    t: &dyn Transport,
+    dir: &str,
+    is_stale: impl Fn(&str) -> bool,
+) -> Result<usize> {
+    let entries = match t.list(dir) {
+        Ok(e) => e,
+        Err(TransportError::NotFound { .. }) => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for e in entries.iter().filter(|e| !e.is_dir && is_stale(&e.name)) {
+        let path = join(dir, &e.name);
+        t.remove(&path)?;
+        tracing::info!(path = %path, "removed a stale upload");
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// Joins server paths.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {

@@ -5,7 +5,7 @@
 use crate::sshd::Sshd;
 use compo_exchange::transport::local::LocalTransport;
 use compo_exchange::transport::sftp::{RetryPolicy, SftpTransport};
-use compo_exchange::transport::{is_part_name, Transport, TransportError};
+use compo_exchange::transport::{self, is_part_name, Transport, TransportError};
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
@@ -335,13 +335,19 @@ fn sftp_server_killed_mid_upload_keeps_old_content_and_recovers() {
     let data = noise(3 * 1024 * 1024, 3);
     let w = t.write_atomic("in/next.bin", &mut &data[..]).unwrap();
     assert_eq!(w.hash, hex(&data));
-    assert_eq!(t.cleanup_stale_parts(&["in", "missing"]).unwrap(), 1);
+    let cleanup = |t: &SftpTransport| {
+        ["in", "missing"]
+            .iter()
+            .map(|d| transport::remove_stale(t, d, transport::is_part_name).unwrap())
+            .sum::<usize>()
+    };
+    assert_eq!(cleanup(&t), 1);
     assert!(!sshd.root.join("in/.big.bin.part").exists());
     assert_eq!(
         std::fs::read(sshd.root.join("in/big.bin")).unwrap(),
         b"old content"
     );
-    assert_eq!(t.cleanup_stale_parts(&["in"]).unwrap(), 0);
+    assert_eq!(cleanup(&t), 0);
 }
 
 #[test]

@@ -15,8 +15,7 @@ mod conn;
 pub use config::{Secret, SftpConfig, SftpError, SftpTarget};
 
 use super::{
-    is_part_name, join, part_name, Entry, Features, HashingReader, Result, Transport,
-    TransportError, Written,
+    part_name, Entry, Features, HashingReader, Result, Transport, TransportError, Written,
 };
 use conn::{classify, classify_io, Conn, PosixRename};
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
@@ -120,29 +119,6 @@ impl SftpTransport {
             spawn_keepalive(Arc::downgrade(&inner), inner.cfg.keepalive_secs);
         }
         Ok(SftpTransport { inner })
-    }
-
-    /// Removes `.NAME.part` files left in `dirs` by an upload that was cut off (crash, lost
-    /// connection). Call it on start, before uploading. Missing folders are skipped.
-    pub fn cleanup_stale_parts(&self, dirs: &[&str]) -> Result<usize> {
-        let mut removed = 0;
-        for dir in dirs {
-            let entries = match self.list(dir) {
-                Ok(e) => e,
-                Err(TransportError::NotFound { .. }) => continue,
-                Err(e) => return Err(e),
-            };
-            for e in entries
-                .iter()
-                .filter(|e| !e.is_dir && is_part_name(&e.name))
-            {
-                let path = join(dir, &e.name);
-                self.remove(&path)?;
-                tracing::info!(path = %path, "removed a stale upload");
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 
     /// The upload of [`Transport::write_atomic`], with or without the flush on the server.
