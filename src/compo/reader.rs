@@ -88,8 +88,8 @@ impl From<io::Error> for ReadError {
     }
 }
 
-const CHUNK: usize = 1 << 20;
-const BATCH_BYTES: usize = 2 << 20;
+const CHUNK: usize = 1 << 18;
+const BATCH_BYTES: usize = 1 << 19;
 const BATCH_RECORDS: usize = 8192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,13 @@
 //! record's index is put in front of every pointer.
 
 use super::model::DataType;
+use super::pattern::FastPattern;
 use super::report::{codes, Issue};
 use super::tape::{TapeJson, TapeNode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 macro_rules! embedded {
     ($($t:literal),*) => {
@@ -57,16 +59,63 @@ pub enum SchemaError {
     Invalid { origin: String, message: String },
 }
 
-/// Compiled record validators, one per type.
+/// Record validators, two per type (see [`Schemas::check`]), compiled when first needed: a run
+/// usually sees one or two of the sixteen types, and compiling all of them would cost more
+/// than checking a small file.
 pub struct Schemas {
-    validators: HashMap<DataType, jsonschema::Validator<TapeJson>>,
-    origins: HashMap<DataType, String>,
+    entries: HashMap<DataType, Entry>,
+}
+
+struct Entry {
+    origin: String,
+    /// The file schema turned into a record schema.
+    record: Value,
+    /// Answers only "valid or not", with the faster keywords of [`super::pattern`].
+    quick: OnceLock<jsonschema::Validator<TapeJson>>,
+    /// The standard validator, which explains.
+    full: OnceLock<jsonschema::Validator<TapeJson>>,
+}
+
+impl Entry {
+    fn compile_now(&self) -> Result<(), SchemaError> {
+        for (quick, cell) in [(true, &self.quick), (false, &self.full)] {
+            if cell.get().is_none() {
+                let _ = cell.set(self.compile(quick)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn compile(&self, quick: bool) -> Result<jsonschema::Validator<TapeJson>, SchemaError> {
+        // The plain `regex` engine: the schemas' patterns need no look-around, and its
+        // matching is cheaper than fancy-regex's on every id of every record.
+        let mut options = jsonschema::options_for::<TapeJson>()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(false)
+            .with_pattern_options(jsonschema::PatternOptions::regex());
+        if quick {
+            options = options.with_keyword("pattern", FastPattern::keyword);
+        }
+        options
+            .build(&self.record)
+            .map_err(|e| SchemaError::Invalid {
+                origin: self.origin.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    fn validator(&self, quick: bool) -> &jsonschema::Validator<TapeJson> {
+        let cell = if quick { &self.quick } else { &self.full };
+        // Schemas from a folder were compiled when loaded; the embedded ones are compiled by
+        // a unit test of every build, so this cannot fail in a released binary.
+        cell.get_or_init(|| self.compile(quick).expect("the schema compiled before"))
+    }
 }
 
 impl Schemas {
     /// The schemas built into the binary.
     pub fn embedded() -> Result<Schemas, SchemaError> {
-        Schemas::build(|t| {
+        Schemas::build(false, |t| {
             let text = EMBEDDED
                 .iter()
                 .find(|(n, _)| *n == t.name())
@@ -80,6 +129,7 @@ impl Schemas {
     }
 
     /// Schemas from `dir/<type>.schema.json`; a type whose file is absent keeps the embedded one.
+    /// They are compiled here, so that a bad schema is reported before any data is read.
     pub fn from_dir(dir: &Path) -> Result<Schemas, SchemaError> {
         if let Err(source) = std::fs::read_dir(dir) {
             return Err(SchemaError::Read {
@@ -87,7 +137,7 @@ impl Schemas {
                 source,
             });
         }
-        Schemas::build(|t| {
+        Schemas::build(true, |t| {
             let path = dir.join(format!("{}.schema.json", t.name()));
             match std::fs::read_to_string(&path) {
                 Ok(text) => Ok((path.display().to_string(), text)),
@@ -104,10 +154,10 @@ impl Schemas {
     }
 
     fn build(
+        eager: bool,
         mut load: impl FnMut(DataType) -> Result<(String, String), SchemaError>,
     ) -> Result<Schemas, SchemaError> {
-        let mut validators = HashMap::new();
-        let mut origins = HashMap::new();
+        let mut entries = HashMap::new();
         for t in DataType::ALL {
             let (origin, text) = load(t)?;
             let file_schema: Value =
@@ -115,43 +165,47 @@ impl Schemas {
                     origin: origin.clone(),
                     source,
                 })?;
-            let record_schema =
-                record_schema(&file_schema).ok_or_else(|| SchemaError::Invalid {
-                    origin: origin.clone(),
-                    message: "the root must be an object with an \"items\" schema".into(),
-                })?;
-            // The plain `regex` engine: the schemas' patterns need no look-around, and its
-            // matching is cheaper than fancy-regex's on every id of every record.
-            let v = jsonschema::options_for::<TapeJson>()
-                .with_draft(jsonschema::Draft::Draft202012)
-                .should_validate_formats(false)
-                .with_pattern_options(jsonschema::PatternOptions::regex())
-                .build(&record_schema)
-                .map_err(|e| SchemaError::Invalid {
-                    origin: origin.clone(),
-                    message: e.to_string(),
-                })?;
-            validators.insert(t, v);
-            origins.insert(t, origin);
+            let record = record_schema(&file_schema).ok_or_else(|| SchemaError::Invalid {
+                origin: origin.clone(),
+                message: "the root must be an object with an \"items\" schema".into(),
+            })?;
+            let entry = Entry {
+                origin,
+                record,
+                quick: OnceLock::new(),
+                full: OnceLock::new(),
+            };
+            if eager {
+                entry.compile_now()?;
+            }
+            entries.insert(t, entry);
         }
-        Ok(Schemas {
-            validators,
-            origins,
-        })
+        Ok(Schemas { entries })
+    }
+
+    /// Compiles every validator now; the first schema that does not compile is the error.
+    pub fn compile_all(&self) -> Result<(), SchemaError> {
+        DataType::ALL
+            .iter()
+            .try_for_each(|t| self.entries[t].compile_now())
     }
 
     /// Where the schema of `t` came from (for `--schemas` diagnostics).
     pub fn origin(&self, t: DataType) -> &str {
-        &self.origins[&t]
+        &self.entries[&t].origin
     }
 
     /// Checks one record; problems are pushed with pointers into the file.
+    ///
+    /// The quick validator settles the valid records; the others are validated again by the
+    /// standard one, whose errors are the report (and which has the last word: a record the
+    /// quick pass could not vouch for but that is valid gets no issue).
     pub fn check(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
-        let v = &self.validators[&t];
-        if v.is_valid(record) {
+        let entry = &self.entries[&t];
+        if entry.validator(true).is_valid(record) {
             return;
         }
-        for e in v.iter_errors(record) {
+        for e in entry.validator(false).iter_errors(record) {
             let keyword = e.kind().keyword();
             let pointer = format!("/{index}{}", e.instance_path().as_str());
             let message = explain(keyword, &e.to_string());
@@ -212,6 +266,7 @@ mod tests {
     #[test]
     fn every_embedded_schema_compiles() {
         let s = Schemas::embedded().unwrap();
+        s.compile_all().unwrap();
         for t in DataType::ALL {
             assert!(s.origin(t).contains(t.name()));
         }

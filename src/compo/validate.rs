@@ -532,6 +532,8 @@ impl Run<'_> {
             source,
         };
         let f = File::open(&input.path).map_err(io_err)?;
+        let file_len = f.metadata().map_err(io_err)?.len();
+        let mut sized = false;
         let mut sink = obs.output(input).map_err(io_err)?;
         if let Some(w) = sink.as_mut() {
             w.write_all(b"[\n").map_err(io_err)?;
@@ -591,6 +593,15 @@ impl Run<'_> {
                     match msg {
                         Ok((bytes, outcomes)) => {
                             obs.advanced(bytes);
+                            if !sized {
+                                // Growing a key index of millions by doubling moves it many
+                                // times over; the first batch tells how many records to expect.
+                                sized = true;
+                                let expected =
+                                    file_len as f64 * outcomes.len() as f64 / bytes.max(1) as f64;
+                                let ti = self.index.entry(t).or_default();
+                                ti.keys.reserve((expected as usize).min(1 << 26));
+                            }
                             for o in outcomes {
                                 if let Some(w) = sink.as_mut() {
                                     if !first_record {
