@@ -33,7 +33,9 @@ pub enum Detected {
 /// A run of whole records, with the bytes they were cut from.
 #[derive(Debug)]
 pub struct Batch {
-    pub data: Vec<u8>,
+    /// The batch's bytes are `data[..len]`; the rest is room of a reused buffer.
+    data: Vec<u8>,
+    pub len: usize,
     pub records: Vec<Span>,
     /// Line number (1-based) of `data[0]` in the decoded file.
     pub first_line: u64,
@@ -50,6 +52,11 @@ pub struct Span {
 }
 
 impl Batch {
+    /// The buffer, to be handed back to the reader (see [`RecordReader::recycle_from`]).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
     pub fn bytes(&self, s: &Span) -> &[u8] {
         &self.data[s.start..s.end]
     }
@@ -89,6 +96,8 @@ impl From<io::Error> for ReadError {
 }
 
 const CHUNK: usize = 1 << 18;
+/// Reads shrink towards a batch's end, so that little is left over to copy into the next one.
+const MIN_READ: usize = 1 << 16;
 const BATCH_BYTES: usize = 1 << 19;
 const BATCH_RECORDS: usize = 8192;
 
@@ -118,9 +127,12 @@ pub struct RecordReader<R> {
     bom: bool,
     started: bool,
     eof: bool,
+    /// Undecoded bytes, for Windows-1251 only: UTF-8 is read straight into `buf`.
     raw: Vec<u8>,
-    /// Decoded bytes not yet handed out in a batch.
+    /// Decoded bytes not yet handed out in a batch are `buf[..filled]`. The whole of `buf` is
+    /// initialised (it grows with zeros once), so reading into it needs no zeroing.
     buf: Vec<u8>,
+    filled: usize,
     /// `buf[..validated]` is known-good UTF-8 (undecoded tails wait after it).
     validated: usize,
     pos: usize,
@@ -156,8 +168,9 @@ impl<R: Read> RecordReader<R> {
             bom: false,
             started: false,
             eof: false,
-            raw: vec![0; CHUNK],
-            buf: Vec::with_capacity(BATCH_BYTES + CHUNK),
+            raw: Vec::new(),
+            buf: Vec::new(),
+            filled: 0,
             validated: 0,
             pos: 0,
             state: State::Start,
@@ -196,8 +209,15 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn line_at(&self, pos: usize) -> u64 {
-        let end = pos.min(self.buf.len());
+        let end = pos.min(self.filled);
         self.lines_before_buf + memchr::memchr_iter(b'\n', &self.buf[..end]).count() as u64
+    }
+
+    /// Makes `buf` hold at least `n` bytes after `filled`.
+    fn room(&mut self, n: usize) {
+        if self.buf.len() < self.filled + n {
+            self.buf.resize(self.filled + n, 0);
+        }
     }
 
     /// Reads and decodes another chunk into `buf`. Returns false at end of input.
@@ -205,17 +225,39 @@ impl<R: Read> RecordReader<R> {
         if self.eof {
             return Ok(false);
         }
-        let mut n = match self.src.read(&mut self.raw) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
-            Err(e) => return Err(e.into()),
+        // UTF-8 (or not yet known) goes straight into `buf`; Windows-1251 through `raw`.
+        let direct = self.decoding != Decoding::Windows1251;
+        let want = CHUNK.min(BATCH_BYTES.saturating_sub(self.filled).max(MIN_READ));
+        let at = if direct {
+            self.room(want);
+            self.filled
+        } else {
+            self.raw.resize(want, 0);
+            0
+        };
+        let mut n = {
+            let target = if direct {
+                &mut self.buf[at..at + want]
+            } else {
+                &mut self.raw[..]
+            };
+            match self.src.read(target) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(true),
+                Err(e) => return Err(e.into()),
+            }
         };
         self.bytes_read += n as u64;
         let mut from = 0;
         if !self.started && n > 0 {
+            let target = if direct {
+                &mut self.buf[at..at + want]
+            } else {
+                &mut self.raw[..]
+            };
             // A BOM may be split across tiny reads; top the chunk up to 3 bytes first.
             while n < 3 {
-                let m = self.src.read(&mut self.raw[n..])?;
+                let m = self.src.read(&mut target[n..])?;
                 if m == 0 {
                     break;
                 }
@@ -223,7 +265,7 @@ impl<R: Read> RecordReader<R> {
                 self.bytes_read += m as u64;
             }
             self.started = true;
-            let head = &self.raw[..n];
+            let head = &target[..n];
             if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
                 self.bom = true;
                 if self.decoding != Decoding::Windows1251 {
@@ -244,8 +286,12 @@ impl<R: Read> RecordReader<R> {
             self.eof = true;
             return self.finish_decoding().map(|_| false);
         }
-        let raw = &self.raw[from..n];
-        if memchr::memchr(0, raw).is_some() {
+        let fresh = if direct {
+            &self.buf[at + from..at + n]
+        } else {
+            &self.raw[from..n]
+        };
+        if memchr::memchr(0, fresh).is_some() {
             return Err(self.content_err(
                 None,
                 codes::ENCODING_INVALID,
@@ -253,11 +299,14 @@ impl<R: Read> RecordReader<R> {
                     .into(),
             ));
         }
-        if self.decoding == Decoding::Windows1251 {
-            self.decode_1251(from, n)?;
-        } else {
-            self.buf.extend_from_slice(&self.raw[from..n]);
+        if direct {
+            if from > 0 {
+                self.buf.copy_within(at + from..at + n, at);
+            }
+            self.filled += n - from;
             self.check_utf8(false)?;
+        } else {
+            self.decode_1251(from, n)?;
         }
         Ok(true)
     }
@@ -280,30 +329,37 @@ impl<R: Read> RecordReader<R> {
                 }
             }
         }
-        let dec = self
+        let mut dec = self
             .decoder
-            .get_or_insert_with(|| WINDOWS_1251.new_decoder_without_bom_handling());
+            .take()
+            .unwrap_or_else(|| WINDOWS_1251.new_decoder_without_bom_handling());
         let need = dec
-            .max_utf8_buffer_length_without_replacement(raw.len())
-            .unwrap_or(raw.len() * 3);
-        let start = self.buf.len();
-        self.buf.resize(start + need, 0);
-        let (_, _, written, _) = dec.decode_to_utf8(raw, &mut self.buf[start..], false);
-        self.buf.truncate(start + written);
-        self.validated = self.buf.len();
+            .max_utf8_buffer_length(n - from)
+            .unwrap_or((n - from) * 3);
+        let start = self.filled;
+        self.room(need);
+        let (result, _, written, _) = dec.decode_to_utf8(
+            &self.raw[from..n],
+            &mut self.buf[start..start + need],
+            false,
+        );
+        debug_assert_eq!(result, encoding_rs::CoderResult::InputEmpty);
+        self.decoder = Some(dec);
+        self.filled = start + written;
+        self.validated = self.filled;
         Ok(())
     }
 
     /// Validates the undecided tail of `buf` as UTF-8, switching to Windows-1251 when the
     /// content so far was plain ASCII and the first non-ASCII byte is not UTF-8.
     fn check_utf8(&mut self, at_eof: bool) -> Result<(), ReadError> {
-        let tail = &self.buf[self.validated..];
+        let tail = &self.buf[self.validated..self.filled];
         match simdutf8::compat::from_utf8(tail) {
             Ok(_) => {
                 if self.decoding == Decoding::Undecided && !tail.is_ascii() {
                     self.decoding = Decoding::Utf8;
                 }
-                self.validated = self.buf.len();
+                self.validated = self.filled;
                 Ok(())
             }
             Err(e) => {
@@ -322,7 +378,8 @@ impl<R: Read> RecordReader<R> {
                     && prefix_ascii
                 {
                     self.decoding = Decoding::Windows1251;
-                    let undecoded = self.buf.split_off(self.validated);
+                    let undecoded = self.buf[self.validated..self.filled].to_vec();
+                    self.filled = self.validated;
                     let (from, n) = (0, undecoded.len());
                     let saved = std::mem::replace(&mut self.raw, undecoded);
                     let r = self.decode_1251(from, n);
@@ -336,7 +393,7 @@ impl<R: Read> RecordReader<R> {
                     format!(
                         "invalid UTF-8 at line {line} (byte offset {}); the file must be UTF-8 \
                          or Windows-1251 throughout: re-save it in one encoding",
-                        self.bytes_read as usize - (self.buf.len() - self.validated - good)
+                        self.bytes_read as usize - (self.filled - self.validated - good)
                     ),
                 ))
             }
@@ -359,7 +416,7 @@ impl<R: Read> RecordReader<R> {
                     ),
                 ));
             }
-        } else if self.validated < self.buf.len() {
+        } else if self.validated < self.filled {
             self.check_utf8(true)?;
         }
         Ok(())
@@ -420,22 +477,29 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn cut(&mut self, records: Vec<Span>) -> Batch {
-        // Copy out the batch and keep `buf` (and its warm pages) for the next one.
-        let mut data = self
+        // The batch takes `buf` as it is; only what was read past its last record moves to
+        // the next buffer (a returned one, whose pages are warm, when there is one).
+        let mut next = self
             .recycled
             .as_ref()
             .and_then(|rx| rx.try_recv().ok())
             .unwrap_or_default();
-        data.clear();
-        data.extend_from_slice(&self.buf[..self.pos]);
-        self.buf.drain(..self.pos);
+        let rest = self.filled - self.pos;
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&self.buf[self.pos..self.filled]);
+        let data = std::mem::replace(&mut self.buf, next);
+        self.filled = rest;
+        let len = self.pos;
         let first_line = self.lines_before_buf;
-        self.lines_before_buf += memchr::memchr_iter(b'\n', &data).count() as u64;
+        self.lines_before_buf += memchr::memchr_iter(b'\n', &data[..len]).count() as u64;
         let utf8 = self.pos <= self.validated;
         self.validated -= self.pos.min(self.validated);
         self.pos = 0;
         Batch {
             data,
+            len,
             records,
             first_line,
             utf8,
@@ -793,7 +857,7 @@ mod tests {
             assert_eq!(b.line_of(&b.records[0]), n + 1);
             n += b.records.len() as u64;
             batches += 1;
-            max = max.max(b.data.len());
+            max = max.max(b.len);
         }
         assert_eq!(n, 50_000);
         assert!(batches > 1);

@@ -414,8 +414,22 @@ impl Validator {
             files_in_batch.insert((a.folder, a.name.as_str()), o.report.is_ok());
         }
 
+        let wanted = Wanted {
+            targets: DataType::ALL
+                .into_iter()
+                .filter(|&t| {
+                    batch.data.iter().any(|d| d.name.data_type == t)
+                        || state.is_some_and(|s| s.has_type(t))
+                })
+                .collect(),
+            folders: AttachedFolder::ALL
+                .into_iter()
+                .filter(|f| state.is_some() || batch.folders.contains(f))
+                .collect(),
+        };
         let mut run = Run {
             v: self,
+            wanted: &wanted,
             state,
             index: HashMap::new(),
             pending: Vec::new(),
@@ -499,9 +513,20 @@ fn unknown_name_message(rel: &str) -> String {
     )
 }
 
+/// The references of a batch worth collecting from its records: those that can be checked.
+/// Validating a products file alone, its category ids lead nowhere: collecting them would cost
+/// a string per reference and record, to be thrown away.
+struct Wanted {
+    /// Types present in the batch or known on the portal.
+    targets: Vec<DataType>,
+    /// Attached-file folders present in the batch, or all of them when the server is known.
+    folders: Vec<AttachedFolder>,
+}
+
 /// The state of one `validate` call.
 struct Run<'a> {
     v: &'a Validator,
+    wanted: &'a Wanted,
     state: Option<&'a dyn KnownState>,
     index: HashMap<DataType, TypeIndex>,
     pending: Vec<PendingRef>,
@@ -549,6 +574,7 @@ impl Run<'_> {
             crossbeam_channel::bounded::<Result<(u64, Vec<RecordOutcome>), ReadError>>(2);
         let mut emails: FxHashMap<String, u64> = FxHashMap::default();
         let v = self.v;
+        let wanted = self.wanted;
         let reader_result =
             std::thread::scope(|s| -> Result<(Option<Detected>, u64), ValidateError> {
                 let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
@@ -578,10 +604,10 @@ impl Run<'_> {
                             let outcomes: Vec<RecordOutcome> = batch
                                 .records
                                 .par_iter()
-                                .map(|sp| v.record(t, is_delta, &batch, sp, want_min))
+                                .map(|sp| v.record(t, is_delta, &batch, sp, want_min, wanted))
                                 .collect();
-                            let n = batch.data.len() as u64;
-                            let _ = recycle_tx.try_send(batch.data);
+                            let n = batch.len as u64;
+                            let _ = recycle_tx.try_send(batch.into_buffer());
                             (n, outcomes)
                         });
                         if done_tx.send(out).is_err() {
@@ -917,6 +943,7 @@ impl Validator {
         batch: &Batch,
         span: &Span,
         want_min: bool,
+        wanted: &Wanted,
     ) -> RecordOutcome {
         let index = span.index;
         let bytes = batch.bytes(span);
@@ -954,7 +981,7 @@ impl Validator {
             None => tape.root().to_value(),
         };
         checks::check_record(t, index, &value, is_delta, &mut o.issues);
-        self.record_facts(t, is_delta, &value, &mut o);
+        record_facts(t, is_delta, &value, wanted, &mut o);
         o
     }
 
@@ -981,9 +1008,17 @@ impl Validator {
             }
         }
     }
+}
 
-    /// What the batch needs to know of a record: key, deletion, references, attached files.
-    fn record_facts(&self, t: DataType, is_delta: bool, value: &Value, o: &mut RecordOutcome) {
+/// What the batch needs to know of a record: key, deletion, references, attached files.
+fn record_facts(
+    t: DataType,
+    is_delta: bool,
+    value: &Value,
+    wanted: &Wanted,
+    o: &mut RecordOutcome,
+) {
+    {
         let Some(obj) = value.as_object() else {
             return;
         };
@@ -1002,11 +1037,17 @@ impl Validator {
                 .map(str::to_string);
         }
         for (n, r) in t.references().iter().enumerate() {
+            if !wanted.targets.contains(&r.target) {
+                continue;
+            }
             walk(value, r.path, None, &mut |i, v| {
                 o.refs.push((n as u8, i, v.to_string()));
             });
         }
         for (n, a) in t.attachments().iter().enumerate() {
+            if !wanted.folders.contains(&a.folder) {
+                continue;
+            }
             walk(value, a.path, None, &mut |i, v| {
                 o.files.push((n as u8, i, v.to_string()));
             });

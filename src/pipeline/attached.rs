@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn mtime_ns(m: &std::fs::Metadata) -> i64 {
     m.modified()
@@ -56,6 +56,7 @@ impl Engine {
         sum.attached_lost = self.verify_mirror(folder, &mut manifest)?;
         let mut present = FxHashSet::default();
         let mut todo = Vec::new();
+        let mut young = Vec::new();
         let now = SystemTime::now();
         let rd = std::fs::read_dir(&dir).map_err(PipelineError::io(&dir))?;
         for e in rd {
@@ -75,9 +76,10 @@ impl Engine {
                     continue;
                 }
             }
-            // Still being written: leave it for the next sync.
+            // Still being written: leave it for the next sync (or wait for it, below).
             let age = md.modified().ok().and_then(|m| now.duration_since(m).ok());
             if age.is_some_and(|a| a < self.s.detect.settle) {
+                young.push(e.path());
                 continue;
             }
             if self.journal.attached_rejection(folder, &name)? == Some((size, mt)) {
@@ -89,6 +91,9 @@ impl Engine {
                 size,
                 mtime_ns: mt,
             });
+        }
+        if self.wait_for_attached && !young.is_empty() {
+            self.wait_for_young(folder, young, &mut todo)?;
         }
         if !todo.is_empty() {
             sum.attached_hashed = todo.len() as u64;
@@ -338,5 +343,53 @@ impl Engine {
         self.journal.manifest_remove(folder, &gone)?;
         tracing::info!(folder = folder.name(), removed = gone.len(), "pruned");
         Ok(gone.len() as u64)
+    }
+}
+
+impl Engine {
+    /// Waits, up to three settle times, for files that were still being written when the folder
+    /// was listed, and adds those that settled to `todo` (only they are looked at again).
+    fn wait_for_young(
+        &self,
+        folder: AttachedFolder,
+        mut young: Vec<PathBuf>,
+        todo: &mut Vec<Todo>,
+    ) -> Result<()> {
+        let settle = self.s.detect.settle;
+        let deadline = Instant::now() + settle * 3 + Duration::from_millis(50);
+        while !young.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(settle.max(Duration::from_millis(20)) / 2);
+            let now = SystemTime::now();
+            let mut still = Vec::new();
+            for path in young {
+                // Gone or replaced by a directory meanwhile: the next sync sees what is there.
+                let Ok(md) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                let age = md.modified().ok().and_then(|m| now.duration_since(m).ok());
+                if age.is_some_and(|a| a < settle) {
+                    still.push(path);
+                    continue;
+                }
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let (size, mtime_ns) = (md.len(), mtime_ns(&md));
+                if !md.is_file()
+                    || self.journal.attached_rejection(folder, &name)? == Some((size, mtime_ns))
+                {
+                    continue;
+                }
+                todo.push(Todo {
+                    name,
+                    path,
+                    size,
+                    mtime_ns,
+                });
+            }
+            young = still;
+        }
+        Ok(())
     }
 }

@@ -131,6 +131,9 @@ pub struct Engine {
     out_seen: HashMap<String, (u64, Option<std::time::SystemTime>)>,
     /// Threads for attached-file transfers: as many as the server takes sessions at once.
     io_pool: rayon::ThreadPool,
+    /// Whether an attached-file sync waits for files still being written (`once`, which has
+    /// no next pass to leave them to) or leaves them to the next sync (the daemon).
+    wait_for_attached: bool,
 }
 
 /// Opens the transport a configuration names.
@@ -213,6 +216,7 @@ impl Engine {
             .map_err(|e| PipelineError::Setup(format!("I/O threads: {e}")))?;
         Ok(Engine {
             io_pool,
+            wait_for_attached: false,
             portal: PortalState::default(),
             s,
             transport,
@@ -312,7 +316,10 @@ impl Engine {
             .chain(DataType::ALL.into_iter().map(Job::Data))
             .collect();
         crate::schedule::publish_order(&mut jobs);
-        sum.absorb(self.publish(&jobs)?);
+        self.wait_for_attached = true;
+        let published = self.publish(&jobs);
+        self.wait_for_attached = false;
+        sum.absorb(published?);
         sum.absorb(self.collect_settled()?);
         sum.waiting = self.detector.waiting_names();
         Ok(sum)

@@ -208,3 +208,16 @@ fn between_verifications_an_unchanged_mirror_does_not_look_at_the_server() {
     );
     assert!(!w.path("server/in/pictures/p0.png").exists());
 }
+
+#[test]
+fn once_waits_for_a_picture_written_just_before_it() {
+    // `once` has no next pass: a file younger than the settle time is waited for, not left.
+    let w = Work::with_config("[detect]\nsettle_secs = 0.4\npoll_secs = 0.05\n");
+    pictures(&w, 2);
+    let started = std::time::Instant::now();
+    let s = once_json(&w);
+    assert_eq!(s["attached_published"], 2);
+    assert_eq!(names(&w.path("server/in/pictures")), ["p0.png", "p1.png"]);
+    // It did wait for the files to settle, not publish them while they were young.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}
