@@ -117,20 +117,42 @@ impl Loc {
     }
 }
 
-/// Calls `f` for every value found at `path` below `v`. Missing fields and values of the wrong
-/// container type end the walk silently.
-fn visit<'a>(v: &'a Value, path: &[Step], loc: Loc, f: &mut dyn FnMut(&Loc, &'a Value)) {
+/// One step from a record to a value that [`visit`] reached: kept as plain data so that the
+/// pointer and path strings are only built for values that have a problem, not for every
+/// number and date of every record.
+#[derive(Debug, Clone, Copy)]
+enum Seg {
+    Field(&'static str),
+    Item(usize),
+}
+
+impl Loc {
+    fn at(index: u64, segs: &[Seg]) -> Loc {
+        segs.iter().fold(Loc::root(index), |loc, seg| match seg {
+            Seg::Field(name) => loc.field(name),
+            Seg::Item(j) => loc.item(*j),
+        })
+    }
+}
+
+/// Calls `f` for every value found at `path` below `v`, with the steps that led there.
+/// Missing fields and values of the wrong container type end the walk silently.
+fn visit<'a>(v: &'a Value, path: &[Step], at: &mut Vec<Seg>, f: &mut dyn FnMut(&[Seg], &'a Value)) {
     match path.split_first() {
-        None => f(&loc, v),
+        None => f(at, v),
         Some((Step::Field(name), rest)) => {
             if let Some(child) = v.as_object().and_then(|o| o.get(*name)) {
-                visit(child, rest, loc.field(name), f);
+                at.push(Seg::Field(name));
+                visit(child, rest, at, f);
+                at.pop();
             }
         }
         Some((Step::Each, rest)) => {
             if let Some(items) = v.as_array() {
                 for (j, child) in items.iter().enumerate() {
-                    visit(child, rest, loc.item(j), f);
+                    at.push(Seg::Item(j));
+                    visit(child, rest, at, f);
+                    at.pop();
                 }
             }
         }
@@ -388,7 +410,6 @@ impl Checker<'_> {
         let Some(list) = obj.get("barcodes").and_then(Value::as_array) else {
             return;
         };
-        let base = self.root().field("barcodes");
         for (j, b) in list.iter().enumerate() {
             let Some(code) = b.as_str() else { continue };
             // Other lengths are the schema's pattern to report.
@@ -400,7 +421,7 @@ impl Checker<'_> {
                     .map(|d| format!(" (expected {d} at the end)"))
                     .unwrap_or_default();
                 self.push(
-                    &base.item(j),
+                    &self.root().field("barcodes").item(j),
                     codes::BARCODE_CHECKSUM,
                     format!(
                         "barcode \"{code}\" has a wrong check digit{expected}; correct it or \
@@ -561,11 +582,12 @@ impl Checker<'_> {
                 continue;
             }
             let mut found = Vec::new();
-            visit(record, path, self.root(), &mut |loc, v| {
+            let index = self.index;
+            visit(record, path, &mut Vec::new(), &mut |at, v| {
                 if let Value::Number(n) = v {
                     let digits = fractional_digits(n);
                     if digits > *max {
-                        found.push((loc.clone(), n.clone(), digits));
+                        found.push((Loc::at(index, at), n.clone(), digits));
                     }
                 }
             });
@@ -589,7 +611,8 @@ impl Checker<'_> {
                 continue;
             }
             let mut found = Vec::new();
-            visit(record, path, self.root(), &mut |loc, v| {
+            let index = self.index;
+            visit(record, path, &mut Vec::new(), &mut |at, v| {
                 let Some(s) = v.as_str() else { return };
                 let problem = match kind {
                     DateKind::Date => date_problem(s),
@@ -597,7 +620,7 @@ impl Checker<'_> {
                     DateKind::DateOrDateTime => date_problem(s).or_else(|| date_time_problem(s)),
                 };
                 if let Some(p) = problem {
-                    found.push((loc.clone(), s.to_string(), p));
+                    found.push((Loc::at(index, at), s.to_string(), p));
                 }
             });
             for (loc, s, problem) in found {
