@@ -115,6 +115,14 @@ impl Loc {
             path: format!("{}[{j}]", self.path),
         }
     }
+
+    /// The location of what [`visit`] reached by `segs` in record `index`.
+    fn at(index: u64, segs: &[Seg]) -> Loc {
+        segs.iter().fold(Loc::root(index), |loc, seg| match seg {
+            Seg::Field(name) => loc.field(name),
+            Seg::Item(j) => loc.item(*j),
+        })
+    }
 }
 
 /// One step from a record to a value that [`visit`] reached: kept as plain data so that the
@@ -124,15 +132,6 @@ impl Loc {
 enum Seg {
     Field(&'static str),
     Item(usize),
-}
-
-impl Loc {
-    fn at(index: u64, segs: &[Seg]) -> Loc {
-        segs.iter().fold(Loc::root(index), |loc, seg| match seg {
-            Seg::Field(name) => loc.field(name),
-            Seg::Item(j) => loc.item(*j),
-        })
-    }
 }
 
 /// Calls `f` for every value found at `path` below `v`, with the steps that led there.
@@ -577,62 +576,49 @@ impl Checker<'_> {
     }
 
     fn precision(&mut self, t: DataType, record: &Value) {
+        let mut at = Vec::new();
         for (ty, path, max, what) in PRECISION_FIELDS {
             if *ty != t {
                 continue;
             }
-            let mut found = Vec::new();
-            let index = self.index;
-            visit(record, path, &mut Vec::new(), &mut |at, v| {
-                if let Value::Number(n) = v {
-                    let digits = fractional_digits(n);
-                    if digits > *max {
-                        found.push((Loc::at(index, at), n.clone(), digits));
-                    }
-                }
-            });
-            for (loc, n, digits) in found {
-                self.push(
-                    &loc,
-                    codes::NUMBER_PRECISION,
-                    format!(
+            visit(record, path, &mut at, &mut |segs, v| {
+                let Value::Number(n) = v else { return };
+                let digits = fractional_digits(n);
+                if digits > *max {
+                    let loc = Loc::at(self.index, segs);
+                    let message = format!(
                         "{} is {n}, with {digits} digits after the decimal point; {what} at \
                          most {max}: round it in the export",
                         loc.path
-                    ),
-                );
-            }
+                    );
+                    self.push(&loc, codes::NUMBER_PRECISION, message);
+                }
+            });
         }
     }
 
     fn dates(&mut self, t: DataType, record: &Value) {
+        let mut at = Vec::new();
         for (ty, path, kind) in DATE_FIELDS {
             if *ty != t {
                 continue;
             }
-            let mut found = Vec::new();
-            let index = self.index;
-            visit(record, path, &mut Vec::new(), &mut |at, v| {
+            visit(record, path, &mut at, &mut |segs, v| {
                 let Some(s) = v.as_str() else { return };
                 let problem = match kind {
                     DateKind::Date => date_problem(s),
                     DateKind::DateTime => date_time_problem(s),
                     DateKind::DateOrDateTime => date_problem(s).or_else(|| date_time_problem(s)),
                 };
-                if let Some(p) = problem {
-                    found.push((Loc::at(index, at), s.to_string(), p));
-                }
-            });
-            for (loc, s, problem) in found {
-                self.push(
-                    &loc,
-                    codes::DATE_INVALID,
-                    format!(
+                if let Some(problem) = problem {
+                    let loc = Loc::at(self.index, segs);
+                    let message = format!(
                         "{} \"{s}\" is not a real date: {problem}; correct it in the ERP",
                         loc.path
-                    ),
-                );
-            }
+                    );
+                    self.push(&loc, codes::DATE_INVALID, message);
+                }
+            });
         }
     }
 
