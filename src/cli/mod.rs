@@ -122,14 +122,3 @@ fn init_logging(format: LogFormat, verbose: u8) {
     };
 }
 
-/// Resolves `--schemas DIR` into the compiled schemas.
-pub(crate) fn load_schemas(
-    dir: Option<&PathBuf>,
-) -> anyhow::Result<std::sync::Arc<crate::compo::schema::Schemas>> {
-    use crate::compo::schema::Schemas;
-    let s = match dir {
-        Some(d) => Schemas::from_dir(d)?,
-        None => Schemas::embedded()?,
-    };
-    Ok(std::sync::Arc::new(s))
-}

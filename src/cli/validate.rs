@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if !loose.is_empty() {
         batches.push(BatchInput::from_files(&loose, side, args.as_type));
     }
-    let schemas = super::load_schemas(args.schemas.as_ref())?;
+    let schemas = crate::compo::schema::Schemas::load(args.schemas.as_deref())?;
     let validator = Validator::new(
         schemas,
         Options {

@@ -113,6 +113,16 @@ impl Entry {
 }
 
 impl Schemas {
+    /// The schemas a run uses: those of `dir` when the configuration names one, else the
+    /// embedded ones. Shared, since every worker thread checks records against them.
+    pub fn load(dir: Option<&Path>) -> Result<std::sync::Arc<Schemas>, SchemaError> {
+        let s = match dir {
+            Some(d) => Schemas::from_dir(d)?,
+            None => Schemas::embedded()?,
+        };
+        Ok(std::sync::Arc::new(s))
+    }
+
     /// The schemas built into the binary.
     pub fn embedded() -> Result<Schemas, SchemaError> {
         Schemas::build(false, |t| {

@@ -201,7 +201,7 @@ impl Engine {
             transport.mkdir_all(d)?;
         }
         let journal = Journal::open(&f.state.join("journal.db"))?;
-        let schemas = crate::cli::load_schemas(s.schemas.as_ref())
+        let schemas = crate::compo::schema::Schemas::load(s.schemas.as_deref())
             .map_err(|e| PipelineError::Setup(format!("schemas: {e:#}")))?;
         let validator = Validator::new(schemas, s.validation.clone());
         let detector = detect::Detector::new(s.detect.settle, s.detect.truncation_grace);
