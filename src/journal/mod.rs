@@ -11,6 +11,9 @@ use crate::compo::validate::KeyChanges;
 use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashSet;
 
+mod retry;
+pub use retry::{Failure, Health};
+
 /// The keys of one type: millions of short ids, looked up for every reference.
 pub type KeySet = FxHashSet<String>;
 use std::path::{Path, PathBuf};
@@ -141,8 +144,9 @@ pub struct Journal {
     conn: Connection,
 }
 
-/// The layout `SCHEMA` creates, kept in SQLite's `user_version`.
-const LAYOUT: i64 = 1;
+/// The layout `SCHEMA` creates, kept in SQLite's `user_version`. Layout 2 added the retry and
+/// health tables (created as they are missing, no data to move).
+const LAYOUT: i64 = 2;
 
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
@@ -166,6 +170,7 @@ fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(retry::SCHEMA)?;
     if version < LAYOUT {
         tx.pragma_update(None, "user_version", LAYOUT)?;
     }
@@ -857,6 +862,32 @@ mod tests {
         drop(j);
         // Opening again changes nothing.
         assert_eq!(Journal::open(&path).unwrap().unfinished().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_journal_of_layout_1_gains_the_retry_tables() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute_batch(
+                "INSERT INTO files (origin, name, size, hash, state, created_at, updated_at) \
+                 VALUES ('outbox', 'prices.json', 3, 'h', 'publishing', 't', 't');",
+            )
+            .unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        let id = j.unfinished().unwrap()[0].id;
+        j.note_failure(id, "in/: not found", "2026-11-30T10:00:00+00:00")
+            .unwrap();
+        assert_eq!(j.failures().unwrap()[0].name, "prices.json");
+        let v: i64 = j
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
     }
 
     fn new_file<'a>(name: &'a str) -> NewFile<'a> {
