@@ -6,10 +6,13 @@ use crate::config::{Overrides, Settings, EXAMPLE};
 use crate::journal::{Journal, State};
 use crate::pipeline::Engine;
 use crate::schedule::{Job, Shutdown, SystemClock};
+use crate::transport::lazy::Waiting;
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Where the work folder and the server are; shared by the exchange commands.
 #[derive(clap::Args, Debug, Clone)]
@@ -110,13 +113,15 @@ pub struct RunArgs {
 }
 
 /// The daemon, until SIGINT or SIGTERM.
+///
+/// A bad configuration is an error at once (exit 2, naming the key to fix); an exchange server
+/// that cannot be reached is waited for, in the log and in `status`, never a reason to exit.
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
-    let mut engine = Engine::open(settings)?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let s = shutdown.clone();
-        // SAFETY-free: signal-hook's registry runs the closure outside the signal handler.
+        // signal-hook's iterator hands the signal to this thread, outside the handler.
         let mut signals = signal_hook::iterator::Signals::new([sig])?;
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
@@ -125,8 +130,62 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
             }
         });
     }
+    let health = Health::open(&settings)?;
+    let waiting = Waiting {
+        stop: Arc::new({
+            let s = shutdown.clone();
+            move || s.is_triggered()
+        }),
+        report: Arc::new({
+            let h = health.clone();
+            move |e| h.set("server", e)
+        }),
+        tick: Arc::new(|| {}),
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
+    let opened = crate::pipeline::open_transport_waiting(&settings, Some(waiting))
+        .and_then(|t| Engine::with_transport(settings, t));
+    let mut engine = match opened {
+        Ok(e) => e,
+        Err(e) if shutdown.is_triggered() => {
+            tracing::info!(error = %e, "stopped before start-up finished");
+            return Ok(Exit::Ok);
+        }
+        Err(e) => return Err(e.into()),
+    };
     engine.run(&SystemClock, &shutdown)?;
     Ok(Exit::Ok)
+}
+
+/// Writes the health of the exchange's components into the journal for `status`, from any
+/// thread (its own connection: the engine's is busy with the pipeline).
+#[derive(Clone)]
+struct Health(Arc<Mutex<Journal>>);
+
+impl Health {
+    fn open(s: &Settings) -> anyhow::Result<Health> {
+        let dir = &s.folders.state;
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        Ok(Health(Arc::new(Mutex::new(Journal::open(
+            &dir.join("journal.db"),
+        )?))))
+    }
+
+    fn set(&self, component: &str, error: Option<&str>) {
+        let at = now_rfc3339();
+        let mut j = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = j.set_health(component, error, &at) {
+            tracing::warn!(error = %e, component, "cannot record the health in the journal");
+        }
+    }
+}
+
+/// Now, as `status` shows every time: RFC 3339 with the local offset, to the second.
+fn now_rfc3339() -> String {
+    chrono::Local::now()
+        .fixed_offset()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 #[derive(clap::Args, Debug)]

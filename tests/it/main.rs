@@ -7,6 +7,7 @@ mod daemon;
 mod exchange;
 mod exchange_sftp;
 mod harness;
+mod ops;
 mod prodly;
 mod sellper;
 mod sshd;
