@@ -1,14 +1,13 @@
 //! `init`, `run`, `once` and `status`: the exchange on a work folder.
 
+pub use super::status::{status, StatusArgs};
 use super::{Exit, OutputFormat};
-use crate::compo::model::{AttachedFolder, DataType};
 use crate::config::{Overrides, Settings, EXAMPLE};
-use crate::journal::{Journal, State};
+use crate::journal::Journal;
 use crate::pipeline::Engine;
-use crate::schedule::{Job, Shutdown, SystemClock};
+use crate::schedule::{Shutdown, SystemClock};
 use crate::transport::lazy::Waiting;
 use anyhow::Context;
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -118,6 +117,7 @@ pub struct RunArgs {
 /// that cannot be reached is waited for, in the log and in `status`, never a reason to exit.
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
+    let _held = super::lock::take(&settings.folders.workdir, &settings.folders.state, "run")?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let s = shutdown.clone();
@@ -204,6 +204,7 @@ pub struct OnceArgs {
 /// One pass regardless of schedule; exit 1 when anything was rejected.
 pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
+    let _held = super::lock::take(&settings.folders.workdir, &settings.folders.state, "once")?;
     let mut engine = Engine::open(settings)?;
     if args.samples {
         samples(engine.settings())?;
@@ -252,161 +253,4 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
-}
-
-#[derive(clap::Args, Debug)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    pub common: Common,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-}
-
-#[derive(Serialize)]
-struct TypeStatus {
-    job: String,
-    schedule: String,
-    next_tick: Option<String>,
-    last_file: Option<String>,
-    last_published_at: Option<String>,
-    waiting: usize,
-    rejected_24h: usize,
-}
-
-#[derive(Serialize)]
-struct Status {
-    workdir: String,
-    server: String,
-    types: Vec<TypeStatus>,
-    attached: Vec<AttachedStatus>,
-    progress: Vec<crate::journal::Progress>,
-}
-
-#[derive(Serialize)]
-struct AttachedStatus {
-    folder: String,
-    on_server: usize,
-}
-
-/// Per type: last published file, next tick, files waiting, rejections in the last 24 hours.
-pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
-    let s = args.common.settings()?;
-    let db = s.folders.state.join("journal.db");
-    if !db.exists() {
-        anyhow::bail!(
-            "no journal at {}: nothing has run in this work folder yet",
-            db.display()
-        );
-    }
-    let j = Journal::open(&db)?;
-    let now = chrono::Local::now().fixed_offset();
-    let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
-    let rejected = j.recent(State::Rejected, &since)?;
-    let staged = j.all_staged()?;
-    let last = j.last_published_by_type()?;
-    let mut types = Vec::new();
-    let mut jobs: Vec<Job> = AttachedFolder::ALL
-        .into_iter()
-        .map(Job::Attached)
-        .chain(DataType::ALL.into_iter().map(Job::Data))
-        .chain([Job::Collect])
-        .collect();
-    crate::schedule::publish_order(&mut jobs);
-    for job in jobs {
-        let cadence = s.plan.cadence(job);
-        let key = job.key();
-        let last_row = last.iter().find(|r| r.data_type.as_deref() == Some(key));
-        let last_at = match last_row {
-            Some(r) => j.entered(r.id, State::Published)?,
-            None => None,
-        };
-        types.push(TypeStatus {
-            job: key.to_string(),
-            schedule: cadence.to_string(),
-            next_tick: cadence.next_after(now).map(|t| t.to_rfc3339()),
-            last_file: last_row.map(|r| r.target_name.clone().unwrap_or(r.name.clone())),
-            last_published_at: last_at,
-            waiting: staged
-                .iter()
-                .filter(|r| r.data_type.as_deref() == Some(key))
-                .count(),
-            rejected_24h: rejected
-                .iter()
-                .filter(|r| crate::pipeline::type_key_of(&r.name) == Some(key))
-                .count(),
-        });
-    }
-    let attached = AttachedFolder::ALL
-        .into_iter()
-        .map(|f| {
-            Ok(AttachedStatus {
-                folder: f.name().into(),
-                on_server: j.manifest(f)?.len(),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let st = Status {
-        workdir: s.folders.workdir.display().to_string(),
-        server: match &s.server {
-            crate::config::ServerLocation::Local(p) => p.display().to_string(),
-            crate::config::ServerLocation::Sftp(u) => u.clone(),
-        },
-        types,
-        attached,
-        progress: j.progress()?,
-    };
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &st)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            writeln!(out, "work folder {}  server {}", st.workdir, st.server)?;
-            writeln!(
-                out,
-                "{:<16} {:<12} {:<26} {:>7} {:>12}  last published",
-                "type", "schedule", "next tick", "waiting", "rejected 24h"
-            )?;
-            for t in &st.types {
-                let last = match (&t.last_file, &t.last_published_at) {
-                    (Some(f), Some(at)) => format!("{f} at {at}"),
-                    _ => "-".into(),
-                };
-                writeln!(
-                    out,
-                    "{:<16} {:<12} {:<26} {:>7} {:>12}  {last}",
-                    t.job,
-                    t.schedule,
-                    t.next_tick.as_deref().unwrap_or("-"),
-                    t.waiting,
-                    t.rejected_24h
-                )?;
-            }
-            for a in &st.attached {
-                writeln!(out, "{}: {} files on the server", a.folder, a.on_server)?;
-            }
-            for p in &st.progress {
-                let pct = (100 * p.done_bytes)
-                    .checked_div(p.total_bytes)
-                    .unwrap_or(100);
-                writeln!(
-                    out,
-                    "{}: {}/{} files, {}/{} bytes ({pct}%){} since {}",
-                    p.job,
-                    p.done_files,
-                    p.total_files,
-                    p.done_bytes,
-                    p.total_bytes,
-                    if p.finished {
-                        ", finished"
-                    } else {
-                        ", running"
-                    },
-                    p.started_at
-                )?;
-            }
-        }
-    }
-    Ok(Exit::Ok)
 }

@@ -3,6 +3,8 @@
 
 mod convert;
 mod exchange;
+mod lock;
+mod status;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -12,7 +12,11 @@ pub(super) const LAYOUT: i64 = 2;
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
 pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    // IMMEDIATE: the write lock is taken (or waited for, up to the busy timeout) before the
+    // first read. A deferred transaction that reads and then writes fails at once with "database
+    // is locked" when another process opens the same journal at the same moment (a `status`
+    // beside a starting daemon).
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let existed: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files')",
         [],

@@ -176,3 +176,205 @@ fn bad_settings_stop_run_at_once_naming_the_key() {
     let o = run_fails_fast(&bad, &[]);
     assert!(stderr(&o).contains("urll"), "{}", stderr(&o));
 }
+
+fn remains_delta(q: u32) -> String {
+    format!(r#"[{{"product_id":"P-1","warehouse_id":"WH-MSK","quantity":{q}}}]"#)
+}
+
+#[test]
+fn two_onces_on_one_work_folder_one_runs_the_other_refuses_naming_its_pid() {
+    let w = Work::new();
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for i in 0..200 {
+        w.drop_file(
+            &format!("remains.delta-{i:03}.json"),
+            remains_delta(i).as_bytes(),
+        );
+    }
+    let spawn = || {
+        cli()
+            .arg("once")
+            .arg("--config")
+            .arg(w.config())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (pa, pb) = (a.id(), b.id());
+    let (oa, ob) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (winner, loser, winner_pid) = match (oa.status.code(), ob.status.code()) {
+        (Some(0), Some(2)) => (&oa, &ob, pa),
+        (Some(2), Some(0)) => (&ob, &oa, pb),
+        other => panic!(
+            "expected one run and one refusal, got {other:?}\n{}\n{}",
+            stderr(&oa),
+            stderr(&ob)
+        ),
+    };
+    let refusal = stderr(loser);
+    assert!(
+        refusal.contains(&format!("in use by process {winner_pid} (once")),
+        "{refusal}"
+    );
+    assert!(
+        stdout(winner).contains("200 published"),
+        "{}",
+        stdout(winner)
+    );
+    // Nothing half-done: every file published, no row left in flight.
+    let j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+    let stuck: Vec<_> = j
+        .unfinished()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.state.as_str()))
+        .collect();
+    assert!(stuck.is_empty(), "{stuck:?}");
+    let published = std::fs::read_dir(w.path("server/in"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("remains.delta-") && n.len() == "remains.delta-000.json".len()
+        })
+        .count();
+    assert_eq!(published, 200);
+    // Once the folder is free, the next once runs.
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn status_needs_no_lock_while_a_daemon_holds_the_folder() {
+    let w = Work::new();
+    let mut d = Daemon::start(&w, &[]);
+    wait_until(&w, "the lock", Duration::from_secs(10), || {
+        std::fs::read_to_string(w.path("state/lock"))
+            .is_ok_and(|t| t.starts_with(&format!("{}\n", d.0.id())))
+    });
+    let o = w.run("status", &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["daemon"]["pid"], d.0.id(), "{v}");
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("in use by process {} (run", d.0.id())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(d.terminate().success());
+    let o = w.run("status", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["daemon"].is_null(), "{v}");
+}
+
+#[test]
+fn status_shows_retrying_files_health_and_every_time_one_way() {
+    let w = Work::new();
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    {
+        // What the daemon records while a file is retried and the server is down.
+        let mut j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+        let id = j
+            .unfinished()
+            .unwrap()
+            .first()
+            .map(|r| r.id)
+            .unwrap_or_else(|| {
+                j.begin(
+                    &compo_exchange::journal::NewFile {
+                        origin: compo_exchange::journal::Origin::Outbox,
+                        name: "prices.json",
+                        data_type: Some("prices"),
+                        snapshot: true,
+                        size: 2,
+                        hash: "h",
+                        work_path: None,
+                    },
+                    compo_exchange::journal::State::Claiming,
+                )
+                .unwrap()
+            });
+        j.note_failure(id, "in/: not found", "2026-11-30T10:00:05.250Z")
+            .unwrap();
+        j.note_failure(id, "connection reset", "2026-11-30T10:00:15.500Z")
+            .unwrap();
+        j.set_health("server", None, "2026-11-30T09:00:00+03:00")
+            .unwrap();
+        j.set_health(
+            "server",
+            Some("waiting for the server: connection refused"),
+            "2026-11-30T06:05:00.125Z",
+        )
+        .unwrap();
+        j.set_health("out", None, "2026-11-30T06:04:00Z").unwrap();
+    }
+    let o = w.run("status", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("prices.json"), "{text}");
+    assert!(
+        text.contains("2 failed attempts") && text.contains("connection reset"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAILING since") && text.contains("connection refused"),
+        "{text}"
+    );
+    assert!(text.contains("held by     nobody"), "{text}");
+    // Every time on screen: RFC 3339, to the second, with an offset (never Z, never a
+    // fraction), whichever way it was stored.
+    let any_time = regex::Regex::new(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)?").unwrap();
+    let one_way = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$").unwrap();
+    let times: Vec<&str> = any_time.find_iter(&text).map(|m| m.as_str()).collect();
+    assert!(times.len() >= 5, "{text}");
+    for t in &times {
+        assert!(one_way.is_match(t), "{t} in\n{text}");
+    }
+    let o = w.run("status", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &v["retrying"][0];
+    assert_eq!(r["attempts"], 2, "{v}");
+    assert_eq!(r["last_error"], "connection reset");
+    assert!(one_way.is_match(r["next_attempt"].as_str().unwrap()), "{r}");
+    let server = v["health"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["component"] == "server")
+        .unwrap();
+    assert_eq!(server["ok"], false);
+    assert!(one_way.is_match(server["since"].as_str().unwrap()));
+    assert!(one_way.is_match(v["last_collect"].as_str().unwrap()), "{v}");
+    assert!(
+        one_way.is_match(v["last_attached_publish"].as_str().unwrap()),
+        "{v}"
+    );
+}
+
+#[test]
+fn status_whose_reader_has_gone_exits_quietly() {
+    let w = Work::new();
+    assert_eq!(w.run("once", &["--samples"]).status.code(), Some(0));
+    for format in ["text", "json"] {
+        let mut c = cli()
+            .arg("status")
+            .arg("--config")
+            .arg(w.config())
+            .args(["--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first line is written (as `head -1` does after it).
+        drop(c.stdout.take());
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{format}");
+    }
+}
