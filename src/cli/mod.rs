@@ -3,10 +3,10 @@
 
 mod convert;
 mod exchange;
+mod release;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit codes of every command.
@@ -69,6 +69,9 @@ pub enum Command {
     Once(exchange::OnceArgs),
     /// What was published when, what waits, what was rejected, what is next.
     Status(exchange::StatusArgs),
+    /// Let a full snapshot held by the mass-deletion guard through, once (it goes back into
+    /// the outbox and is published at its next tick).
+    Release(release::Args),
     /// Convert between COMPO and partner formats (Sellper XML, Prodly NDJSON).
     Convert(convert::Args),
 }
@@ -94,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => exchange::run(args),
         Command::Once(args) => exchange::once(args),
         Command::Status(args) => exchange::status(args),
+        Command::Release(args) => release::run(args),
         Command::Convert(args) => convert::run(args),
     };
     match result {

@@ -6,6 +6,8 @@
 //! transaction per transition keeps that simple; files are few compared with records, so the
 //! cost of an fsync per transition is small.
 
+mod release;
+
 use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::validate::KeyChanges;
 use rusqlite::{params, Connection, OptionalExtension};
