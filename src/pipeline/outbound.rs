@@ -240,6 +240,11 @@ impl Engine {
                 } else {
                     std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
                 }
+                if !o.report.warnings.is_empty() {
+                    // What was normalised stays with the original in the archive, so the ERP
+                    // team can fix the export at leisure.
+                    write_report(&self.report_tmp(row.id), &o.report)?;
+                }
             } else {
                 drop_records(normalised, &staged, &o.bad_records)
                     .map_err(PipelineError::io(&staged))?;
