@@ -3,6 +3,7 @@
 
 mod attached;
 mod bridges;
+mod cli;
 mod daemon;
 mod exchange;
 mod exchange_sftp;
