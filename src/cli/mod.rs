@@ -216,7 +216,7 @@ fn init_logging(format: LogFormat, verbose: u8) {
     // Colour is for people at a terminal: never into a pipe, a file or journald, and never
     // when NO_COLOR is set (no-color.org).
     let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
