@@ -3,6 +3,7 @@
 
 mod convert;
 mod exchange;
+mod history;
 mod release;
 mod validate;
 
@@ -102,6 +103,14 @@ pub enum Command {
     Status(exchange::StatusArgs),
     /// Let a full snapshot held by the mass-deletion guard through, once (it goes back into
     /// the outbox and is published at its next tick).
+    /// What happened to each file lately (published, rejected, held, unchanged, delivered...)
+    /// and where it ended.
+    #[command(
+        after_help = "Examples:\n  compo-exchange history --since 1d --rejected\n  \
+        compo-exchange history --type products --format json\n\n\
+        Exit codes: 0 shown; 2 configuration error or no journal."
+    )]
+    History(history::Args),
     #[command(
         after_help = "Example:\n  compo-exchange release products.json --config /srv/compo/compo-exchange.toml\n\n\
         Exit codes: 0 released; 2 not held by the guard, not found, or a newer file waits."
@@ -147,6 +156,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => exchange::run(args),
         Command::Once(args) => exchange::once(args),
         Command::Status(args) => exchange::status(args),
+        Command::History(args) => history::run(args),
         Command::Release(args) => release::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Completions { shell } => {

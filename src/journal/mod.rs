@@ -6,6 +6,7 @@
 //! transaction per transition keeps that simple; files are few compared with records, so the
 //! cost of an fsync per transition is small.
 
+mod history;
 mod release;
 
 use crate::compo::model::{AttachedFolder, DataType};

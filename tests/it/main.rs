@@ -9,6 +9,7 @@ mod exchange;
 mod exchange_sftp;
 mod guard;
 mod harness;
+mod history;
 mod prodly;
 mod sellper;
 mod sshd;
