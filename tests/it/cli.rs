@@ -123,3 +123,57 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     assert!(e.contains("INFO"), "some log lines expected: {e}");
     assert!(!e.contains('\u{1b}'), "ANSI escape in a pipe: {e:?}");
 }
+
+#[test]
+fn init_works_the_same_for_a_relative_and_an_absolute_folder() {
+    let base = tempdir();
+    let abs = base.path().join("abs-site");
+    for (dir, cwd) in [
+        ("rel-site".to_string(), base.path().to_path_buf()),
+        (abs.display().to_string(), std::env::temp_dir()),
+    ] {
+        let o = crate::harness::cli()
+            .args(["init", &dir, "--samples"])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        // The closing lines give the exact commands to type from here.
+        let once = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("compo-exchange once"))
+            .unwrap_or_else(|| panic!("no once command in {text}"))
+            .to_string();
+        assert_eq!(
+            once,
+            format!("compo-exchange once --config {dir}/compo-exchange.toml")
+        );
+        assert!(text.contains(&format!(
+            "compo-exchange run --config {dir}/compo-exchange.toml"
+        )));
+        let site = cwd.join(&dir);
+        assert!(
+            site.join("outbox/products.json").exists(),
+            "samples in {}",
+            site.display()
+        );
+        assert!(
+            std::path::Path::new(&dir).is_absolute() || !site.join(&dir).exists(),
+            "no nested {dir}/{dir}"
+        );
+        let args: Vec<&str> = once.split_whitespace().skip(1).collect();
+        let o = crate::harness::cli()
+            .args(&args)
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            site.join("server/in/products.json").exists(),
+            "the printed command publishes the samples: {}",
+            stdout(&o)
+        );
+    }
+}
