@@ -16,6 +16,7 @@ mod files;
 mod keys;
 mod manifest;
 mod progress;
+mod release;
 mod retry;
 mod schema;
 mod states;

@@ -13,6 +13,7 @@
 mod attached;
 pub mod detect;
 pub mod fsutil;
+mod guard;
 mod hooks;
 mod inbound;
 mod outbound;

@@ -212,9 +212,15 @@ impl Engine {
                 || (self.s.validation.policy == crate::compo::validate::Policy::DropRecords
                     && o.report.errors.iter().all(|e| e.record.is_some())
                     && (o.bad_records.len() as u64) < o.report.records.unwrap_or(0));
-            if !usable {
+            let hold = match (row_type(&row.name), &o.keys) {
+                (Some(t), Some(keys)) if usable => self.mass_delete_hold(row, t, keys)?,
+                _ => None,
+            };
+            if !usable || hold.is_some() {
                 let _ = std::fs::remove_file(&tmp);
-                self.reject(row, &o.report)?;
+                let mut report = o.report.clone();
+                report.errors.extend(hold);
+                self.reject(row, &report)?;
                 sum.rejected.push(row.name.clone());
                 continue;
             }
@@ -233,6 +239,11 @@ impl Engine {
                     }
                 } else {
                     std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
+                }
+                if !o.report.warnings.is_empty() {
+                    // What was normalised stays with the original in the archive, so the ERP
+                    // team can fix the export at leisure.
+                    write_report(&self.report_tmp(row.id), &o.report)?;
                 }
             } else {
                 drop_records(normalised, &staged, &o.bad_records)

@@ -3,10 +3,13 @@
 
 mod attached;
 mod bridges;
+mod cli;
 mod daemon;
 mod exchange;
 mod exchange_sftp;
+mod guard;
 mod harness;
+mod history;
 mod ops;
 mod prodly;
 mod sellper;
