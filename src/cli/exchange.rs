@@ -1,5 +1,6 @@
 //! `init`, `run`, `once` and `status`: the exchange on a work folder.
 
+use super::service::Service;
 pub use super::status::{status, StatusArgs};
 use super::{Exit, OutputFormat};
 use crate::config::{Overrides, Settings, EXAMPLE};
@@ -137,6 +138,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
         });
     }
     let health = Health::open(&settings)?;
+    // Up as far as the service manager is concerned: the folder is held and the settings
+    // parsed. A server that does not answer yet is waited for below, pinging the watchdog.
+    let service = Service::from_env();
+    service.ready("starting: connecting to the exchange server");
     let waiting = Waiting {
         stop: Arc::new({
             let s = shutdown.clone();
@@ -146,7 +151,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
             let h = health.clone();
             move |e| h.set("server", e)
         }),
-        tick: Arc::new(|| {}),
+        tick: Arc::new(move || service.alive()),
         first: Duration::from_secs(1),
         max: Duration::from_secs(60),
     };
@@ -155,12 +160,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let mut engine = match opened {
         Ok(e) => e,
         Err(e) if shutdown.is_triggered() => {
+            service.stopping();
             tracing::info!(error = %e, "stopped before start-up finished");
             return Ok(Exit::Ok);
         }
         Err(e) => return Err(e.into()),
     };
-    engine.run(&SystemClock, &shutdown)?;
+    service.status(&format!(
+        "running: {} <-> {}",
+        engine.settings().folders.workdir.display(),
+        engine.transport().describe()
+    ));
+    let ran = engine.run_with_heartbeat(&SystemClock, &shutdown, &mut || service.alive());
+    service.stopping();
+    ran?;
     Ok(Exit::Ok)
 }
 

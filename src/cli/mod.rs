@@ -6,6 +6,7 @@ mod exchange;
 mod history;
 mod lock;
 mod release;
+mod service;
 mod status;
 mod validate;
 

@@ -344,6 +344,17 @@ impl Engine {
 
     /// The daemon: runs until `shutdown` is triggered. The step in flight when it is finishes.
     pub fn run(&mut self, clock: &dyn Clock, shutdown: &Shutdown) -> Result<()> {
+        self.run_with_heartbeat(clock, shutdown, &mut || {})
+    }
+
+    /// [`Engine::run`], calling `beat` at every pass of the loop (a service manager's
+    /// watchdog: a loop that stops passing stops the pings).
+    pub fn run_with_heartbeat(
+        &mut self,
+        clock: &dyn Clock,
+        shutdown: &Shutdown,
+        beat: &mut dyn FnMut(),
+    ) -> Result<()> {
         self.recover()?;
         let events = if self.s.detect.watch {
             detect::Events::watch(&[&self.s.folders.outbox])
@@ -357,6 +368,7 @@ impl Engine {
             "running"
         );
         while !shutdown.is_triggered() {
+            beat();
             let pass = (|| -> Result<()> {
                 self.take_outbox(Instant::now())?;
                 let due = sched.due(clock.now());

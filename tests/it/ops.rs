@@ -4,6 +4,7 @@
 
 use crate::harness::{cli, fixtures, stderr, stdout, Work};
 use crate::sshd::Sshd;
+use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -377,4 +378,96 @@ fn status_whose_reader_has_gone_exits_quietly() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(stderr(&o), "", "{format}");
     }
+}
+
+fn unit_text() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/compo-exchange.service");
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn verify(unit: &Path) -> Output {
+    std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(unit)
+        .output()
+        .expect("run systemd-analyze (install systemd; scripts/install-deps does it)")
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let text = unit_text();
+    for line in [
+        "Type=notify",
+        "Restart=on-failure",
+        "After=network-online.target",
+        "Wants=network-online.target",
+        "WatchdogSec=",
+        "ExecStart=/usr/local/bin/compo-exchange run ",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line} missing");
+    }
+    // Checked as installed, with the binary where ExecStart says (here: the one just built).
+    let d = crate::harness::tempdir();
+    let unit = d.path().join("compo-exchange.service");
+    let bin = env!("CARGO_BIN_EXE_compo-exchange");
+    std::fs::write(&unit, text.replace("/usr/local/bin/compo-exchange", bin)).unwrap();
+    let o = verify(&unit);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "systemd-analyze has remarks");
+    // The check is live: a misspelt key is reported.
+    let bad = d.path().join("bad.service");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&unit)
+            .unwrap()
+            .replace("Restart=on-failure", "Restartt=on-failure"),
+    )
+    .unwrap();
+    assert!(stderr(&verify(&bad)).contains("Restartt"));
+}
+
+#[test]
+fn run_tells_systemd_it_is_ready_and_pings_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let w = Work::new();
+    let sock_path = w.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let log_file = std::fs::File::create(w.path("daemon.log")).unwrap();
+    // As systemd starts it: WATCHDOG_PID names the daemon itself, which `exec` keeps.
+    let mut d = Daemon(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg("WATCHDOG_PID=$$ exec \"$0\" run --config \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_compo-exchange"))
+            .arg(w.config())
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "2000000")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap(),
+    );
+    let mut got: Vec<String> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + Duration::from_secs(15);
+    let count = |got: &[String], what: &str| got.iter().filter(|m| m.contains(what)).count();
+    while Instant::now() < end && !(count(&got, "READY=1") > 0 && count(&got, "WATCHDOG=1") >= 3) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    assert_eq!(count(&got, "READY=1"), 1, "{got:?}\n{}", log(&w));
+    assert!(count(&got, "WATCHDOG=1") >= 3, "{got:?}");
+    let ready = got.iter().position(|m| m.contains("READY=1")).unwrap();
+    let first_ping = got.iter().position(|m| m.contains("WATCHDOG=1")).unwrap();
+    assert!(ready < first_ping, "{got:?}");
+    assert!(got.iter().any(|m| m.contains("STATUS=running")), "{got:?}");
+    assert!(d.terminate().success());
+    let mut tail = Vec::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        tail.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(tail.iter().any(|m| m.contains("STOPPING=1")), "{tail:?}");
 }
