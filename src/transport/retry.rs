@@ -209,7 +209,23 @@ impl<T: Transport> Transport for RetryingTransport<T> {
     }
 
     fn put_file(&self, local: &Path, path: &str, known: Option<&Written>) -> Result<Written> {
-        self.retry("write", path, |_| self.inner.put_file(local, path, known))
+        // The file does not change any more (the contract of `put_file`): a receipt for fewer
+        // bytes than it holds is a short upload, sent again.
+        let expected = std::fs::metadata(local)
+            .map_err(|e| TransportError::io(local.display().to_string(), e))?
+            .len();
+        self.retry("write", path, |_| {
+            let w = self.inner.put_file(local, path, known)?;
+            if w.size != expected {
+                return Err(TransportError::Short {
+                    path: path.into(),
+                    wrote: w.size,
+                    expected,
+                    on_server: None,
+                });
+            }
+            Ok(w)
+        })
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -342,6 +358,42 @@ mod tests {
             );
         }
         assert!(t.inner().count(Fault::Drop) > 3);
+    }
+
+    #[test]
+    fn a_short_upload_is_caught_and_sent_again() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("staged.json");
+        let data = vec![b'7'; 100_000];
+        std::fs::write(&src, &data).unwrap();
+        std::fs::create_dir(d.path().join("srv")).unwrap();
+        let faulty = FaultyTransport::new(
+            LocalTransport::new(d.path().join("srv")),
+            Faults {
+                short: 0.6,
+                ..Faults::none(4)
+            },
+        );
+        let t = RetryingTransport::new(faulty, quick(20));
+        for i in 0..10 {
+            let name = format!("p{i}.json");
+            let w = t.put_file(&src, &name, None).unwrap();
+            assert_eq!(w.size, data.len() as u64);
+            assert_eq!(
+                std::fs::read(d.path().join("srv").join(&name)).unwrap(),
+                data
+            );
+        }
+        assert!(t.inner().count(Fault::Short) > 2);
+        // Unwrapped, the short upload is reported as done: the fault is real.
+        let raw = FaultyTransport::new(
+            LocalTransport::new(d.path().join("srv")),
+            Faults {
+                short: 1.0,
+                ..Faults::none(4)
+            },
+        );
+        assert_eq!(raw.put_file(&src, "raw.json", None).unwrap().size, 50_000);
     }
 
     #[test]

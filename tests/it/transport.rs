@@ -225,7 +225,13 @@ fn faulty_local_transport_with_retries_conforms() {
     // wrapper: the contract holds through the trait alone, with no partial file anywhere.
     let dir = crate::harness::tempdir();
     let seed = fault_seed();
-    let faulty = FaultyTransport::new(LocalTransport::new(dir.path()), Faults::rough(seed));
+    let faulty = FaultyTransport::new(
+        LocalTransport::new(dir.path()),
+        Faults {
+            short: 0.1,
+            ..Faults::rough(seed)
+        },
+    );
     let t = RetryingTransport::new(
         faulty,
         Backoff {
