@@ -16,6 +16,7 @@ use super::{Entry, Features, Result, Transport, TransportError, Written};
 use backon::BackoffBuilder;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,9 @@ pub struct LazyTransport {
     waiting: Option<Waiting>,
     /// Held while connecting, so that parallel first uses wait for one connection.
     slot: Mutex<Option<Arc<dyn Transport>>>,
+    /// Whether the last call reached the server: an outage after start-up is reported when it
+    /// begins and when it ends, not at every call.
+    reachable: AtomicBool,
 }
 
 impl LazyTransport {
@@ -77,6 +81,7 @@ impl LazyTransport {
             connect: Box::new(connect),
             waiting,
             slot: Mutex::new(None),
+            reachable: AtomicBool::new(true),
         }
     }
 
@@ -138,6 +143,28 @@ impl LazyTransport {
         };
         *slot = Some(t.clone());
         Ok(t)
+    }
+
+    /// Reports the server unreachable when a call fails for a reason that passes (the
+    /// connection), and reachable again at the next call that gets through.
+    fn watch<R>(&self, r: Result<R>) -> Result<R> {
+        let Some(w) = &self.waiting else { return r };
+        match &r {
+            Err(e) if e.is_transient() => {
+                if self.reachable.swap(false, Ordering::SeqCst) {
+                    tracing::warn!(server = %self.what, error = %e, "the server stopped answering");
+                    (w.report)(Some(&e.to_string()));
+                }
+            }
+            Ok(_) => {
+                if !self.reachable.swap(true, Ordering::SeqCst) {
+                    tracing::info!(server = %self.what, "the server answers again");
+                    (w.report)(None);
+                }
+            }
+            Err(_) => {}
+        }
+        r
     }
 
     fn wait_for(&self, w: &Waiting) -> Result<Arc<dyn Transport>> {
@@ -239,39 +266,39 @@ impl Transport for LazyTransport {
     }
 
     fn list(&self, dir: &str) -> Result<Vec<Entry>> {
-        self.get()?.list(dir)
+        self.watch(self.get().and_then(|t| t.list(dir)))
     }
 
     fn stat(&self, path: &str) -> Result<Option<Entry>> {
-        self.get()?.stat(path)
+        self.watch(self.get().and_then(|t| t.stat(path)))
     }
 
     fn read_to(&self, path: &str, sink: &mut dyn Write) -> Result<u64> {
-        self.get()?.read_to(path, sink)
+        self.watch(self.get().and_then(|t| t.read_to(path, sink)))
     }
 
     fn write_atomic(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
-        self.get()?.write_atomic(path, src)
+        self.watch(self.get().and_then(|t| t.write_atomic(path, src)))
     }
 
     fn write_atomic_unflushed(&self, path: &str, src: &mut dyn Read) -> Result<Written> {
-        self.get()?.write_atomic_unflushed(path, src)
+        self.watch(self.get().and_then(|t| t.write_atomic_unflushed(path, src)))
     }
 
     fn put_file(&self, local: &Path, path: &str, known: Option<&Written>) -> Result<Written> {
-        self.get()?.put_file(local, path, known)
+        self.watch(self.get().and_then(|t| t.put_file(local, path, known)))
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.get()?.rename(from, to)
+        self.watch(self.get().and_then(|t| t.rename(from, to)))
     }
 
     fn remove(&self, path: &str) -> Result<()> {
-        self.get()?.remove(path)
+        self.watch(self.get().and_then(|t| t.remove(path)))
     }
 
     fn mkdir_all(&self, path: &str) -> Result<()> {
-        self.get()?.mkdir_all(path)
+        self.watch(self.get().and_then(|t| t.mkdir_all(path)))
     }
 }
 
@@ -312,6 +339,7 @@ mod tests {
             connect,
             waiting,
             slot: Mutex::new(None),
+            reachable: AtomicBool::new(true),
         }
     }
 
@@ -350,6 +378,40 @@ mod tests {
         let n = attempts.load(Ordering::SeqCst);
         t.stat("in").unwrap();
         assert_eq!(attempts.load(Ordering::SeqCst), n);
+    }
+
+    #[test]
+    fn an_outage_after_start_is_reported_when_it_begins_and_ends() {
+        let d = tempfile::tempdir().unwrap();
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let faulty = Arc::new(FaultyTransport::new(
+            LocalTransport::new(d.path()),
+            Faults::none(2),
+        ));
+        let f = faulty.clone();
+        let t = lazy(
+            Box::new(move || Ok(f.clone() as Arc<dyn Transport>)),
+            Some(quick(Arc::new(AtomicBool::new(false)), reports.clone())),
+        );
+        t.mkdir_all("in").unwrap();
+        faulty.set_down(true);
+        for _ in 0..5 {
+            assert!(t.list("in").unwrap_err().is_transient());
+        }
+        faulty.set_down(false);
+        for _ in 0..5 {
+            t.list("in").unwrap();
+        }
+        // A lasting error (a missing folder) is not the server's health.
+        assert!(t.list("nope").is_err());
+        let r = reports.lock().unwrap().clone();
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r[0], None, "connected");
+        assert!(
+            r[1].as_deref().unwrap().contains("connection refused"),
+            "{r:?}"
+        );
+        assert_eq!(r[2], None, "back");
     }
 
     #[test]

@@ -114,6 +114,22 @@ fn run_waits_for_an_sftp_server_that_comes_up_later() {
     let h = server_health(&w).unwrap();
     assert!(h.ok() && h.last_success.is_some(), "{h:?}");
     assert!(log(&w).contains("the server answers"), "{}", log(&w));
+    // Later outages show in the health too, from failing back to ok, with no restart.
+    s.stop();
+    wait_until(
+        &w,
+        "the outage in the health",
+        Duration::from_secs(60),
+        || server_health(&w).is_some_and(|h| !h.ok()),
+    );
+    s.restart();
+    wait_until(
+        &w,
+        "the server back in the health",
+        Duration::from_secs(60),
+        || server_health(&w).is_some_and(|h| h.ok()),
+    );
+    assert!(d.0.try_wait().unwrap().is_none(), "exited:\n{}", log(&w));
     assert!(d.terminate().success());
 }
 
