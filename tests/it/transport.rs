@@ -271,6 +271,19 @@ fn sftp_transport_conforms() {
 }
 
 #[test]
+fn sftp_as_the_daemon_opens_it_conforms() {
+    // The daemon's stack: connected on first use (waiting for the server), one try per
+    // connection, the retrying wrapper around it.
+    use compo_exchange::transport::lazy::{LazyTransport, Waiting};
+    let sshd = Sshd::start();
+    let t = LazyTransport::sftp(sshd.config(), Some(Waiting::until(|| false))).unwrap();
+    assert!(!t.is_connected());
+    assert!(t.describe().starts_with("sftp://"), "{}", t.describe());
+    conformance(&t, &sshd.root);
+    assert!(t.is_connected() && t.features().atomic_replace);
+}
+
+#[test]
 fn sftp_without_posix_rename_still_replaces() {
     let sshd = Sshd::start();
     let t = SftpTransport::connect_with(sshd.config(), quick_retry()).unwrap();
