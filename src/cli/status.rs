@@ -66,6 +66,8 @@ struct Status {
     daemon: Option<Holder>,
     health: Vec<ComponentStatus>,
     retrying: Vec<Retrying>,
+    /// Warnings of the last 24 hours, newest first (at most 20).
+    warnings: Vec<crate::journal::Warning>,
     last_collect: Option<String>,
     last_attached_publish: Option<String>,
     types: Vec<TypeStatus>,
@@ -190,6 +192,14 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
             next_attempt: show(&f.next_attempt),
         })
         .collect();
+    let warnings = j
+        .warnings(&since, 20)?
+        .into_iter()
+        .map(|mut w| {
+            w.at = show(&w.at);
+            w
+        })
+        .collect();
     Ok(Status {
         workdir: s.folders.workdir.display().to_string(),
         server: match &s.server {
@@ -199,6 +209,7 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
         daemon: lock::holder(&s.folders.state),
         health,
         retrying,
+        warnings,
         last_collect,
         last_attached_publish,
         types,
@@ -274,6 +285,9 @@ fn print(out: &mut dyn Write, st: &Status, format: OutputFormat) -> std::io::Res
                 r.file, r.state, r.attempts, r.next_attempt, r.last_error
             )?;
         }
+    }
+    for w in &st.warnings {
+        writeln!(out, "warning     {} {}: {}", w.at, w.topic, w.message)?;
     }
     writeln!(
         out,

@@ -5,9 +5,9 @@
 use rusqlite::Connection;
 
 /// The layout the tables below make, kept in SQLite's `user_version`. Layout 1 added
-/// `files.final_path`; layout 2 the retry and health tables (created as they are missing, no
-/// data to move).
-pub(super) const LAYOUT: i64 = 2;
+/// `files.final_path`; layout 2 the retry and health tables, layout 3 the warnings (created as
+/// they are missing, no data to move).
+pub(super) const LAYOUT: i64 = 3;
 
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
@@ -40,6 +40,7 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
         super::manifest::SCHEMA,
         super::progress::SCHEMA,
         super::retry::SCHEMA,
+        super::warnings::SCHEMA,
     ] {
         tx.execute_batch(tables)?;
     }
@@ -116,6 +117,6 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, LAYOUT);
     }
 }

@@ -330,6 +330,16 @@ fn status_shows_retrying_files_health_and_every_time_one_way() {
         )
         .unwrap();
         j.set_health("out", None, "2026-11-30T06:04:00Z").unwrap();
+        let recent = (chrono::Utc::now() - chrono::Duration::minutes(5))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        j.warn(
+            "recover",
+            "state/staging/9-prices.json: unknown to the journal, put back into the outbox",
+            &recent,
+        )
+        .unwrap();
+        j.warn("recover", "two days ago", "2026-01-01T00:00:00Z")
+            .unwrap();
     }
     let o = w.run("status", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -344,6 +354,11 @@ fn status_shows_retrying_files_health_and_every_time_one_way() {
         "{text}"
     );
     assert!(text.contains("held by     nobody"), "{text}");
+    assert!(
+        text.contains("recover: state/staging/9-prices.json: unknown to the journal"),
+        "{text}"
+    );
+    assert!(!text.contains("two days ago"), "{text}");
     // Every time on screen: RFC 3339, to the second, with an offset (never Z, never a
     // fraction), whichever way it was stored.
     let any_time = regex::Regex::new(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)?").unwrap();
@@ -368,6 +383,8 @@ fn status_shows_retrying_files_health_and_every_time_one_way() {
     assert_eq!(server["ok"], false);
     assert!(one_way.is_match(server["since"].as_str().unwrap()));
     assert!(one_way.is_match(v["last_collect"].as_str().unwrap()), "{v}");
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+    assert!(one_way.is_match(v["warnings"][0]["at"].as_str().unwrap()));
     assert!(
         one_way.is_match(v["last_attached_publish"].as_str().unwrap()),
         "{v}"
