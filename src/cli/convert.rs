@@ -29,7 +29,11 @@ pub struct Args {
     /// Prodly branch code (else `prodly.branch` from --config).
     #[arg(long, value_name = "CODE")]
     pub branch: Option<String>,
-    /// Configuration to take the Prodly codes from.
+    /// COMPO contracts files giving a client's currency to Prodly orders without one
+    /// (prodly → compo).
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Vec<PathBuf>,
+    /// Configuration to take the Prodly codes and defaults from.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Reports as JSON (spec section 7) instead of text.
@@ -46,9 +50,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         (Format::Compo, Format::Sellper) => sellper::compo_to_sellper(&args.inputs, &args.out)?,
         (Format::Compo, Format::Prodly) => {
             let opts = prodly_options(&args)?;
-            prodly::compo_to_prodly(&args.inputs, &args.out, &opts)?
+            let defaults = prodly_raw(&args)?.defaults()?;
+            prodly::compo_to_prodly_with(&args.inputs, &args.out, &opts, &defaults)?
         }
-        (Format::Prodly, Format::Compo) => prodly::prodly_to_compo(&args.inputs, &args.out)?,
+        (Format::Prodly, Format::Compo) => {
+            let defaults = prodly_raw(&args)?.defaults()?;
+            prodly::prodly_to_compo_with(&args.inputs, &args.contracts, &args.out, &defaults)?
+        }
         (from, to) => anyhow::bail!(
             "no bridge from {from:?} to {to:?}; available: sellper→compo, compo→sellper, \
              compo→prodly, prodly→compo"
@@ -79,11 +87,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-fn prodly_options(args: &Args) -> anyhow::Result<prodly::ProdlyOptions> {
-    let raw = match &args.config {
+fn prodly_raw(args: &Args) -> anyhow::Result<crate::config::RawProdly> {
+    Ok(match &args.config {
         Some(p) => crate::config::RawConfig::load(p)?.prodly,
         None => Default::default(),
-    };
+    })
+}
+
+fn prodly_options(args: &Args) -> anyhow::Result<prodly::ProdlyOptions> {
+    let raw = prodly_raw(args)?;
     let vendor = args.vendor.clone().or(raw.vendor).unwrap_or_default();
     let branch = args.branch.clone().or(raw.branch).unwrap_or_default();
     if vendor.is_empty() || branch.is_empty() {

@@ -127,6 +127,34 @@ pub struct RawProdly {
     pub out: Option<PathBuf>,
     pub vendor: Option<String>,
     pub branch: Option<String>,
+    /// `country` of products whose card has none either (docs/prodly.md).
+    pub default_country: Option<String>,
+    /// Currency of Prodly orders without one whose client has no contract currency.
+    pub default_currency: Option<String>,
+}
+
+impl RawProdly {
+    /// The configured defaults; a currency must be an ISO 4217 code.
+    pub fn defaults(&self) -> Result<crate::formats::prodly::ProdlyDefaults, ConfigError> {
+        let clean = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let currency = clean(&self.default_currency);
+        if let Some(c) = &currency {
+            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(invalid(
+                    "prodly.default_currency",
+                    format!("\"{c}\" is not an ISO 4217 code (three capital letters, e.g. RUB)"),
+                ));
+            }
+        }
+        Ok(crate::formats::prodly::ProdlyDefaults {
+            country: clean(&self.default_country),
+            currency,
+        })
+    }
 }
 
 /// Where the exchange server is.
@@ -172,6 +200,7 @@ pub struct ProdlySettings {
     pub out: PathBuf,
     pub vendor: String,
     pub branch: String,
+    pub defaults: crate::formats::prodly::ProdlyDefaults,
 }
 
 /// The mass-deletion guard of spec 4.2: the share of a type's published records that one full
@@ -343,6 +372,7 @@ impl Settings {
             ));
         }
         let prodly = if raw.prodly.enabled.unwrap_or(false) {
+            let defaults = raw.prodly.defaults()?;
             let vendor = o.vendor.clone().or(raw.prodly.vendor).unwrap_or_default();
             let branch = o.branch.clone().or(raw.prodly.branch).unwrap_or_default();
             if vendor.is_empty() || branch.is_empty() {
@@ -352,6 +382,7 @@ impl Settings {
                 ));
             }
             Some(ProdlySettings {
+                defaults,
                 out: under(raw.prodly.out, "prodly"),
                 vendor,
                 branch,

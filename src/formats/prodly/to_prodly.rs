@@ -10,7 +10,7 @@ use super::fields::{f, number, Src};
 use super::inputs::CompoInput;
 use super::spill::{partitions_for, Grouper, SpillDir};
 use super::stream::{for_each_record, NdjsonOut, ReadEnd};
-use super::{ConvertOutcome, Endpoint, ProdlyError, ProdlyOptions, Reports};
+use super::{ConvertOutcome, Endpoint, ProdlyDefaults, ProdlyError, ProdlyOptions, Reports};
 use crate::compo::model::DataType;
 use crate::compo::report::{codes, Issue};
 use serde::{Deserialize, Serialize};
@@ -42,8 +42,12 @@ enum ProductRow {
         price: Number,
         till: Option<String>,
     },
+    /// The product's card was left out of `products.post`: nothing else is sent for it.
+    Out { f: usize, r: u64 },
     /// Stock in one warehouse.
     R {
+        f: usize,
+        r: u64,
         qty: f64,
         expected: Vec<(String, f64)>,
     },
@@ -107,12 +111,14 @@ struct Run<'a> {
     reports: Reports,
     outs: BTreeMap<Endpoint, NdjsonOut>,
     opts: &'a ProdlyOptions,
+    defaults: &'a ProdlyDefaults,
 }
 
 pub(crate) fn run(
     found: Vec<CompoInput>,
     out_dir: &Path,
     opts: &ProdlyOptions,
+    defaults: &ProdlyDefaults,
     budget: u64,
 ) -> Result<ConvertOutcome, ProdlyError> {
     let spill = SpillDir::create(out_dir)?;
@@ -129,6 +135,7 @@ pub(crate) fn run(
             .map(|e| (e, NdjsonOut::new(out_dir, &e.file_name())))
             .collect(),
         opts,
+        defaults,
     };
     for (i, c) in found.iter().enumerate() {
         match c.data_type() {
@@ -264,6 +271,9 @@ impl Run<'_> {
         for issue in src.issues.drain(..) {
             self.reports.error(file, issue);
         }
+        for issue in src.warnings.drain(..) {
+            self.reports.warning(file, issue);
+        }
         ok
     }
 
@@ -375,8 +385,9 @@ impl Run<'_> {
         let parts = partitions_for(self.bytes(&types), budget);
         let mut g = Grouper::<ProductRow>::new(dir, "products", parts)?;
         tracing::debug!(partitions = g.partitions(), "product join");
+        let countries = self.card_countries()?;
         for file in self.files(DataType::Products) {
-            self.read(file, |run, s| run.product(file, s, &mut g))?;
+            self.read(file, |run, s| run.product(file, s, &countries, &mut g))?;
         }
         for file in self.files(DataType::Prices) {
             if self.is_delta(file) {
@@ -400,10 +411,33 @@ impl Run<'_> {
         g.for_each_group(|key, rows| self.product_group(key, rows, remains_snapshot))
     }
 
+    /// The `country` of every model card (a product without `parent_id`) that has one: a
+    /// variant without its own takes its card's. A pass of its own, as a card may come after
+    /// its variants; it holds O(cards), not O(products).
+    fn card_countries(&mut self) -> Result<HashMap<String, String>, ProdlyError> {
+        let mut map = HashMap::new();
+        for file in self.files(DataType::Products) {
+            let path = self.found[file].input.path.clone();
+            for_each_record(&path, |_, record| {
+                let get = |k: &str| record.get(k).and_then(Value::as_str);
+                if let (None, Some(id), Some(country)) =
+                    (get("parent_id"), get("id"), get("country"))
+                {
+                    if !country.trim().is_empty() {
+                        map.insert(id.to_string(), country.to_string());
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(map)
+    }
+
     fn product(
         &mut self,
         file: usize,
         mut s: Src<'_>,
+        countries: &HashMap<String, String>,
         g: &mut Grouper<ProductRow>,
     ) -> Result<(), ProdlyError> {
         const E: &str = "products.post";
@@ -415,9 +449,25 @@ impl Run<'_> {
         push_opt(&mut line, "brand", s.str(&["brand"]));
         push_opt(&mut line, "producer", s.str(&["manufacturer"]));
         if s.get(&["pictures"]).is_some() {
-            line.insert("images".into(), s.str_list(&["pictures"]).into());
+            let mut images = Vec::new();
+            for (i, name) in s.str_list(&["pictures"]).into_iter().enumerate() {
+                if prodly_image(&name) {
+                    images.push(name);
+                } else {
+                    s.warn(
+                        &["pictures", &i.to_string()],
+                        codes::CONVERT_UNSUPPORTED,
+                        format!(
+                            "Prodly takes png, jpg and jpeg images only; picture \"{name}\" was \
+                             left out of images"
+                        ),
+                    );
+                }
+            }
+            line.insert("images".into(), images.into());
         }
-        push_opt(&mut line, "country", s.req_str(&["country"], E, "country"));
+        let country = self.country(&mut s, countries);
+        push_opt(&mut line, "country", country);
         let mut meta = Map::new();
         push_opt(&mut meta, "category", s.str(&["category_id"]));
         push_opt(&mut meta, "unit", s.str(&["unit"]));
@@ -450,16 +500,26 @@ impl Run<'_> {
         push_opt(&mut line, "parent", s.str(&["parent_id"]));
         let active = s.bool(&["active"]);
         push_opt(&mut line, "active", active);
-        if self.settle(file, &mut s) {
-            self.write(Endpoint::Products, Value::Object(line))?;
+        if !self.settle(file, &mut s) {
+            // Prodly cannot take a branch update, stock or prices of a product it does not
+            // know: the group drops them, reporting each.
+            if let Some(code) = code {
+                g.add(
+                    code,
+                    &ProductRow::Out {
+                        f: file,
+                        r: s.index,
+                    },
+                )?;
+            }
+            return Ok(());
         }
+        self.write(Endpoint::Products, Value::Object(line))?;
 
         // The branch update: what it needs beyond the card is checked now, stock and prices are
         // added when the product's group is complete.
         const B: &str = "branch_products.post";
-        // A mistyped `active` was reported above; it must not fall back to the default here.
-        let active_mistyped = s.get(&["active"]).is_some_and(|v| !v.is_boolean());
-        let Some(code) = code.filter(|_| !active_mistyped) else {
+        let Some(code) = code else {
             return Ok(());
         };
         let mut branch = Map::new();
@@ -468,14 +528,12 @@ impl Run<'_> {
         // The seed documents `active` as defaulting to true for the product; the branch flag is
         // the same switch per branch, so the same default applies.
         branch.insert("active".into(), active.unwrap_or(true).into());
+        // Without multiplicity or min_quantity COMPO's order step is 1 (spec: products).
         let kvant = match (s.num(&["multiplicity"]), s.num(&["min_quantity"])) {
-            (Some(m), _) | (None, Some(m)) => Some(m),
-            (None, None) => {
-                s.missing(&["multiplicity"], B, "kvant (multiplicity or min_quantity)");
-                None
-            }
+            (Some(m), _) | (None, Some(m)) => m,
+            (None, None) => Number::from(1),
         };
-        push_opt(&mut branch, "kvant", kvant);
+        branch.insert("kvant".into(), Value::Number(kvant));
         // COMPO writes "без НДС" as vat: null; for Prodly that is a rate of 0 %.
         let nds = if s.is_null(&["vat"]) {
             Some(Number::from(0))
@@ -597,6 +655,8 @@ impl Run<'_> {
             g.add(
                 product.expect("checked by settle"),
                 &ProductRow::R {
+                    f: file,
+                    r: s.index,
                     qty: avail.max(0.0),
                     expected,
                 },
@@ -615,9 +675,15 @@ impl Run<'_> {
         let mut has_remains = false;
         let mut transit: BTreeMap<String, f64> = BTreeMap::new();
         let mut general: Vec<(&str, &Number, Option<&Number>)> = Vec::new();
+        if let Some((card_file, card_r)) = rows.iter().find_map(|r| match r {
+            ProductRow::Out { f, r } => Some((*f, *r)),
+            _ => None,
+        }) {
+            return self.left_out(&code, card_file, card_r, &rows);
+        }
         for row in &rows {
             match row {
-                ProductRow::R { qty, expected } => {
+                ProductRow::R { qty, expected, .. } => {
                     has_remains = true;
                     stock += qty;
                     for (d, q) in expected {
@@ -725,6 +791,74 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Reports the stock and personal prices of a product whose card was left out of
+    /// `products.post`: Prodly would refuse them, and the card's own report says why.
+    fn left_out(
+        &mut self,
+        code: &str,
+        card_file: usize,
+        card_r: u64,
+        rows: &[ProductRow],
+    ) -> Result<(), ProdlyError> {
+        let card = &self.found[card_file].input.display;
+        let why = format!(
+            "product \"{code}\" was left out of products.post ({card} record {card_r}), so its \
+             stock and prices were not sent either"
+        );
+        let mut issues = Vec::new();
+        for row in rows {
+            let (file, r, field) = match row {
+                ProductRow::R { f, r, .. } => (*f, *r, "product_id"),
+                ProductRow::Pp { f, r, .. } => (*f, *r, "product_id"),
+                _ => continue,
+            };
+            issues.push((
+                file,
+                Issue::new(
+                    Some(r),
+                    format!("/{r}/{field}"),
+                    codes::CONVERT_REQUIRED,
+                    why.clone(),
+                ),
+            ));
+        }
+        for (file, issue) in issues {
+            self.reports.warning(file, issue);
+        }
+        Ok(())
+    }
+
+    /// `country` of a product: its own, else its card's, else the configured default (warned).
+    fn country(&self, s: &mut Src<'_>, cards: &HashMap<String, String>) -> Option<String> {
+        if let Some(c) = s.str(&["country"]).filter(|c| !c.trim().is_empty()) {
+            return Some(c.to_string());
+        }
+        if s.get(&["country"]).is_some_and(|v| !v.is_string()) {
+            return None;
+        }
+        if let Some(c) = s.str(&["parent_id"]).and_then(|p| cards.get(p)) {
+            return Some(c.clone());
+        }
+        match &self.defaults.country {
+            Some(c) => {
+                s.warn(
+                    &["country"],
+                    codes::CONVERT_REQUIRED,
+                    format!(
+                        "products.post requires country; record {} and its card have none, so \
+                         the configured prodly.default_country {c} was sent",
+                        s.label()
+                    ),
+                );
+                Some(c.clone())
+            }
+            None => {
+                s.missing(&["country"], "products.post", "country");
+                None
+            }
+        }
+    }
+
     fn client_join(
         &mut self,
         dir: &Path,
@@ -792,11 +926,33 @@ impl Run<'_> {
             Some(Value::Object(o)) => o.get("address").and_then(Value::as_str).map(String::from),
             _ => None,
         };
-        if logistic.is_none() {
-            s.missing(&["delivery_addresses", "0"], E, "logisticAddress");
-        }
+        // Without a delivery address goods go to the legal address: sent, and said.
+        let logistic = match (logistic, s.str(&["legal_address"])) {
+            (Some(a), _) => Some(a),
+            (None, Some(legal)) if !legal.trim().is_empty() => {
+                s.warn(
+                    &["delivery_addresses"],
+                    codes::CONVERT_REQUIRED,
+                    format!(
+                        "clients.post requires logisticAddress; record {} has no delivery \
+                         address, so its legal_address was sent",
+                        s.label()
+                    ),
+                );
+                Some(legal.to_string())
+            }
+            (None, _) => {
+                s.missing(&["delivery_addresses", "0"], E, "logisticAddress");
+                None
+            }
+        };
         push_opt(&mut line, "logisticAddress", logistic);
-        push_opt(&mut line, "active", s.req_bool(&["active"], E, "active"));
+        // COMPO's `active` defaults to true; a mistyped one was reported by `bool`.
+        let active_mistyped = s.get(&["active"]).is_some_and(|v| !v.is_boolean());
+        let active = s.bool(&["active"]).unwrap_or(true);
+        if !active_mistyped {
+            line.insert("active".into(), active.into());
+        }
         let manager = s.str(&["manager_id"]).map(str::to_string);
         let segment = s.str(&["segment_id"]).map(str::to_string);
         let category = s.str(&["category_id"]).map(str::to_string);
@@ -1024,7 +1180,8 @@ impl Run<'_> {
                 let code = s.req_str(&["id"], E, "code");
                 let fio = s.req_str(&["name"], E, "fio");
                 let phone = s.req_str(&["phone"], E, "phone");
-                let active = s.req_bool(&["active"], E, "active");
+                // COMPO's `active` defaults to true, as for clients.
+                let active = s.bool(&["active"]).unwrap_or(true);
                 if run.settle(file, &mut s) {
                     // The seed recommends a personal tag holding the agent's code.
                     run.write(
@@ -1062,7 +1219,34 @@ impl Run<'_> {
                 }
             },
         };
-        let date = s.req_str(&["delivery", "date"], E, "deliveryDate");
+        // Prodly requires deliveryDate and pickup; COMPO's delivery block and its date are
+        // optional. An acknowledgement must not wait on them: the order's own date (the
+        // earliest it can go) and delivery to the client stand in, each reported.
+        let order_date = s.str(&["date"]);
+        let has_delivery = s.get(&["delivery"]).is_some();
+        let date = match s.str(&["delivery", "date"]) {
+            Some(d) => Some(d),
+            None if s.get(&["delivery", "date"]).is_some() => None,
+            None => {
+                let d = s.req_str(
+                    &["date"],
+                    E,
+                    "deliveryDate (delivery.date or the order's date)",
+                );
+                if let (Some(d), true) = (d, has_delivery) {
+                    s.warn(
+                        &["delivery", "date"],
+                        codes::CONVERT_REQUIRED,
+                        format!(
+                            "orders.post requires deliveryDate; order {} has no delivery.date, \
+                             so its date {d} was sent",
+                            s.label()
+                        ),
+                    );
+                }
+                d
+            }
+        };
         if let Some(d) = date {
             if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() || d.len() != 10 {
                 s.value_problem(
@@ -1071,7 +1255,7 @@ impl Run<'_> {
                 );
             }
         }
-        let pickup = match s.req_str(&["delivery", "kind"], E, "pickup") {
+        let pickup = match s.str(&["delivery", "kind"]) {
             Some("pickup") => Some(true),
             Some("delivery") => Some(false),
             Some(k) => {
@@ -1081,17 +1265,43 @@ impl Run<'_> {
                 );
                 None
             }
-            None => None,
+            None if s.get(&["delivery", "kind"]).is_some() => None,
+            None => {
+                let (path, what): (&[&str], _) = if has_delivery {
+                    (&["delivery", "kind"], "delivery.kind")
+                } else {
+                    (&["delivery"], "delivery block")
+                };
+                let day = order_date.unwrap_or("its date");
+                s.warn(
+                    path,
+                    codes::CONVERT_REQUIRED,
+                    format!(
+                        "orders.post requires pickup and deliveryDate; order {} has no {what}, \
+                         so it was sent as a delivery (pickup false) on {day}",
+                        s.label()
+                    ),
+                );
+                Some(false)
+            }
         };
-        let message = if state == Some("canceled") {
-            // The seed: a cancellation by the supplier must say why in vendorMessage.
-            s.req_str(
-                &["status_comment"],
-                E,
-                "vendorMessage (the reason for canceling)",
-            )
-        } else {
-            s.str(&["status_comment"])
+        let message = match s.str(&["status_comment"]) {
+            Some(m) if !m.trim().is_empty() => Some(m.to_string()),
+            _ if state == Some("canceled") => {
+                // The seed: a cancellation by the supplier says why in vendorMessage. COMPO's
+                // status_comment is optional, so a fixed reason stands in.
+                s.warn(
+                    &["status_comment"],
+                    codes::CONVERT_REQUIRED,
+                    format!(
+                        "a canceled order needs vendorMessage (the reason); order {} has no \
+                         status_comment, so \"{CANCELED_BY_SUPPLIER}\" was sent",
+                        s.label()
+                    ),
+                );
+                Some(CANCELED_BY_SUPPLIER.to_string())
+            }
+            _ => None,
         };
         let mut rows = Vec::new();
         if let Some(items) = s.array(&["items"]) {
@@ -1132,6 +1342,18 @@ impl Run<'_> {
         Ok(())
     }
 }
+
+/// Whether Prodly's resource upload takes the picture: the seed allows png, jpg and jpeg.
+fn prodly_image(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        ["png", "jpg", "jpeg"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+    })
+}
+
+/// The `vendorMessage` of a cancellation whose COMPO order gives no reason.
+const CANCELED_BY_SUPPLIER: &str = "Отменён поставщиком";
 
 /// COMPO order status → Prodly `state` and `vendorStatus` (table in docs/prodly.md).
 pub(crate) fn status_to_prodly(status: &str) -> Option<(&'static str, Option<&'static str>)> {
