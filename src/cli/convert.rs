@@ -33,7 +33,7 @@ pub struct Args {
     /// (prodly → compo).
     #[arg(long, value_name = "FILE")]
     pub contracts: Vec<PathBuf>,
-    /// Configuration to take the Prodly codes and defaults from.
+    /// Configuration to take the Prodly codes and defaults and the `[sellper]` settings from.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Reports as JSON (spec section 7) instead of text.
@@ -46,8 +46,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let outcome: ConvertOutcome = match (args.from, args.to) {
-        (Format::Sellper, Format::Compo) => sellper::sellper_to_compo(&args.inputs, &args.out)?,
-        (Format::Compo, Format::Sellper) => sellper::compo_to_sellper(&args.inputs, &args.out)?,
+        (Format::Sellper, Format::Compo) => {
+            let opts = sellper_options(&args)?;
+            sellper::sellper_to_compo_with(&args.inputs, &args.out, &opts)?
+        }
+        (Format::Compo, Format::Sellper) => {
+            let opts = sellper_options(&args)?;
+            sellper::compo_to_sellper_with(&args.inputs, &args.out, &opts)?
+        }
         (Format::Compo, Format::Prodly) => {
             let opts = prodly_options(&args)?;
             let defaults = prodly_raw(&args)?.defaults()?;
@@ -84,6 +90,17 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Exit::Invalid
     } else {
         Exit::Ok
+    })
+}
+
+/// The `[sellper]` section of --config, paths relative to the configuration's folder.
+fn sellper_options(args: &Args) -> anyhow::Result<sellper::SellperOptions> {
+    Ok(match &args.config {
+        Some(p) => {
+            let base = p.parent().unwrap_or_else(|| std::path::Path::new("."));
+            crate::config::RawConfig::load(p)?.sellper.options(base)?
+        }
+        None => Default::default(),
     })
 }
 

@@ -47,6 +47,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub prodly: RawProdly,
     #[serde(default)]
+    pub sellper: RawSellper,
+    #[serde(default)]
     pub snapshot: RawSnapshot,
 }
 
@@ -157,6 +159,29 @@ impl RawProdly {
     }
 }
 
+/// `[sellper]`: the Sellper bridge's lookups (docs/sellper.md, "Configuration").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSellper {
+    pub item_ids_from: Option<Vec<PathBuf>>,
+}
+
+impl RawSellper {
+    /// The options, paths taken relative to `base` (the working folder).
+    pub fn options(
+        &self,
+        base: &Path,
+    ) -> Result<crate::formats::sellper::SellperOptions, ConfigError> {
+        let paths = |v: &Option<Vec<PathBuf>>| -> Vec<PathBuf> {
+            v.iter().flatten().map(|p| base.join(p)).collect()
+        };
+        Ok(crate::formats::sellper::SellperOptions {
+            item_ids_from: paths(&self.item_ids_from),
+            ..Default::default()
+        })
+    }
+}
+
 /// Where the exchange server is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerLocation {
@@ -229,6 +254,8 @@ pub struct Settings {
     pub attached: AttachedSettings,
     pub sellper_xml: bool,
     pub prodly: Option<ProdlySettings>,
+    /// `[sellper]`; the pipeline's Sellper hooks take it.
+    pub sellper: crate::formats::sellper::SellperOptions,
     pub snapshot: SnapshotSettings,
 }
 
@@ -371,6 +398,7 @@ impl Settings {
                 format!("{verify_hours} is not a number of hours (0 or more)"),
             ));
         }
+        let sellper = raw.sellper.options(&workdir)?;
         let prodly = if raw.prodly.enabled.unwrap_or(false) {
             let defaults = raw.prodly.defaults()?;
             let vendor = o.vendor.clone().or(raw.prodly.vendor).unwrap_or_default();
@@ -430,6 +458,7 @@ impl Settings {
             },
             sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
             prodly,
+            sellper,
             snapshot,
         })
     }

@@ -2,7 +2,9 @@
 //! order round trip, encodings, malformed input and a large streamed stock list.
 
 use crate::harness::{fixtures, run, stdout, tempdir};
-use compo_exchange::formats::sellper::{compo_to_sellper, sellper_to_compo};
+use compo_exchange::formats::sellper::{
+    compo_to_sellper, sellper_to_compo, sellper_to_compo_with, SellperOptions,
+};
 use compo_exchange::formats::ConvertOutcome;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -382,4 +384,135 @@ fn a_large_stock_list_streams() {
     assert_eq!(prices.matches("\"price\": 10").count(), N, "10.5 minus 0.5");
     assert!(remains.ends_with("\n]\n"));
     assert!(took.as_secs() < 30, "took {took:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sellper catalogs as Sellper returns them (issue 15).
+
+/// Runs `compo-exchange validate` on `out` and requires every file valid: no error at all, not
+/// even one the conversion announced.
+fn assert_strictly_valid(out: &Path) {
+    let o = run([
+        "validate".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        out.as_os_str(),
+    ]);
+    let reports: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for r in reports.as_array().unwrap() {
+        assert!(
+            r["errors"].as_array().unwrap().is_empty(),
+            "the validator rejects {}: {r}",
+            r["file"]
+        );
+    }
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+fn records_of(path: &Path) -> Vec<Value> {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn convert_with(input: &Path, opts: &SellperOptions) -> (ConvertOutcome, tempfile::TempDir) {
+    let out = tempdir();
+    let outcome = sellper_to_compo_with(&[input.to_path_buf()], out.path(), opts).unwrap();
+    (outcome, out)
+}
+
+#[test]
+fn products_without_item_ids_convert_with_stable_derived_ids() {
+    let input = sellper_dir().join("x-products-without-itemid.xml");
+    let (outcome, out) = convert_one(&input);
+    let products = records_of(&out.path().join("products.json"));
+    let ids: Vec<&str> = products.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 8, "two cards and their six variants: {ids:?}");
+    assert_eq!(ids[0], "234234");
+    assert_eq!(ids[4], "234235");
+    for v in [&products[1], &products[2], &products[3]] {
+        assert_eq!(v["parent_id"], "234234");
+        let id = v["id"].as_str().unwrap();
+        assert!(id.starts_with("234234-m-") && id.len() <= 64, "{id}");
+    }
+    // Stable: converting again gives the same ids; different parameters, different ids.
+    let (_, again) = convert_one(&input);
+    assert_eq!(products, records_of(&again.path().join("products.json")));
+    let distinct: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len());
+    // One warning per card: stock and orders name variants by itemId only.
+    let warned: Vec<&str> = outcome.reports[0]
+        .warnings
+        .iter()
+        .filter(|i| i.code == "convert.required")
+        .map(|i| i.pointer.as_str())
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "/products/product[1]/modifications/modification[1]/@itemId",
+            "/products/product[2]/modifications/modification[1]/@itemId"
+        ]
+    );
+    assert!(
+        outcome.reports[0].errors.is_empty(),
+        "{:?}",
+        outcome.reports
+    );
+}
+
+#[test]
+fn item_ids_are_taken_from_a_stock_answer_when_configured() {
+    let opts = SellperOptions {
+        item_ids_from: vec![sellper_dir().join("011-stores-1.xml")],
+        ..Default::default()
+    };
+    let (outcome, out) = convert_with(&sellper_dir().join("x-products-for-stock.xml"), &opts);
+    let products = records_of(&out.path().join("products.json"));
+    let ids: Vec<&str> = products.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids[1], "86e03fab6db4c6d9cf33e616622b6c45");
+    assert_eq!(ids[2], "010ef0a8841bd2490a7e39a474cfed03");
+    assert!(
+        ids[3].starts_with("123-m-"),
+        "size 59 is not in the answer: {ids:?}"
+    );
+    assert_strictly_valid(out.path());
+    let warned: Vec<&str> = outcome.reports[0]
+        .warnings
+        .iter()
+        .map(|i| i.pointer.as_str())
+        .collect();
+    assert_eq!(
+        warned,
+        ["/products/product[1]/modifications/modification[3]/@itemId"]
+    );
+    // An ICML answer serves as well: its offers name their card and modifier parameters.
+    let icml = SellperOptions {
+        item_ids_from: vec![sellper_dir().join("013-yml_catalog-response.xml")],
+        ..Default::default()
+    };
+    let doc = tempdir();
+    let card = doc.path().join("card.xml");
+    fs::write(
+        &card,
+        r#"<product id="5970"><category id="12">Кроссовки</category><name>V534</name>
+           <modifications><modification><parameter name="Размер">40</parameter></modification>
+           </modifications></product>"#,
+    )
+    .unwrap();
+    let (_, out) = convert_with(&card, &icml);
+    let products = records_of(&out.path().join("products.delta-sellper-card.json"));
+    assert_eq!(products[1]["id"], "c5febc1bc1e95d99622e53069b51f3f6");
+}
+
+#[test]
+fn a_stock_list_without_its_store_has_no_syntax_error() {
+    let dir = tempdir();
+    let input = dir.path().join("stock.xml");
+    fs::copy(sellper_dir().join("011-stores-1.xml"), &input).unwrap();
+    let (outcome, _out) = convert_one(&input);
+    let codes: Vec<&str> = outcome.reports[0]
+        .errors
+        .iter()
+        .map(|i| i.code.as_str())
+        .collect();
+    assert_eq!(codes, ["convert.required"], "{:?}", outcome.reports);
 }

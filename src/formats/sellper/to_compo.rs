@@ -4,6 +4,7 @@
 //! records written out at once, so only categories (which need the whole list to build the tree)
 //! and the set of model-card ids of an ICML catalog are held in memory.
 
+use super::item_ids::{derived_id, params_key, ItemIds};
 use super::output::{Dec, Outputs};
 use super::xml::{utf8_stream, Node, ReadError, Start, XmlCursor};
 use super::SellperError;
@@ -78,8 +79,14 @@ impl From<io::Error> for Stop {
     }
 }
 
+/// What every input of one call shares: the installation's lookups.
+pub(crate) struct Context {
+    pub item_ids: ItemIds,
+}
+
 /// The state of converting one input.
-struct Conv {
+struct Conv<'a> {
+    ctx: &'a Context,
     report: Report,
     out: Outputs,
     /// Whether this document is a full list (`<type>.json`) or a delta.
@@ -87,9 +94,13 @@ struct Conv {
     stem: String,
     prices_written: bool,
     all_stores_used: bool,
+    /// The record element being converted: where a problem found on its output is reported.
+    current: Option<(u64, String)>,
+    /// Ids written per output file, to report a Sellper answer that repeats one.
+    ids: HashMap<(DataType, bool), HashMap<String, Option<u64>>>,
 }
 
-impl Conv {
+impl Conv<'_> {
     fn error(&mut self, record: Option<u64>, pointer: &str, code: &str, msg: impl Into<String>) {
         self.report
             .errors
@@ -190,6 +201,26 @@ impl Conv {
         if !self.report.errors.is_empty() {
             return Ok(());
         }
+        if let Some(id) = record.get("id").and_then(Value::as_str) {
+            let rec = self.current.as_ref().map(|(r, _)| *r);
+            let seen = self.ids.entry((t, snapshot)).or_default();
+            if let Some(first) = seen.get(id) {
+                let (r, pointer) = self.current.clone().unwrap_or_default();
+                let first = first.map_or(String::new(), |f| format!(" (record {f})"));
+                self.error(
+                    Some(r),
+                    &format!("{pointer}/@id"),
+                    codes::KEY_DUPLICATE,
+                    format!(
+                        "Sellper gives two {t} records the id {id}: the first{first} and this one; \
+                         the portal keeps ids unique, so nothing of this document was written \
+                         (correct the ids in Sellper)"
+                    ),
+                );
+                return Ok(());
+            }
+            seen.insert(id.to_string(), rec);
+        }
         let index = self.out.push(t, snapshot, &record)?;
         let mut found = Vec::new();
         check_record(t, index, &record, !snapshot, &mut found);
@@ -265,6 +296,7 @@ fn put(m: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
 pub(crate) fn convert_file(
     path: &Path,
     out_dir: &Path,
+    ctx: &Context,
     taken: &mut HashMap<String, String>,
 ) -> Result<(Vec<PathBuf>, Report), SellperError> {
     let file_name = path
@@ -276,12 +308,15 @@ pub(crate) fn convert_file(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut conv = Conv {
+        ctx,
         report: Report::new(file_name.clone(), None),
         out: Outputs::new(out_dir, &stem),
         snapshot: false,
         stem,
         prices_written: false,
         all_stores_used: false,
+        current: None,
+        ids: HashMap::new(),
     };
     let read_err = |source| SellperError::Read {
         path: path.to_path_buf(),
@@ -421,6 +456,7 @@ fn convert_document(c: &mut Conv, cur: &mut XmlCursor) -> Result<(), Stop> {
             let ptr = format!("/{name}");
             let node = cur.read_node(root, ptr)?;
             c.report.records = Some(1);
+            c.current = Some((0, node.pointer.clone()));
             single(c, &node)
         }
     }
@@ -490,6 +526,7 @@ fn stream(
             let ptr = s.indexed_pointer();
             let node = cur.read_node(s, ptr)?;
             c.report.records = Some(c.report.records.unwrap_or(0) + 1);
+            c.current = Some((rec, node.pointer.clone()));
             each(c, &node, rec)?;
         } else {
             let ptr = s.plain_pointer();
@@ -555,7 +592,9 @@ fn stock_of_one_store(c: &mut Conv, cur: &mut XmlCursor, root: Start) -> Result<
             "/store/@id",
             "the stock list does not say which store it is for: save GET /admin/stores/N.xml under a name ending in N (stores-N.xml)",
         );
-        return Ok(());
+        // Nothing of it can be converted; the rest of the document is still read, so that a
+        // well-formed answer is not called malformed.
+        return Ok(cur.skip(&root)?);
     };
     cur.descend(&root);
     while let Some(s) = cur.next_child()? {
@@ -1089,21 +1128,46 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
         .map(|m| m.children_named("modification").collect())
         .unwrap_or_default();
     let mut variants = Vec::new();
+    let mut derived: Option<(String, String)> = None;
     for m in &modifications {
         c.unknown_children(m, rec, &["parameter", "barcodes"]);
-        let item = m.attr_value("itemId");
-        if item.is_none() {
-            c.required(
-                rec,
-                &format!("{}/@itemId", m.pointer),
-                "the modification has no itemId: stock and orders name variants by it (GET /admin/products/<id>.xml gives it)",
-            );
-        }
         let params: Vec<Value> = m
             .children_named("parameter")
             .filter_map(|p| property(c, p, rec))
             .collect();
+        // The products list answer has no itemId: an answer configured to give item ids is
+        // asked, else the id is derived from the card and the parameters (docs/sellper.md).
+        let item = match (m.attr_value("itemId"), id) {
+            (Some(item), _) => item.to_string(),
+            (None, Some(card)) => {
+                let key = params_key(params.iter().map(|p| {
+                    (
+                        p["name"].as_str().unwrap_or(""),
+                        p["value"].as_str().unwrap_or(""),
+                    )
+                }));
+                match c.ctx.item_ids.get(card, &key) {
+                    Some(item) => item.to_string(),
+                    None => {
+                        let item = derived_id(card, &key);
+                        derived.get_or_insert((format!("{}/@itemId", m.pointer), item.clone()));
+                        item
+                    }
+                }
+            }
+            (None, None) => String::new(),
+        };
         variants.push((item, params, barcodes_of(m)));
+    }
+    if let (Some((pointer, first)), Some(card)) = (&derived, id) {
+        c.warning(
+            rec,
+            pointer,
+            codes::CONVERT_REQUIRED,
+            format!(
+                "modifications of card {card} have no itemId (the products list answer leaves it out); they got ids derived from the card and their parameters ({first}, …). Stock lists and orders name variants by itemId only, so they will not link to these: configure item_ids_from with a stock or ICML answer, or convert GET /admin/products/{card}.xml"
+            ),
+        );
     }
     if c.report.errors.len() > errors_before {
         return Vec::new();
@@ -1136,7 +1200,7 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
     out.push(Value::Object(card));
     for (item, params, barcodes) in variants {
         let mut v = Map::new();
-        v.insert("id".into(), item.unwrap_or_default().into());
+        v.insert("id".into(), item.into());
         let label: Vec<String> = params
             .iter()
             .map(|p| {
