@@ -164,6 +164,11 @@ impl RawProdly {
 #[serde(deny_unknown_fields)]
 pub struct RawSellper {
     pub item_ids_from: Option<Vec<PathBuf>>,
+    pub clients_from: Option<Vec<PathBuf>>,
+    pub goods_source_behaviour: Option<String>,
+    /// COMPO contragent id = Sellper client id.
+    #[serde(default)]
+    pub clients: BTreeMap<String, String>,
 }
 
 impl RawSellper {
@@ -175,9 +180,22 @@ impl RawSellper {
         let paths = |v: &Option<Vec<PathBuf>>| -> Vec<PathBuf> {
             v.iter().flatten().map(|p| base.join(p)).collect()
         };
+        let goods_source_behaviour = match self.goods_source_behaviour.as_deref() {
+            None | Some("") => None,
+            Some(v) => Some(
+                crate::formats::sellper::GoodsSource::parse(v).ok_or_else(|| {
+                    invalid(
+                        "sellper.goods_source_behaviour",
+                        format!("\"{v}\" is neither reserve nor find-impersonal-reserve"),
+                    )
+                })?,
+            ),
+        };
         Ok(crate::formats::sellper::SellperOptions {
             item_ids_from: paths(&self.item_ids_from),
-            ..Default::default()
+            clients_from: paths(&self.clients_from),
+            clients: self.clients.clone(),
+            goods_source_behaviour,
         })
     }
 }

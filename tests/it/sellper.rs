@@ -3,7 +3,8 @@
 
 use crate::harness::{fixtures, run, stdout, tempdir};
 use compo_exchange::formats::sellper::{
-    compo_to_sellper, sellper_to_compo, sellper_to_compo_with, SellperOptions,
+    compo_to_sellper, compo_to_sellper_with, sellper_to_compo, sellper_to_compo_with, GoodsSource,
+    SellperOptions,
 };
 use compo_exchange::formats::ConvertOutcome;
 use serde_json::{json, Value};
@@ -191,7 +192,15 @@ fn an_order_survives_compo_to_sellper_and_back() {
     .unwrap();
     let xml_dir = dir.path().join("xml");
     let there = compo_to_sellper(&[orders], &xml_dir).unwrap();
-    assert!(there.reports.is_empty(), "{:?}", there.reports);
+    // Contragent 148 is taken for a client born in Sellper (no table says otherwise): it goes
+    // as it is, and the report says so.
+    let said: Vec<(&str, &str)> = there
+        .reports
+        .iter()
+        .flat_map(|r| r.errors.iter().chain(&r.warnings))
+        .map(|i| (i.pointer.as_str(), i.code.as_str()))
+        .collect();
+    assert_eq!(said, [("/0/contragent_id", "convert.value")]);
     assert_eq!(there.written, vec![xml_dir.join("order-P-1001.xml")]);
     let xml = fs::read_to_string(&there.written[0]).unwrap();
     assert!(xml.contains("<order ns=\"compo\">"), "{xml}");
@@ -515,4 +524,146 @@ fn a_stock_list_without_its_store_has_no_syntax_error() {
         .map(|i| i.code.as_str())
         .collect();
     assert_eq!(codes, ["convert.required"], "{:?}", outcome.reports);
+}
+
+#[test]
+fn a_portal_order_coming_back_keeps_the_portal_id_and_contragent() {
+    let input = sellper_dir().join("x-order-from-portal.xml");
+    // Through the configured table: Sellper client 238 is the portal's C-501.
+    let opts = SellperOptions {
+        clients: [("C-501".to_string(), "238".to_string())].into(),
+        ..Default::default()
+    };
+    let (outcome, out) = convert_with(&input, &opts);
+    assert!(outcome.reports.is_empty(), "{:?}", outcome.reports);
+    let orders = records_of(
+        &out.path()
+            .join("orders.delta-sellper-x-order-from-portal.json"),
+    );
+    assert_eq!(
+        orders[0]["id"], "P-1001",
+        "an update of P-1001, not a new order 26"
+    );
+    assert_eq!(orders[0]["contragent_id"], "C-501");
+    assert!(orders[0].get("customer_id").is_none());
+    assert_strictly_valid(out.path());
+    // Without a table, the `COMPO <id>` note the bridge wrote into the client maps it too.
+    let (_, out) = convert_with(&input, &SellperOptions::default());
+    let orders = records_of(
+        &out.path()
+            .join("orders.delta-sellper-x-order-from-portal.json"),
+    );
+    assert_eq!(orders[0]["id"], "P-1001");
+    assert_eq!(orders[0]["contragent_id"], "C-501");
+}
+
+#[test]
+fn orders_to_sellper_name_the_sellper_client_and_the_goods_source() {
+    let compo = sellper_dir().join("compo");
+    let inputs = [
+        compo.join("orders.20261122T093000.json"),
+        compo.join("contragents.20261122T093000.json"),
+    ];
+    let xml_of = |opts: &SellperOptions| {
+        let out = tempdir();
+        let outcome = compo_to_sellper_with(&inputs, out.path(), opts).unwrap();
+        let xml = fs::read_to_string(out.path().join("order-P-1001.xml")).unwrap();
+        (outcome, xml)
+    };
+    // The table.
+    let (_, xml) = xml_of(&SellperOptions {
+        clients: [("C-501".to_string(), "238".to_string())].into(),
+        goods_source_behaviour: Some(GoodsSource::Reserve),
+        ..Default::default()
+    });
+    assert!(xml.contains("<client>238</client>"), "{xml}");
+    assert!(
+        xml.contains("<order ns=\"compo\" goods-source-behaviour=\"reserve\">"),
+        "{xml}"
+    );
+    let out = tempdir();
+    let outcome = compo_to_sellper_with(
+        &inputs,
+        out.path(),
+        &SellperOptions {
+            clients: [("C-501".to_string(), "238".to_string())].into(),
+            goods_source_behaviour: Some(GoodsSource::Reserve),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    golden(
+        "compo-to-sellper-configured",
+        &produced(&outcome, out.path()),
+    );
+    // By INN: C-501's INN is found in a Sellper clients answer.
+    let clients = tempdir();
+    let answer = clients.path().join("clients.xml");
+    fs::write(
+        &answer,
+        r#"<clients type="array">
+             <client id="300"><name>Другой</name><inn>5001007329</inn></client>
+             <client id="301"><name>ООО Ромашка</name><comment>ИНН 7707083893</comment></client>
+           </clients>"#,
+    )
+    .unwrap();
+    let unmapped = |outcome: &ConvertOutcome| {
+        outcome
+            .reports
+            .iter()
+            .flat_map(|r| &r.warnings)
+            .filter(|i| i.pointer == "/0/contragent_id")
+            .count()
+    };
+    let (outcome, xml) = xml_of(&SellperOptions {
+        clients_from: vec![answer],
+        ..Default::default()
+    });
+    assert!(xml.contains("<client>301</client>"), "{xml}");
+    assert!(!xml.contains("goods-source-behaviour"));
+    assert_eq!(unmapped(&outcome), 0);
+    // Neither: the contragent id goes as it is, which Sellper resolves only for its own
+    // clients, and the report says so.
+    let (outcome, xml) = xml_of(&SellperOptions::default());
+    assert!(xml.contains("<client>C-501</client>"), "{xml}");
+    assert_eq!(unmapped(&outcome), 1, "{:?}", outcome.reports);
+}
+
+#[test]
+fn brand_is_the_trademark_and_bad_barcodes_are_dropped_so_the_file_validates() {
+    let input = sellper_dir().join("x-products-without-itemid.xml");
+    let (outcome, out) = convert_one(&input);
+    assert_strictly_valid(out.path());
+    let products = records_of(&out.path().join("products.json"));
+    // <vendor> is the supplier in Sellper ("Chili Technologies S.L."), not the brand.
+    assert!(
+        products.iter().all(|p| p["brand"] == "Velaner"),
+        "{products:?}"
+    );
+    let barcodes: Vec<Value> = products.iter().map(|p| p["barcodes"].clone()).collect();
+    assert_eq!(
+        barcodes[1],
+        json!(["2046497976600"]),
+        "4602347974121 is dropped"
+    );
+    let dropped: Vec<&str> = outcome.reports[0]
+        .warnings
+        .iter()
+        .filter(|i| i.code == "barcode.checksum")
+        .map(|i| i.pointer.as_str())
+        .collect();
+    assert!(
+        dropped.contains(&"/products/product[1]/modifications/modification[1]/barcodes/barcode[2]"),
+        "{dropped:?}"
+    );
+}
+
+#[test]
+fn repeated_ids_in_one_answer_are_reported() {
+    let (outcome, _out) = convert_one(&sellper_dir().join("021-products-response.xml"));
+    assert!(outcome.written.is_empty());
+    let dup = &outcome.reports[0].errors[0];
+    assert_eq!(dup.code, "key.duplicate");
+    assert_eq!(dup.pointer, "/products/product[2]/@id");
+    assert!(dup.message.contains("234234"));
 }

@@ -6,6 +6,7 @@
 //! bodies that create them in Sellper. Content problems never fail a call: they go into one
 //! report per input (spec section 7); only I/O failures are errors.
 
+mod client_ids;
 mod from_compo;
 mod item_ids;
 mod output;
@@ -103,7 +104,9 @@ pub fn sellper_to_compo_with(
     let mut outcome = ConvertOutcome::default();
     let (item_ids, source_reports) = item_ids::ItemIds::read(&opts.item_ids_from)?;
     outcome.reports.extend(source_reports);
-    let ctx = to_compo::Context { item_ids };
+    let (clients, client_reports) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
+    outcome.reports.extend(client_reports);
+    let ctx = to_compo::Context { item_ids, clients };
     let mut taken = HashMap::new();
     for input in inputs {
         let (written, report) = to_compo::convert_file(input, out_dir, &ctx, &mut taken)?;
@@ -128,9 +131,12 @@ pub fn compo_to_sellper(
 pub fn compo_to_sellper_with(
     inputs: &[PathBuf],
     out_dir: &Path,
-    _opts: &SellperOptions,
+    opts: &SellperOptions,
 ) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
-    let (written, reports) = from_compo::convert(inputs, out_dir)?;
+    let (clients, mut reports) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
+    let (written, more) =
+        from_compo::convert(inputs, out_dir, &clients, opts.goods_source_behaviour)?;
+    reports.extend(more);
     Ok(ConvertOutcome { written, reports })
 }

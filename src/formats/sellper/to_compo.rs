@@ -4,6 +4,7 @@
 //! records written out at once, so only categories (which need the whole list to build the tree)
 //! and the set of model-card ids of an ICML catalog are held in memory.
 
+use super::client_ids::ClientIds;
 use super::item_ids::{derived_id, params_key, ItemIds};
 use super::output::{Dec, Outputs};
 use super::xml::{utf8_stream, Node, ReadError, Start, XmlCursor};
@@ -82,6 +83,7 @@ impl From<io::Error> for Stop {
 /// What every input of one call shares: the installation's lookups.
 pub(crate) struct Context {
     pub item_ids: ItemIds,
+    pub clients: ClientIds,
 }
 
 /// The state of converting one input.
@@ -840,11 +842,14 @@ fn offer(c: &mut Conv, n: &Node, rec: u64, models: &mut HashSet<String>) -> Resu
             model_props.push(prop);
         }
     }
-    let barcodes: Vec<&str> = n
-        .children_named("barcode")
-        .filter_map(Node::value)
-        .collect();
-    let brand = n.text_of("vendor");
+    let barcode_nodes: Vec<&Node> = n.children_named("barcode").collect();
+    let barcodes = valid_barcodes(c, &barcode_nodes, r);
+    // ICML follows Yandex.Market, where <vendor> is the brand; a trademark parameter wins.
+    let brand = n
+        .children_named("param")
+        .find(|p| p.attr_value("name") == Some(BRAND_PARAMETER))
+        .and_then(Node::value)
+        .or_else(|| n.text_of("vendor"));
     let (Some(id), Some(name), Some(category)) = (id, name, category) else {
         return Ok(());
     };
@@ -1045,16 +1050,56 @@ fn property(c: &mut Conv, p: &Node, r: Option<u64>) -> Option<Value> {
     }
 }
 
-fn barcodes_of(n: &Node) -> Vec<String> {
-    n.child("barcodes")
-        .map(|b| {
-            b.children_named("barcode")
-                .filter_map(Node::value)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The barcodes of a card or modification that COMPO takes. A barcode COMPO would refuse (a
+/// wrong check digit, the seed has several, or not 8, 12, 13 or 14 digits) is left out of the
+/// record with a warning, so that the file written validates.
+fn barcodes_of(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<String> {
+    let Some(list) = n.child("barcodes") else {
+        return Vec::new();
+    };
+    let nodes: Vec<&Node> = list.children_named("barcode").collect();
+    valid_barcodes(c, &nodes, rec)
 }
+
+fn valid_barcodes(c: &mut Conv, nodes: &[&Node], rec: Option<u64>) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in nodes {
+        let Some(code) = b.value() else { continue };
+        if crate::compo::ident::barcode_valid(code) {
+            if !out.iter().any(|o| o == code) {
+                out.push(code.to_string());
+            }
+            continue;
+        }
+        let shaped =
+            matches!(code.len(), 8 | 12 | 13 | 14) && code.bytes().all(|b| b.is_ascii_digit());
+        let (code_id, why) = if shaped {
+            let expected = crate::compo::ident::gs1_check_digit(&code[..code.len() - 1])
+                .map(|d| format!(" (expected {d} at the end)"))
+                .unwrap_or_default();
+            (
+                codes::BARCODE_CHECKSUM,
+                format!("has a wrong check digit{expected}"),
+            )
+        } else {
+            (
+                codes::BARCODE_CHECKSUM,
+                "is not an EAN-8, UPC-A, EAN-13 or GTIN-14 (8, 12, 13 or 14 digits)".to_string(),
+            )
+        };
+        c.warning(
+            rec,
+            &b.pointer,
+            code_id,
+            format!("barcode \"{code}\" {why}: it was left out of the record, which the portal would refuse with it (correct it in Sellper)"),
+        );
+    }
+    out
+}
+
+/// The parameter that holds a card's brand. `<vendor>` is the supplier the goods are bought
+/// from (`<vendor id="22">ИП "Иванов И.И."</vendor>`), not the brand.
+pub const BRAND_PARAMETER: &str = "Торговая марка";
 
 /// A Sellper product card: the card itself, then one variant per modification.
 fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
@@ -1122,7 +1167,12 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
         _ => None,
     };
     let article = n.text_of("article");
-    let brand = n.text_of("vendor");
+    let brand = n
+        .child("parameters")
+        .into_iter()
+        .flat_map(|ps| ps.children_named("parameter"))
+        .find(|p| p.attr_value("name") == Some(BRAND_PARAMETER))
+        .and_then(Node::value);
     let modifications: Vec<&Node> = n
         .child("modifications")
         .map(|m| m.children_named("modification").collect())
@@ -1157,7 +1207,8 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
             }
             (None, None) => String::new(),
         };
-        variants.push((item, params, barcodes_of(m)));
+        let barcodes = barcodes_of(c, m, rec);
+        variants.push((item, params, barcodes));
     }
     if let (Some((pointer, first)), Some(card)) = (&derived, id) {
         c.warning(
@@ -1188,7 +1239,8 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
     let mut card = Map::new();
     card.insert("id".into(), id.into());
     card.insert("name".into(), name.into());
-    base(&mut card, barcodes_of(n));
+    let card_barcodes = barcodes_of(c, n, rec);
+    base(&mut card, card_barcodes);
     put(&mut card, "description", n.text_of("description"));
     if !pictures.is_empty() {
         card.insert("pictures".into(), json!(pictures));
@@ -1237,14 +1289,18 @@ fn product(c: &mut Conv, n: &Node, rec: Option<u64>) -> Vec<Value> {
 fn emit_client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Result<(), Stop> {
     if let Some((contragent, customer)) = client(c, n, rec) {
         c.emit(DataType::Contragents, contragent)?;
-        c.emit(DataType::Customers, customer)?;
+        if let Some(customer) = customer {
+            c.emit(DataType::Customers, customer)?;
+        }
     }
     Ok(())
 }
 
 /// A Sellper client is both the buyer (a COMPO contragent) and the person who orders (a COMPO
-/// customer); both records get the client's id.
-fn client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<(Value, Value)> {
+/// customer); both records get the client's id. A client that stands for a portal contragent
+/// (configured table, or the `COMPO <id>` note) updates that contragent; its portal users are
+/// the portal's, so no customer is written for it.
+fn client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<(Value, Option<Value>)> {
     c.unknown_children(
         n,
         rec,
@@ -1308,8 +1364,9 @@ fn client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<(Value, Value)> {
         return None;
     }
     let (id, name, kind, inn, email) = (id?, name?, kind?, inn?, email?);
+    let portal = c.ctx.clients.compo_of(id, Some(n));
     let mut ca = Map::new();
-    ca.insert("id".into(), id.into());
+    ca.insert("id".into(), portal.as_deref().unwrap_or(id).into());
     ca.insert("name".into(), name.into());
     ca.insert("kind".into(), kind.into());
     ca.insert("inn".into(), inn.into());
@@ -1323,7 +1380,10 @@ fn client(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<(Value, Value)> {
     cu.insert("email".into(), email.into());
     put(&mut cu, "phone", n.text_of("phone"));
     cu.insert("contragent_ids".into(), json!([id]));
-    Some((Value::Object(ca), Value::Object(cu)))
+    Some((
+        Value::Object(ca),
+        portal.is_none().then_some(Value::Object(cu)),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1384,8 +1444,9 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
         ],
     );
     let errors_before = c.report.errors.len();
-    // Orders written by compo_to_sellper carry the portal's id as their number (ns="compo").
-    let from_portal = n.attr("ns") == Some("compo") && n.attr_value("id").is_none();
+    // Orders written by compo_to_sellper carry the portal's id as their number (ns="compo"),
+    // also once Sellper has given them an id of its own: they are the portal's orders.
+    let from_portal = n.attr("ns") == Some("compo");
     let id = if from_portal {
         n.text_of("number")
     } else {
@@ -1418,7 +1479,8 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
             None
         }
     };
-    let client = n.child("client").and_then(|k| {
+    let client_node = n.child("client");
+    let client = client_node.and_then(|k| {
         k.attr_value("id")
             .or_else(|| k.value().filter(|_| k.children.is_empty()))
     });
@@ -1497,8 +1559,17 @@ fn order(c: &mut Conv, n: &Node, rec: Option<u64>) -> Option<Value> {
     }
     m.insert("date".into(), date.into());
     m.insert("status".into(), status.into());
-    m.insert("customer_id".into(), client.into());
-    m.insert("contragent_id".into(), client.into());
+    // A client that stands for a portal contragent is that contragent; the portal user who
+    // ordered is then unknown. A client born in Sellper is converted under its own id.
+    match c.ctx.clients.compo_of(client, client_node) {
+        Some(contragent) => {
+            m.insert("contragent_id".into(), contragent.into());
+        }
+        None => {
+            m.insert("customer_id".into(), client.into());
+            m.insert("contragent_id".into(), client.into());
+        }
+    }
     m.insert("currency".into(), CURRENCY.into());
     m.insert("total".into(), total.to_json());
     put(&mut m, "delivery", delivery);
