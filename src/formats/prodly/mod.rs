@@ -229,6 +229,11 @@ impl Reports {
         self.reports[file].warnings.push(issue);
     }
 
+    /// The name a file is reported under.
+    pub(crate) fn name(&self, file: usize) -> &str {
+        &self.reports[file].file
+    }
+
     pub(crate) fn set_records(&mut self, file: usize, n: u64) {
         self.reports[file].records = Some(n);
     }
