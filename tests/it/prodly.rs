@@ -721,14 +721,6 @@ fn deltas_without_remains_and_mistyped_values_are_reported() {
 // ---------------------------------------------------------------------------------------------
 // Documented defaults and inheritance instead of leaving valid COMPO records out (issue 15).
 
-fn write_batch(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let input = tempdir();
-    for (name, text) in files {
-        std::fs::write(input.path().join(name), text).unwrap();
-    }
-    input
-}
-
 fn by_code<'a>(lines: &'a [Value], key: &str, code: &str) -> Option<&'a Value> {
     lines.iter().find(|l| l[key] == code)
 }
@@ -742,53 +734,15 @@ fn read_lines(out: &Path, e: Endpoint) -> Vec<Value> {
     }
 }
 
-const DEFAULTS_BATCH: &[(&str, &str)] = &[
-    (
-        "products.json",
-        r#"[{"id": "CARD", "name": "Сок", "category_id": "C", "unit": "шт", "vat": 20,
-             "country": "RU", "multiplicity": 6, "active": true},
-            {"id": "VAR", "name": "Сок 1 л", "category_id": "C", "unit": "шт", "vat": 20,
-             "parent_id": "CARD", "active": true},
-            {"id": "STEP1", "name": "Вода", "category_id": "C", "unit": "шт", "vat": 10,
-             "country": "BY"},
-            {"id": "NOWHERE", "name": "Морс", "category_id": "C", "unit": "шт", "vat": 10,
-             "multiplicity": 1, "active": true},
-            {"id": "PICS", "name": "Чай", "category_id": "C", "unit": "шт", "vat": 10,
-             "country": "CN", "multiplicity": 1,
-             "pictures": ["tea.jpg", "tea-2.webp", "tea-3.GIF", "tea-4.PNG", "tea-5.jpeg"]}]"#,
-    ),
-    (
-        "remains.json",
-        r#"[{"product_id": "CARD", "warehouse_id": "W", "quantity": 1},
-            {"product_id": "VAR", "warehouse_id": "W", "quantity": 2},
-            {"product_id": "STEP1", "warehouse_id": "W", "quantity": 3},
-            {"product_id": "NOWHERE", "warehouse_id": "W", "quantity": 4},
-            {"product_id": "PICS", "warehouse_id": "W", "quantity": 5}]"#,
-    ),
-    (
-        "prices.json",
-        r#"[{"product_id": "NOWHERE", "prices_type_id": "T", "price": 5},
-            {"product_id": "NOWHERE", "prices_type_id": "T", "price": 4, "contract_id": "K"}]"#,
-    ),
-    (
-        "contracts.json",
-        r#"[{"id": "K", "contragent_id": "LEGAL", "number": "1", "date": "2026-01-01",
-             "currency": "RUB"}]"#,
-    ),
-    (
-        "contragents.json",
-        r#"[{"id": "LEGAL", "name": "ООО Юг", "kind": "legal", "inn": "7708123450",
-             "legal_address": "Ростов, ул. Южная, 1", "active": true},
-            {"id": "NOACTIVE", "name": "ИП Север", "kind": "entrepreneur", "inn": "770708389324",
-             "delivery_addresses": ["Мурманск, ул. Северная, 2"]}]"#,
-    ),
-];
-
 #[test]
 fn defaults_and_inheritance_replace_leaving_records_out() {
-    let input = write_batch(DEFAULTS_BATCH);
     let out = tempdir();
-    let outcome = compo_to_prodly(&[input.path().to_path_buf()], out.path(), &opts()).unwrap();
+    let outcome = compo_to_prodly(&[dir().join("defaults")], out.path(), &opts()).unwrap();
+    golden(
+        out.path(),
+        &outcome.reports,
+        &dir().join("expected-defaults"),
+    );
     let products = read_lines(out.path(), Endpoint::Products);
     let branch = read_lines(out.path(), Endpoint::BranchProducts);
     let stocks = read_lines(out.path(), Endpoint::Stocks);
@@ -848,19 +802,13 @@ fn defaults_and_inheritance_replace_leaving_records_out() {
 
 #[test]
 fn a_configured_default_country_fills_cards_without_one() {
-    let input = write_batch(DEFAULTS_BATCH);
     let out = tempdir();
     let defaults = ProdlyDefaults {
         country: Some("RU".into()),
         ..Default::default()
     };
-    let outcome = compo_to_prodly_with(
-        &[input.path().to_path_buf()],
-        out.path(),
-        &opts(),
-        &defaults,
-    )
-    .unwrap();
+    let outcome =
+        compo_to_prodly_with(&[dir().join("defaults")], out.path(), &opts(), &defaults).unwrap();
     let products = read_lines(out.path(), Endpoint::Products);
     assert_eq!(
         by_code(&products, "code", "NOWHERE").unwrap()["country"],
@@ -885,20 +833,9 @@ fn a_configured_default_country_fills_cards_without_one() {
 
 #[test]
 fn acknowledgements_go_without_delivery_date_or_reason() {
-    let input = write_batch(&[(
-        "orders.delta.json",
-        r#"[{"id": "A-1", "date": "2026-11-20", "status": "accepted", "contragent_id": "CA",
-             "currency": "RUB", "total": 10, "items": [{"product_id": "P", "quantity": 1,
-             "price": 10, "amount": 10}]},
-            {"id": "A-2", "date": "2026-11-21", "status": "processing", "contragent_id": "CA",
-             "currency": "RUB", "total": 10, "delivery": {"kind": "pickup"},
-             "items": [{"product_id": "P", "quantity": 1, "price": 10, "amount": 10}]},
-            {"id": "A-3", "date": "2026-11-22", "status": "canceled", "contragent_id": "CA",
-             "currency": "RUB", "total": 10, "delivery": {"kind": "delivery", "date": "2026-11-30"},
-             "items": [{"product_id": "P", "quantity": 1, "price": 10, "amount": 10}]}]"#,
-    )]);
     let out = tempdir();
-    let outcome = compo_to_prodly(&[input.path().to_path_buf()], out.path(), &opts()).unwrap();
+    let outcome = compo_to_prodly(&[dir().join("acks")], out.path(), &opts()).unwrap();
+    golden(out.path(), &outcome.reports, &dir().join("expected-acks"));
     let orders = read_lines(out.path(), Endpoint::Orders);
     let numbers: Vec<&str> = orders
         .iter()
@@ -929,35 +866,24 @@ fn acknowledgements_go_without_delivery_date_or_reason() {
 
 #[test]
 fn prodly_orders_without_currency_or_with_a_wrong_total_are_kept() {
-    let input = write_batch(&[(
-        "orders.json",
-        r#"[{"number": "N-1", "state": "new", "createdAt": "2026-11-22T11:00:00+03:00",
-             "total": 120, "client": {"code": "CA-1"},
-             "rows": [{"productCode": "P", "quantity": 1, "price": 120, "summa": 120}]},
-            {"number": "N-2", "state": "new", "createdAt": "2026-11-22T11:00:00+03:00",
-             "total": 120, "client": {"code": "CA-9"},
-             "rows": [{"productCode": "P", "quantity": 1, "price": 120, "summa": 120}]},
-            {"number": "N-3", "state": "new", "createdAt": "2026-11-22T11:00:00+03:00",
-             "currency": "RUB", "total": 125, "client": {"code": "CA-1"},
-             "rows": [{"productCode": "P", "quantity": 1, "price": 120, "summa": 120}]}]"#,
-    )]);
-    let contracts = write_batch(&[(
-        "contracts.json",
-        r#"[{"id": "K-1", "contragent_id": "CA-1", "number": "1", "date": "2026-01-01",
-             "currency": "USD", "is_default": true}]"#,
-    )]);
     let out = tempdir();
     let defaults = ProdlyDefaults {
         currency: Some("RUB".into()),
         ..Default::default()
     };
+    let fill = dir().join("exports-fill");
     let outcome = prodly_to_compo_with(
-        &[input.path().join("orders.json")],
-        &[contracts.path().join("contracts.json")],
+        &[fill.join("orders.json")],
+        &[fill.join("contracts/contracts.json")],
         out.path(),
         &defaults,
     )
     .unwrap();
+    golden(
+        out.path(),
+        &outcome.reports,
+        &dir().join("expected-compo-fill"),
+    );
     let path = out.path().join("orders.json");
     assert_valid_compo_orders(&path);
     let orders: Vec<Value> =
@@ -1000,7 +926,7 @@ fn prodly_orders_without_currency_or_with_a_wrong_total_are_kept() {
     assert!(r.warnings[2].message.contains("125"));
     // Without contracts or a default, an order without currency is still left out.
     let out2 = tempdir();
-    let bare = prodly_to_compo(&[input.path().join("orders.json")], out2.path()).unwrap();
+    let bare = prodly_to_compo(&[fill.join("orders.json")], out2.path()).unwrap();
     let kept: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(out2.path().join("orders.json")).unwrap())
             .unwrap();

@@ -475,6 +475,10 @@ fn item_ids_are_taken_from_a_stock_answer_when_configured() {
         ..Default::default()
     };
     let (outcome, out) = convert_with(&sellper_dir().join("x-products-for-stock.xml"), &opts);
+    golden(
+        "x-products-for-stock-item-ids",
+        &produced(&outcome, out.path()),
+    );
     let products = records_of(&out.path().join("products.json"));
     let ids: Vec<&str> = products.iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids[1], "86e03fab6db4c6d9cf33e616622b6c45");
