@@ -75,7 +75,9 @@ fn unsupported_directions_are_refused() {
 
 #[test]
 fn sellper_xml_in_the_outbox_is_converted_validated_and_published() {
-    let w = Work::new();
+    // The Sellper stores list is a full warehouses snapshot: it replaces the samples' warehouses,
+    // which the mass-deletion guard (spec 4.2) would hold. Here that replacement is intended.
+    let w = Work::with_config("[snapshot.mass_delete_by_type]\nwarehouses = 1.0\n");
     w.run("once", &["--samples"]);
     let xml = std::fs::read(fixtures().join("sellper/001-stores-response.xml")).unwrap();
     w.drop_file("sellper/stores.xml", &xml);
