@@ -671,3 +671,37 @@ fn repeated_ids_in_one_answer_are_reported() {
     assert_eq!(dup.pointer, "/products/product[2]/@id");
     assert!(dup.message.contains("234234"));
 }
+
+#[test]
+fn a_sellper_client_is_found_by_inn_among_the_portal_contragents() {
+    let dir = tempdir();
+    let input = dir.path().join("order-27.xml");
+    fs::write(
+        &input,
+        r#"<order id="27">
+  <number>10151</number>
+  <client id="900"><name>ООО Ромашка</name><inn>7707083893</inn></client>
+  <created>2026-11-23 10:00:00+03</created>
+  <status>new</status>
+  <summa>2400</summa>
+  <items type="array">
+    <item id="86e03fab6db4c6d9cf33e616622b6c45"><price>2400</price><quantity>1</quantity></item>
+  </items>
+</order>"#,
+    )
+    .unwrap();
+    // The portal's contragents (as delivered into inbox/) give INN → COMPO id.
+    let opts = SellperOptions {
+        clients_from: vec![sellper_dir().join("compo/contragents.20261122T093000.json")],
+        ..Default::default()
+    };
+    let (outcome, out) = convert_with(&input, &opts);
+    assert!(outcome.reports.is_empty(), "{:?}", outcome.reports);
+    let orders = records_of(&out.path().join("orders.delta-sellper-order-27.json"));
+    assert_eq!(orders[0]["id"], "27");
+    assert_eq!(orders[0]["contragent_id"], "C-501");
+    // Without it, the Sellper client stands for itself.
+    let (_, out) = convert_one(&input);
+    let orders = records_of(&out.path().join("orders.delta-sellper-order-27.json"));
+    assert_eq!(orders[0]["contragent_id"], "900");
+}

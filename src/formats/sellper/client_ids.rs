@@ -1,5 +1,6 @@
 //! Which Sellper client is which COMPO contragent: a configured table, the `COMPO <id>` note the
-//! bridge writes into the comment of each client it creates, and INNs.
+//! bridge writes into the comment of each client it creates, and INNs (of Sellper clients
+//! answers, and of COMPO contragents files).
 //!
 //! Sellper gives a client created from a portal contragent its own id, so the id cannot travel
 //! as it is in either direction. A client born in Sellper keeps its Sellper id as its COMPO id
@@ -19,6 +20,12 @@ pub(crate) struct ClientIds {
     to_compo: HashMap<String, String>,
     /// INN → Sellper client id, from the clients answers given.
     by_inn: HashMap<String, String>,
+    /// INN → COMPO contragent id, from the COMPO contragents files given.
+    compo_by_inn: HashMap<String, String>,
+    /// Sellper client id → its INN, from the clients answers given.
+    inn_of: HashMap<String, String>,
+    /// COMPO contragent id → its INN, from the COMPO contragents files given.
+    contragent_inn: HashMap<String, String>,
 }
 
 /// The COMPO id in a client's comment: the bridge writes `…; COMPO <id>` last.
@@ -61,8 +68,16 @@ impl ClientIds {
                 path: path.clone(),
                 source,
             };
+            let mut report = Report::new(name.clone(), None);
+            if name.ends_with(".json") {
+                ids.learn_contragents(path, &mut report)?;
+                report.settle();
+                if !report.errors.is_empty() {
+                    reports.push(report);
+                }
+                continue;
+            }
             let file = std::fs::File::open(path).map_err(read_err)?;
-            let mut report = Report::new(name, None);
             let result = utf8_stream(file).and_then(|text| {
                 let mut cur = XmlCursor::new(text);
                 let root = cur.root()?;
@@ -116,6 +131,39 @@ impl ClientIds {
         Ok((ids, reports))
     }
 
+    /// COMPO contragents (a file of the portal's `out/`, or the ERP's `contragents.json`):
+    /// INN → contragent id.
+    fn learn_contragents(
+        &mut self,
+        path: &std::path::Path,
+        report: &mut Report,
+    ) -> Result<(), SellperError> {
+        let bytes = std::fs::read(path).map_err(|source| SellperError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Array(records)) => {
+                for r in &records {
+                    let get = |k: &str| r.get(k).and_then(serde_json::Value::as_str);
+                    if let (Some(id), Some(inn)) = (get("id"), get("inn")) {
+                        self.compo_by_inn.insert(inn.to_string(), id.to_string());
+                        self.contragent_inn.insert(id.to_string(), inn.to_string());
+                    }
+                }
+            }
+            Ok(_) => report.errors.push(Issue::file(
+                codes::JSON_NOT_ARRAY,
+                "COMPO contragents are a JSON array of records",
+            )),
+            Err(e) => report
+                .errors
+                .push(Issue::file(codes::JSON_SYNTAX, e.to_string())),
+        }
+        Ok(())
+    }
+
     fn learn(&mut self, n: &Node) {
         let Some(id) = n.attr_value("id") else { return };
         if let Some(compo) = n.text_of("comment").and_then(noted_compo_id) {
@@ -123,23 +171,34 @@ impl ClientIds {
             self.to_sellper.insert(compo.to_string(), id.to_string());
         }
         if let Some(inn) = client_inn(n) {
-            self.by_inn.insert(inn, id.to_string());
+            self.by_inn.insert(inn.clone(), id.to_string());
+            self.inn_of.insert(id.to_string(), inn);
         }
     }
 
     /// The COMPO contragent of a Sellper client, when one is known (`client` is the order's
     /// `<client>` element, whose comment may carry the note).
     pub(crate) fn compo_of(&self, sellper_id: &str, client: Option<&Node>) -> Option<String> {
-        self.to_compo.get(sellper_id).cloned().or_else(|| {
-            client
-                .and_then(|c| c.text_of("comment"))
-                .and_then(noted_compo_id)
-                .map(str::to_string)
-        })
+        if let Some(c) = self.to_compo.get(sellper_id) {
+            return Some(c.clone());
+        }
+        if let Some(c) = client
+            .and_then(|c| c.text_of("comment"))
+            .and_then(noted_compo_id)
+        {
+            return Some(c.to_string());
+        }
+        // By INN: the client's own, else what a clients answer says of it.
+        let inn = client
+            .and_then(client_inn)
+            .or_else(|| self.inn_of.get(sellper_id).cloned())?;
+        self.compo_by_inn.get(&inn).cloned()
     }
 
-    /// The Sellper client of a COMPO contragent: by the table or note, else by its INN.
+    /// The Sellper client of a COMPO contragent: by the table or note, else by its INN (`inn`,
+    /// else the one a contragents file of `clients_from` gives).
     pub(crate) fn sellper_of(&self, contragent: &str, inn: Option<&str>) -> Option<&str> {
+        let inn = inn.or_else(|| self.contragent_inn.get(contragent).map(String::as_str));
         self.to_sellper
             .get(contragent)
             .or_else(|| inn.and_then(|i| self.by_inn.get(i)))

@@ -35,7 +35,8 @@ pub struct SellperOptions {
     /// COMPO contragent id → Sellper client id, both ways.
     pub clients: BTreeMap<String, String>,
     /// Sellper clients answers (`GET /admin/clients.xml`) in which a contragent's client is found
-    /// by INN or by the `COMPO <id>` note the bridge writes into a client's comment.
+    /// by INN or by the `COMPO <id>` note the bridge writes into a client's comment, and COMPO
+    /// contragents files (`*.json`) in which a Sellper client's contragent is found by INN.
     pub clients_from: Vec<PathBuf>,
     /// `goods-source-behaviour` of the orders sent to Sellper; none: Sellper's default.
     pub goods_source_behaviour: Option<GoodsSource>,
