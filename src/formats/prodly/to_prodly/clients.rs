@@ -56,24 +56,22 @@ impl Run<'_> {
         self.read_type(DataType::Contragents, |run, part, s| {
             run.contragent(part.file, s, contracts, categories_users, &mut g)
         })?;
-        {
-            self.read_type(DataType::Customers, |run, Part { file, .. }, mut s| {
-                let ids = s.str_list(&["contragent_ids"]);
-                let mut tags = s.str_list(&["segment_ids"]);
-                tags.extend(s.str(&["category_id"]).map(str::to_string));
-                let manager = s.str(&["manager_id"]).map(str::to_string);
-                if run.settle(file, &mut s) {
-                    for id in ids {
-                        let row = ClientRow::U {
-                            tags: tags.clone(),
-                            manager: manager.clone(),
-                        };
-                        g.add(&id, &row)?;
-                    }
+        self.read_type(DataType::Customers, |run, Part { file, .. }, mut s| {
+            let ids = s.str_list(&["contragent_ids"]);
+            let mut tags = s.str_list(&["segment_ids"]);
+            tags.extend(s.str(&["category_id"]).map(str::to_string));
+            let manager = s.str(&["manager_id"]).map(str::to_string);
+            if run.settle(file, &mut s) {
+                for id in ids {
+                    let row = ClientRow::U {
+                        tags: tags.clone(),
+                        manager: manager.clone(),
+                    };
+                    g.add(&id, &row)?;
                 }
-                Ok(())
-            })?;
-        }
+            }
+            Ok(())
+        })?;
         self.read_type(DataType::Finances, |run, part, s| {
             run.finance(part.file, s, contracts, &mut g)
         })?;

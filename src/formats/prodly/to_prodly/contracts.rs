@@ -47,43 +47,41 @@ impl Run<'_> {
     pub(super) fn read_contracts(&mut self) -> Result<Contracts, ProdlyError> {
         let mut contracts = Contracts::default();
         let mut firms_seen: HashSet<String> = HashSet::new();
-        {
-            self.read_type(DataType::Contracts, |run, Part { file, .. }, mut s| {
-                let id = s.str(&["id"]);
-                let ca = s.str(&["contragent_id"]);
-                let organization = run.firm(&mut s, &mut firms_seen)?;
-                let pt = s.str(&["prices_type_id"]).map(str::to_string);
-                let currency = s.str(&["currency"]).map(str::to_string);
-                let is_default = s.bool(&["is_default"]) == Some(true);
-                run.settle(file, &mut s);
-                let (Some(id), Some(ca)) = (id, ca) else {
-                    return Ok(());
-                };
-                contracts.by_id.insert(
-                    id.to_string(),
-                    Contract {
-                        contragent: ca.to_string(),
-                        organization,
-                    },
-                );
-                let d = contracts
-                    .default
-                    .entry(ca.to_string())
-                    .or_insert(DefaultContract {
-                        explicit: false,
-                        count: 0,
-                        prices_type: None,
-                        currency: None,
-                    });
-                d.count += 1;
-                if !d.explicit && (is_default || d.count == 1) {
-                    d.explicit = is_default;
-                    d.prices_type = pt;
-                    d.currency = currency;
-                }
-                Ok(())
-            })?;
-        }
+        self.read_type(DataType::Contracts, |run, Part { file, .. }, mut s| {
+            let id = s.str(&["id"]);
+            let ca = s.str(&["contragent_id"]);
+            let organization = run.firm(&mut s, &mut firms_seen)?;
+            let pt = s.str(&["prices_type_id"]).map(str::to_string);
+            let currency = s.str(&["currency"]).map(str::to_string);
+            let is_default = s.bool(&["is_default"]) == Some(true);
+            run.settle(file, &mut s);
+            let (Some(id), Some(ca)) = (id, ca) else {
+                return Ok(());
+            };
+            contracts.by_id.insert(
+                id.to_string(),
+                Contract {
+                    contragent: ca.to_string(),
+                    organization,
+                },
+            );
+            let d = contracts
+                .default
+                .entry(ca.to_string())
+                .or_insert(DefaultContract {
+                    explicit: false,
+                    count: 0,
+                    prices_type: None,
+                    currency: None,
+                });
+            d.count += 1;
+            if !d.explicit && (is_default || d.count == 1) {
+                d.explicit = is_default;
+                d.prices_type = pt;
+                d.currency = currency;
+            }
+            Ok(())
+        })?;
         Ok(contracts)
     }
 
