@@ -56,8 +56,10 @@ pub struct InitArgs {
 
 /// Writes a commented config and the folder tree.
 pub fn init(args: InitArgs) -> anyhow::Result<Exit> {
-    let dir = &args.dir;
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    std::fs::create_dir_all(&args.dir).with_context(|| args.dir.display().to_string())?;
+    // Everything below works on the absolute folder: the config written says `workdir = "."`
+    // (relative to the config), and a relative DIR would otherwise be applied twice.
+    let dir = &std::path::absolute(&args.dir).with_context(|| args.dir.display().to_string())?;
     let cfg = dir.join("compo-exchange.toml");
     if cfg.exists() {
         eprintln!("{} exists; left as it is", cfg.display());
@@ -77,11 +79,15 @@ pub fn init(args: InitArgs) -> anyhow::Result<Exit> {
     if args.samples {
         samples(engine.settings())?;
     }
+    // The commands to type from where the user stands, with the path as they wrote it.
+    let typed = args.dir.join("compo-exchange.toml");
     println!(
-        "initialised {}: drop files into {}, then run `compo-exchange once --config {}`",
-        dir.display(),
+        "initialised {}: drop files into {}, then run\n  compo-exchange once --config {}\n\
+         or, as a daemon,\n  compo-exchange run --config {}",
+        args.dir.display(),
         engine.settings().folders.outbox.display(),
-        cfg.display()
+        typed.display(),
+        typed.display()
     );
     Ok(Exit::Ok)
 }

@@ -48,7 +48,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Error);
     }
-    if report.errors.iter().any(|e| e.code != codes::SNAPSHOT_MASS_DELETE) {
+    if report
+        .errors
+        .iter()
+        .any(|e| e.code != codes::SNAPSHOT_MASS_DELETE)
+    {
         eprintln!(
             "compo-exchange: {name} also has other errors (see {}); fix them first",
             report_path.display()

@@ -125,7 +125,10 @@ mod tests {
         assert!(two.is_held(3, 0.2));
         assert!(!two.is_held(3, 0.5));
         let all = Removal::of(&p, &[]);
-        assert!(all.is_held(0, 1.0), "an empty snapshot is held whatever the limit");
+        assert!(
+            all.is_held(0, 1.0),
+            "an empty snapshot is held whatever the limit"
+        );
         // Nothing published yet: nothing to protect.
         assert!(!Removal::of(&KeySet::default(), &[]).is_held(0, 0.2));
     }

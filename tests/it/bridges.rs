@@ -75,9 +75,8 @@ fn unsupported_directions_are_refused() {
 
 #[test]
 fn sellper_xml_in_the_outbox_is_converted_validated_and_published() {
-    // The Sellper stores list is a full warehouses snapshot: it replaces the samples' warehouses,
-    // which the mass-deletion guard (spec 4.2) would hold. Here that replacement is intended.
-    let w = Work::with_config("[snapshot.mass_delete_by_type]\nwarehouses = 1.0\n");
+    // Sellper's stores replace every sample warehouse: a deliberate full replacement.
+    let w = Work::with_config("[snapshot]\nmass_delete = 1.0\n");
     w.run("once", &["--samples"]);
     let xml = std::fs::read(fixtures().join("sellper/001-stores-response.xml")).unwrap();
     w.drop_file("sellper/stores.xml", &xml);

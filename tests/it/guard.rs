@@ -6,9 +6,7 @@ use serde_json::Value;
 
 fn products(ids: std::ops::Range<u32>) -> Vec<u8> {
     let recs: Vec<String> = ids
-        .map(|i| {
-            format!(r#"{{"id":"p{i}","name":"Product {i}","category_id":"c1","unit":"pcs"}}"#)
-        })
+        .map(|i| format!(r#"{{"id":"p{i}","name":"Product {i}","category_id":"c1","unit":"pcs"}}"#))
         .collect();
     format!("[\n{}\n]\n", recs.join(",\n")).into_bytes()
 }
@@ -50,11 +48,18 @@ fn a_snapshot_removing_over_the_share_is_held_until_released() {
     assert_eq!(e["code"], "snapshot.mass_delete");
     let msg = e["message"].as_str().unwrap();
     assert!(msg.contains("delete 6 of the 10"), "{msg}");
-    assert!(msg.contains("compo-exchange release products.json"), "{msg}");
+    assert!(
+        msg.contains("compo-exchange release products.json"),
+        "{msg}"
+    );
 
     let o = w.run("release", &["products.json"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("released products.json"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("released products.json"),
+        "{}",
+        stdout(&o)
+    );
     assert!(!w.path("rejected/products.json").exists());
     assert!(w.path("outbox/products.json").exists());
     let o = w.run("once", &[]);
@@ -115,6 +120,13 @@ fn release_refuses_a_file_rejected_for_its_content() {
     assert_eq!(o.status.code(), Some(1));
     let o = w.run("release", &["products.json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not held by the mass-deletion guard"), "{}", stderr(&o));
-    assert!(w.path("rejected/products.json").exists(), "left where it was");
+    assert!(
+        stderr(&o).contains("not held by the mass-deletion guard"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        w.path("rejected/products.json").exists(),
+        "left where it was"
+    );
 }

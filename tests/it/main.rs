@@ -3,11 +3,13 @@
 
 mod attached;
 mod bridges;
+mod cli;
 mod daemon;
 mod exchange;
 mod exchange_sftp;
 mod guard;
 mod harness;
+mod history;
 mod prodly;
 mod sellper;
 mod sshd;
