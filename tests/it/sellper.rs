@@ -705,3 +705,25 @@ fn a_sellper_client_is_found_by_inn_among_the_portal_contragents() {
     let orders = records_of(&out.path().join("orders.delta-sellper-order-27.json"));
     assert_eq!(orders[0]["contragent_id"], "900");
 }
+
+#[test]
+fn an_unusable_look_up_file_is_said_in_each_report_and_does_not_stop_the_conversion() {
+    let opts = SellperOptions {
+        // A products answer gives no item ids.
+        item_ids_from: vec![sellper_dir().join("022-product-response.xml")],
+        ..Default::default()
+    };
+    let (outcome, out) = convert_with(&sellper_dir().join("x-products-for-stock.xml"), &opts);
+    assert_eq!(outcome.reports.len(), 1, "{:?}", outcome.reports);
+    let r = &outcome.reports[0];
+    assert_eq!(r.file, "x-products-for-stock.xml");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|i| i.code == "convert.unsupported"
+                && i.message.contains("022-product-response.xml"))
+    );
+    let products = records_of(&out.path().join("products.json"));
+    assert!(products[1]["id"].as_str().unwrap().starts_with("123-m-"));
+}

@@ -21,6 +21,7 @@ pub use to_compo::{
 };
 
 use super::ConvertOutcome;
+use crate::compo::report::Issue;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -103,14 +104,31 @@ pub fn sellper_to_compo_with(
 ) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
     let mut outcome = ConvertOutcome::default();
-    let (item_ids, source_reports) = item_ids::ItemIds::read(&opts.item_ids_from)?;
-    outcome.reports.extend(source_reports);
+    let (item_ids, mut sources) = item_ids::ItemIds::read(&opts.item_ids_from)?;
     let (clients, client_reports) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
-    outcome.reports.extend(client_reports);
+    sources.extend(client_reports);
+    // A configured look-up file that cannot be used does not stop the conversion (ids are then
+    // derived, clients taken as they are): each input's report says so, as warnings, so that
+    // the report of an input stays the one about it.
+    let source_warnings: Vec<Issue> = sources
+        .iter()
+        .flat_map(|r| {
+            r.errors.iter().map(move |i| {
+                Issue::file(
+                    &i.code,
+                    format!(
+                        "[sellper] look-up file {} was not used: {}",
+                        r.file, i.message
+                    ),
+                )
+            })
+        })
+        .collect();
     let ctx = to_compo::Context { item_ids, clients };
     let mut taken = HashMap::new();
     for input in inputs {
-        let (written, report) = to_compo::convert_file(input, out_dir, &ctx, &mut taken)?;
+        let (written, mut report) = to_compo::convert_file(input, out_dir, &ctx, &mut taken)?;
+        report.warnings.extend(source_warnings.iter().cloned());
         outcome.written.extend(written);
         if !report.errors.is_empty() || !report.warnings.is_empty() {
             outcome.reports.push(report);
@@ -135,9 +153,10 @@ pub fn compo_to_sellper_with(
     opts: &SellperOptions,
 ) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
-    let (clients, mut reports) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
-    let (written, more) =
+    let (clients, sources) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
+    let (written, mut reports) =
         from_compo::convert(inputs, out_dir, &clients, opts.goods_source_behaviour)?;
-    reports.extend(more);
+    // The inputs' reports first; a look-up file that could not be used reports last.
+    reports.extend(sources);
     Ok(ConvertOutcome { written, reports })
 }
