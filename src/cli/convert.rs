@@ -93,12 +93,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-/// The `[sellper]` section of --config, paths relative to the configuration's folder.
+/// The `[sellper]` section of --config, its paths resolved as the exchange resolves them:
+/// under `workdir` (default `exchange`), itself relative to the current folder.
 fn sellper_options(args: &Args) -> anyhow::Result<sellper::SellperOptions> {
     Ok(match &args.config {
         Some(p) => {
-            let base = p.parent().unwrap_or_else(|| std::path::Path::new("."));
-            crate::config::RawConfig::load(p)?.sellper.options(base)?
+            let raw = crate::config::RawConfig::load(p)?;
+            let workdir = raw.workdir.clone().unwrap_or_else(|| "exchange".into());
+            raw.sellper
+                .options(&std::env::current_dir()?.join(workdir))?
         }
         None => Default::default(),
     })

@@ -162,7 +162,9 @@ fn convert_takes_the_sellper_and_prodly_settings_from_the_configuration() {
     let config = d.path().join("exchange.toml");
     std::fs::write(
         &config,
-        r#"[sellper]
+        format!(
+            r#"workdir = {:?}
+[sellper]
 item_ids_from = ["stock-1.xml"]
 goods_source_behaviour = "find-impersonal-reserve"
 [sellper.clients]
@@ -172,9 +174,11 @@ vendor = "V"
 branch = "SM"
 default_currency = "RUB"
 "#,
+            d.path().display().to_string()
+        ),
     )
     .unwrap();
-    // Paths of [sellper] are relative to the configuration's folder.
+    // Paths of [sellper] are relative to the working folder, as in the exchange.
     std::fs::copy(
         fixtures().join("sellper/011-stores-1.xml"),
         d.path().join("stock-1.xml"),
