@@ -3,8 +3,9 @@
 //! that converts it (`stock`, `icml`, `categories`, `products`, `clients`, `orders`, `events`).
 //!
 //! Each input is streamed: list documents are read one record element at a time and their
-//! records written out at once, so only categories (which need the whole list to build the tree)
-//! and the set of model-card ids of an ICML catalog are held in memory.
+//! records written out at once, so only categories (which need the whole list to build the tree),
+//! the set of model-card ids of an ICML catalog and the ids written by one document (to report a
+//! repeated one) are held in memory, beside the configured look-ups ([`Context`]).
 
 mod categories;
 mod clients;
