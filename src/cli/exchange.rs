@@ -113,11 +113,16 @@ pub fn samples(s: &Settings) -> anyhow::Result<()> {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: Common,
+    /// Serve the status page and /metrics here (overrides http.listen): a port for loopback,
+    /// or ADDRESS:PORT.
+    #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 /// The daemon, until SIGINT or SIGTERM.
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
+    crate::observe::start(&settings, args.http)?;
     let mut engine = Engine::open(settings)?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

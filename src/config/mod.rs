@@ -1,6 +1,10 @@
 //! Configuration: the TOML file as written (every struct refuses unknown keys), checked once
 //! into [`Settings`], the validated form the rest of the program uses.
 
+mod observe;
+
+pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
+
 use crate::compo::reader::EncodingMode;
 use crate::compo::validate::{Options, Policy};
 use crate::schedule::{Job, Plan};
@@ -48,6 +52,10 @@ pub struct RawConfig {
     pub prodly: RawProdly,
     #[serde(default)]
     pub snapshot: RawSnapshot,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub notify: RawNotify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,6 +209,9 @@ pub struct Settings {
     pub sellper_xml: bool,
     pub prodly: Option<ProdlySettings>,
     pub snapshot: SnapshotSettings,
+    /// Where `run` serves the status page and `/metrics`; `None`: not served.
+    pub http_listen: Option<std::net::SocketAddr>,
+    pub notify: NotifySettings,
 }
 
 /// Command-line values that take precedence over the file.
@@ -382,6 +393,10 @@ impl Settings {
                 .ok_or_else(|| invalid(&key, "not a data type (names are case-sensitive)"))?;
             snapshot.by_type.insert(t, share_of(&key, *v)?);
         }
+        let http_listen = raw.http.listen.as_deref().map(parse_listen).transpose();
+        let http_listen = http_listen.map_err(|m| invalid("http.listen", m))?;
+        let notify = NotifySettings::from_raw(raw.notify)
+            .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
         Ok(Settings {
             folders,
             server,
@@ -400,6 +415,8 @@ impl Settings {
             sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
             prodly,
             snapshot,
+            http_listen,
+            notify,
         })
     }
 

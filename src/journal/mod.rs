@@ -15,6 +15,8 @@
 mod files;
 mod keys;
 mod manifest;
+mod notices;
+mod observed;
 mod progress;
 mod release;
 mod retry;
@@ -24,6 +26,7 @@ mod states;
 pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
 pub use manifest::ManifestEntry;
+pub use observed::{FileFigures, Retrying};
 pub use progress::Progress;
 pub use retry::{Failure, Health};
 pub use states::State;
