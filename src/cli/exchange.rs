@@ -121,8 +121,8 @@ pub struct RunArgs {
 
 /// The daemon, until SIGINT or SIGTERM.
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
+    crate::observe::start(&args.common.settings()?, args.http)?;
     let settings = args.common.settings()?;
-    crate::observe::start(&settings, args.http)?;
     let mut engine = Engine::open(settings)?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
