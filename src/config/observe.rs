@@ -51,7 +51,10 @@ impl NotifySettings {
             }
         }
         if raw.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            return Err(("command", "is empty; remove the key or name a program".into()));
+            return Err((
+                "command",
+                "is empty; remove the key or name a program".into(),
+            ));
         }
         Ok(NotifySettings {
             command: raw.command,
@@ -93,10 +96,7 @@ mod tests {
     #[test]
     fn a_bare_port_listens_on_loopback_only() {
         assert_eq!(parse_listen("8080").unwrap().to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            parse_listen("0.0.0.0:9").unwrap().to_string(),
-            "0.0.0.0:9"
-        );
+        assert_eq!(parse_listen("0.0.0.0:9").unwrap().to_string(), "0.0.0.0:9");
         assert_eq!(parse_listen("[::1]:9").unwrap().to_string(), "[::1]:9");
         let e = parse_listen("localhost").unwrap_err();
         assert!(e.contains("127.0.0.1:8080"), "{e}");

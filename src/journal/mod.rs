@@ -26,7 +26,7 @@ mod states;
 pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
 pub use manifest::ManifestEntry;
-pub use observed::{FileFigures, Retrying};
+pub use observed::{FileFigures, FolderTotals, Retrying};
 pub use progress::Progress;
 pub use retry::{Failure, Health};
 pub use states::State;
@@ -85,7 +85,12 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // Other connections write too (the notifier, the health of `run`): a transaction that
+        // read first and then wrote would fail at once with SQLITE_BUSY_SNAPSHOT, past the busy
+        // timeout, whenever one of them committed in between. Taking the write lock at BEGIN
+        // makes it wait its turn instead.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")

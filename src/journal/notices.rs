@@ -28,19 +28,25 @@ impl Journal {
     /// When `channel` started notifying (set now on its first use): older events are not sent.
     pub fn notices_since(&mut self, channel: &str) -> Result<String> {
         self.ensure_notices()?;
+        let read = |j: &Journal| {
+            j.conn
+                .query_row(
+                    "SELECT since FROM notices_start WHERE channel = ?1",
+                    [channel],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+        };
+        // Read first: the notifier asks at every pass, and a write each time would compete
+        // with the daemon's for nothing.
+        if let Some(since) = read(self)? {
+            return Ok(since);
+        }
         self.conn.execute(
             "INSERT OR IGNORE INTO notices_start (channel, since) VALUES (?1, ?2)",
             params![channel, now()],
         )?;
-        let since: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT since FROM notices_start WHERE channel = ?1",
-                [channel],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(since.unwrap_or_else(now))
+        Ok(read(self)?.unwrap_or_else(now))
     }
 
     /// The (file, event) pairs already sent on `channel`.

@@ -44,6 +44,15 @@ pub struct Retrying {
     pub first_failed_at: String,
 }
 
+/// What the server holds of one attached folder, by the manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderTotals {
+    pub folder: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub last_published_at: Option<String>,
+}
+
 impl Journal {
     /// Opens the journal for reading only: it never creates, upgrades or writes, so it can sit
     /// beside the daemon's connection (WAL lets a reader see committed data while the writer
@@ -160,19 +169,19 @@ impl Journal {
     }
 
     /// Per attached folder: files on the server, their bytes, the last time one was published.
-    pub fn manifest_totals(&self) -> Result<Vec<(String, u64, u64, Option<String>)>> {
+    pub fn manifest_totals(&self) -> Result<Vec<FolderTotals>> {
         let mut st = self.conn.prepare_cached(
             "SELECT folder, COUNT(*), COALESCE(SUM(size), 0), MAX(published_at) FROM manifest \
              GROUP BY folder ORDER BY folder",
         )?;
         let rows = st
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
-                    r.get(3)?,
-                ))
+                Ok(FolderTotals {
+                    folder: r.get(0)?,
+                    files: r.get::<_, i64>(1)? as u64,
+                    bytes: r.get::<_, i64>(2)? as u64,
+                    last_published_at: r.get(3)?,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -198,8 +207,15 @@ mod tests {
         let path = d.path().join("journal.db");
         assert!(Journal::open_read_only(&path).is_err(), "no journal yet");
         let mut w = Journal::open(&path).unwrap();
-        let id = w.begin(&new_file("products.json"), State::Claiming).unwrap();
-        for s in [State::Claimed, State::Staged, State::Publishing, State::Uploaded] {
+        let id = w
+            .begin(&new_file("products.json"), State::Claiming)
+            .unwrap();
+        for s in [
+            State::Claimed,
+            State::Staged,
+            State::Publishing,
+            State::Uploaded,
+        ] {
             w.transition(id, s, Update::default()).unwrap();
         }
         w.transition(id, State::Published, Update::default())

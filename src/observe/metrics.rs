@@ -122,14 +122,14 @@ pub fn render(cx: &Context) -> Result<String, String> {
     }
     let attached_files = Family::<FolderLabel, Gauge>::default();
     let attached_bytes = Family::<FolderLabel, Gauge>::default();
-    for (folder, n, b, at) in j.manifest_totals().map_err(|e| e.to_string())? {
+    for t in j.manifest_totals().map_err(|e| e.to_string())? {
         let l = FolderLabel {
-            folder: folder.clone(),
+            folder: t.folder.clone(),
         };
-        attached_files.get_or_create(&l).set(n as i64);
-        attached_bytes.get_or_create(&l).set(b as i64);
-        if let Some(s) = at.as_deref().and_then(unix) {
-            last_publish.get_or_create(&label(Some(folder))).set(s);
+        attached_files.get_or_create(&l).set(t.files as i64);
+        attached_bytes.get_or_create(&l).set(t.bytes as i64);
+        if let Some(s) = t.last_published_at.as_deref().and_then(unix) {
+            last_publish.get_or_create(&label(Some(t.folder))).set(s);
         }
     }
     let retrying: Gauge = Gauge::default();
@@ -154,10 +154,26 @@ pub fn render(cx: &Context) -> Result<String, String> {
         }
     }
 
-    reg.register("files_taken", "Files taken from the outbox or downloaded from out/", taken);
-    reg.register("files_published", "Files published to the portal", published);
-    reg.register("files_rejected", "Files rejected or held (report in rejected/)", rejected);
-    reg.register("files_delivered", "Files from out/ delivered into the inbox", delivered);
+    reg.register(
+        "files_taken",
+        "Files taken from the outbox or downloaded from out/",
+        taken,
+    );
+    reg.register(
+        "files_published",
+        "Files published to the portal",
+        published,
+    );
+    reg.register(
+        "files_rejected",
+        "Files rejected or held (report in rejected/)",
+        rejected,
+    );
+    reg.register(
+        "files_delivered",
+        "Files from out/ delivered into the inbox",
+        delivered,
+    );
     reg.register_with_unit(
         "published",
         "Bytes of the files published",
@@ -176,8 +192,16 @@ pub fn render(cx: &Context) -> Result<String, String> {
         Unit::Seconds,
         latency,
     );
-    reg.register("files_waiting", "Files staged and waiting for their tick", waiting);
-    reg.register("files_retrying", "Files whose last attempt failed and that are retried", retrying);
+    reg.register(
+        "files_waiting",
+        "Files staged and waiting for their tick",
+        waiting,
+    );
+    reg.register(
+        "files_retrying",
+        "Files whose last attempt failed and that are retried",
+        retrying,
+    );
     reg.register_with_unit(
         "last_publish_timestamp",
         "When a file of the type was last published (Unix time)",
@@ -205,8 +229,16 @@ pub fn render(cx: &Context) -> Result<String, String> {
             server,
         );
     }
-    reg.register("component_up", "1 when the component's last attempt worked", up);
-    reg.register("attached_files", "Attached files on the server", attached_files);
+    reg.register(
+        "component_up",
+        "1 when the component's last attempt worked",
+        up,
+    );
+    reg.register(
+        "attached_files",
+        "Attached files on the server",
+        attached_files,
+    );
     reg.register_with_unit(
         "attached",
         "Bytes of the attached files on the server",

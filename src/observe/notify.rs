@@ -93,7 +93,10 @@ fn run_command(cmd: &str, body: &str) -> Result<(), String> {
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("`{cmd}` took longer than {}s; stopped", TIMEOUT.as_secs()));
+                return Err(format!(
+                    "`{cmd}` took longer than {}s; stopped",
+                    TIMEOUT.as_secs()
+                ));
             }
             Err(e) => return Err(format!("`{cmd}`: {e}")),
         }
@@ -144,8 +147,8 @@ fn pass(cx: &Context, n: &NotifySettings, j: &mut Journal, ch: &Channel) -> Resu
     let name = ch.name();
     let since = j.notices_since(name).map_err(|e| e.to_string())?;
     let sent = j.notices_sent(name).map_err(|e| e.to_string())?;
-    let events = events::find(j, &cx.rejected, &since, n.stuck_after, &sent)
-        .map_err(|e| e.to_string())?;
+    let events =
+        events::find(j, &cx.rejected, &since, n.stuck_after, &sent).map_err(|e| e.to_string())?;
     if events.is_empty() {
         return Ok(0);
     }
@@ -209,7 +212,10 @@ mod tests {
 
     #[test]
     fn only_the_host_of_a_webhook_is_named() {
-        assert_eq!(host_of("https://hooks.example/T0/B1/secret"), "hooks.example");
+        assert_eq!(
+            host_of("https://hooks.example/T0/B1/secret"),
+            "hooks.example"
+        );
         assert_eq!(host_of("http://u:pw@h:8080/x?t=1"), "h:8080");
     }
 

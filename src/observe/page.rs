@@ -73,6 +73,7 @@ align-items:baseline}
 header h1{font-size:19px;margin:0 16px 0 0}
 header span{opacity:.85}
 header a{color:#fff;margin-left:auto}
+header code{background:rgba(255,255,255,.14);color:#fff}
 main{padding:8px 24px 32px;max-width:1280px}
 section{background:#fff;border:1px solid #dde3ea;border-radius:6px;margin:16px 0;padding:4px 16px 12px}
 h2{font-size:16px;margin:12px 0 8px}
@@ -122,22 +123,20 @@ pub fn render(o: &Overview, lang: Lang) -> String {
         esc(w.refresh_note),
         esc(w.other_language),
     );
-    if o.journal_error.is_some() {
-        let _ = write!(
-            h,
-            "<p class=\"warn\">{}</p>",
-            esc(if o.health.is_empty() && o.rejections.is_empty() {
-                w.no_journal
-            } else {
-                ""
-            })
-        );
+    if let Some(e) = &o.journal_error {
+        let text = if e.starts_with("no journal") {
+            w.no_journal
+        } else {
+            e
+        };
+        let _ = write!(h, "<p class=\"warn\">{}</p>", esc(text));
     }
+    // Problems first: what an operator opens the page for.
     health(&mut h, o, w);
-    types(&mut h, o, w);
     rejections(&mut h, o, w);
     retrying(&mut h, o, w);
     waiting(&mut h, o, w);
+    types(&mut h, o, w);
     collection(&mut h, o, w);
     attached(&mut h, o, w);
     h.push_str("</main></body></html>\n");
@@ -229,7 +228,11 @@ fn rejections(h: &mut String, o: &Overview, w: &Words) {
         esc(w.rejections_note)
     );
     if o.rejections.is_empty() {
-        let _ = write!(h, "<p class=\"muted\">{}</p></section>", esc(w.none_rejected));
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p></section>",
+            esc(w.none_rejected)
+        );
         return;
     }
     let _ = write!(
@@ -256,14 +259,22 @@ fn rejections(h: &mut String, o: &Overview, w: &Words) {
         let first = match q.first_errors.first() {
             Some(e) => {
                 let more = if q.errors > 1 {
-                    format!(" <span class=\"muted\">(+{} {})</span>", q.errors - 1, esc(w.and_more))
+                    format!(
+                        " <span class=\"muted\">(+{} {})</span>",
+                        q.errors - 1,
+                        esc(w.and_more)
+                    )
                 } else {
                     String::new()
                 };
                 format!(
                     "<code>{}</code> <code>{}</code> {}{more}",
                     esc(&e.code),
-                    esc(if e.pointer.is_empty() { "/" } else { &e.pointer }),
+                    esc(if e.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &e.pointer
+                    }),
                     esc(&e.message)
                 )
             }
@@ -289,9 +300,17 @@ fn rejections(h: &mut String, o: &Overview, w: &Words) {
 }
 
 fn retrying(h: &mut String, o: &Overview, w: &Words) {
-    let _ = write!(h, "<section id=\"retrying\"><h2>{}</h2>", esc(w.retrying_files));
+    let _ = write!(
+        h,
+        "<section id=\"retrying\"><h2>{}</h2>",
+        esc(w.retrying_files)
+    );
     if o.retrying.is_empty() {
-        let _ = write!(h, "<p class=\"muted\">{}</p></section>", esc(w.none_retrying));
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p></section>",
+            esc(w.none_retrying)
+        );
         return;
     }
     let _ = write!(
@@ -321,9 +340,17 @@ fn retrying(h: &mut String, o: &Overview, w: &Words) {
 }
 
 fn waiting(h: &mut String, o: &Overview, w: &Words) {
-    let _ = write!(h, "<section id=\"waiting\"><h2>{}</h2>", esc(w.waiting_files));
+    let _ = write!(
+        h,
+        "<section id=\"waiting\"><h2>{}</h2>",
+        esc(w.waiting_files)
+    );
     if o.waiting.is_empty() {
-        let _ = write!(h, "<p class=\"muted\">{}</p></section>", esc(w.none_waiting));
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p></section>",
+            esc(w.none_waiting)
+        );
         return;
     }
     let _ = write!(
@@ -438,7 +465,12 @@ fn attached(h: &mut String, o: &Overview, w: &Words) {
                     esc(w.open_report)
                 )
             });
-            let _ = write!(h, "<li><code>{}/{}</code>{link}</li>", esc(folder), esc(name));
+            let _ = write!(
+                h,
+                "<li><code>{}/{}</code>{link}</li>",
+                esc(folder),
+                esc(name)
+            );
         }
         h.push_str("</ul>");
     }
@@ -451,8 +483,14 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_links_encoded() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-        assert_eq!(url_path("pictures/a b#.jpg.report.json"), "pictures/a%20b%23.jpg.report.json");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(
+            url_path("pictures/a b#.jpg.report.json"),
+            "pictures/a%20b%23.jpg.report.json"
+        );
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
     }

@@ -195,7 +195,7 @@ static RU: Words = Words {
     health: "Исправность",
     component: "Компонент",
     condition: "Состояние",
-    since: "С",
+    since: "Начиная с",
     last_success: "Последний успех",
     ok: "в порядке",
     failing: "сбой",
@@ -256,7 +256,10 @@ mod tests {
     fn the_query_wins_then_accept_language_by_weight() {
         assert_eq!(Lang::choose(Some("ru"), Some("en")), Lang::Ru);
         assert_eq!(Lang::choose(Some("xx"), Some("ru-RU,ru;q=0.9")), Lang::Ru);
-        assert_eq!(Lang::choose(None, Some("de-DE,en;q=0.5,ru;q=0.8")), Lang::Ru);
+        assert_eq!(
+            Lang::choose(None, Some("de-DE,en;q=0.5,ru;q=0.8")),
+            Lang::Ru
+        );
         assert_eq!(Lang::choose(None, Some("en-GB,ru;q=0.3")), Lang::En);
         assert_eq!(Lang::choose(None, Some("de")), Lang::En);
         assert_eq!(Lang::choose(None, None), Lang::En);

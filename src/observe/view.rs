@@ -287,7 +287,11 @@ impl Overview {
             last_delivered_file: last_delivered.map(|f| f.name.clone()),
             last_delivered_at: last_delivered.and_then(|f| f.delivered_at.as_deref().map(local)),
             delivered_24h: inbound()
-                .filter(|f| f.delivered_at.as_deref().is_some_and(|t| after(t, &day_ago)))
+                .filter(|f| {
+                    f.delivered_at
+                        .as_deref()
+                        .is_some_and(|t| after(t, &day_ago))
+                })
                 .count(),
             rejected_24h: inbound()
                 .filter(|f| f.state == State::Rejected && after(&f.updated_at, &day_ago))
@@ -299,14 +303,14 @@ impl Overview {
         for folder in AttachedFolder::ALL {
             let name = folder.name();
             let cadence = cx.plan.cadence(Job::Attached(folder));
-            let t = totals.iter().find(|t| t.0 == name);
+            let t = totals.iter().find(|t| t.folder == name);
             self.attached.push(AttachedRow {
                 folder: name.into(),
                 schedule: cadence.to_string(),
                 next_tick: next_tick(cadence, now),
-                on_server: t.map_or(0, |t| t.1),
-                bytes: t.map_or(0, |t| t.2),
-                last_published_at: t.and_then(|t| t.3.as_deref().map(local)),
+                on_server: t.map_or(0, |t| t.files),
+                bytes: t.map_or(0, |t| t.bytes),
+                last_published_at: t.and_then(|t| t.last_published_at.as_deref().map(local)),
                 progress: progress
                     .iter()
                     .find(|p| p.job.ends_with(name))

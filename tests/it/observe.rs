@@ -1,0 +1,402 @@
+//! What operators see of `compo-exchange run`: the status page loaded in a real headless
+//! Chromium (Debian's), `/metrics` read by the Prometheus project's OpenMetrics parser, and
+//! notifications delivered to a real local webhook server and a real command.
+//!
+//! Retry and health rows are written here through the journal's own API, as the daemon writes
+//! them when an upload fails: the local server of these tests does not fail on its own.
+
+use crate::harness::{cli, stderr, tree, Work};
+use compo_exchange::journal::{Journal, NewFile, Origin, State, Update};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The daemon, killed when dropped so that a failing test leaves none behind.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(w: &Work, more: &[&str]) -> Daemon {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(w.path("daemon.log"))
+        .unwrap();
+    Daemon(
+        cli()
+            .arg("run")
+            .arg("--config")
+            .arg(w.config())
+            .args(more)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the daemon"),
+    )
+}
+
+fn log(w: &Work) -> String {
+    std::fs::read_to_string(w.path("daemon.log")).unwrap_or_default()
+}
+
+fn wait_for<T>(w: &Work, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "timed out waiting for {what}; files: {:?}\nlog:\n{}",
+        tree(w.dir.path()),
+        log(w)
+    );
+}
+
+/// The page's base URL, from the daemon's log (it was asked for port 0).
+fn page_url(w: &Work) -> String {
+    wait_for(w, "the status page to listen", 20, || {
+        let l = log(w);
+        let at = l.find("status page at http://")? + "status page at ".len();
+        let end = at + l[at..].find('/').unwrap() + 2;
+        let rest = &l[end..];
+        Some(format!(
+            "{}{}",
+            &l[at..end],
+            &rest[..rest.find('/').unwrap()]
+        ))
+    })
+}
+
+fn get(url: &str) -> (u16, String, String) {
+    match ureq::get(url).call() {
+        Ok(mut r) => {
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (200, ct, r.body_mut().read_to_string().unwrap())
+        }
+        Err(ureq::Error::StatusCode(c)) => (c, String::new(), String::new()),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Debian's Chromium, headless, with a fresh profile and nothing reaching out.
+fn chromium(args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,1700",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("chromium (scripts/install-deps installs Debian's)");
+    assert!(o.status.success(), "chromium: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A categories file published and a products file rejected for a missing category.
+fn one_published_one_rejected(extra: &str) -> Work {
+    let w = Work::with_config(extra);
+    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
+    w.drop_file(
+        "products.json",
+        br#"[{"id":"p1","name":"P","category_id":"c-missing","unit":"pcs"}]"#,
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    w
+}
+
+/// A file whose upload keeps failing, as the daemon records it; returns its id.
+fn failing_upload(w: &Work, name: &str, error: &str) -> i64 {
+    let mut j = Journal::open(&w.path("state/journal.db")).unwrap();
+    let id = j
+        .begin(
+            &NewFile {
+                origin: Origin::Outbox,
+                name,
+                data_type: Some("prices"),
+                snapshot: false,
+                size: 42,
+                hash: "0123",
+                work_path: None,
+            },
+            State::Claiming,
+        )
+        .unwrap();
+    for s in [State::Claimed, State::Staged, State::Publishing] {
+        j.transition(id, s, Update::default()).unwrap();
+    }
+    let next = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+    j.note_failure(id, error, &next).unwrap();
+    j.note_failure(id, error, &next).unwrap();
+    j.set_health("server", Some(error), &chrono::Utc::now().to_rfc3339())
+        .unwrap();
+    id
+}
+
+#[test]
+fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browser() {
+    let w = one_published_one_rejected(
+        "[notify]\nwebhook_url = \"http://127.0.0.1:9/hook?token=SECRET-TOKEN-123\"\n",
+    );
+    let _d = start(&w, &["--http", "127.0.0.1:0"]);
+    let base = page_url(&w);
+    failing_upload(
+        &w,
+        "prices.json",
+        "in/prices.json: connection reset by peer",
+    );
+
+    let dom = chromium(&["--dump-dom", &format!("{base}/?lang=en")]);
+    for want in [
+        "<html lang=\"en\"",
+        "products.json",
+        "ref.missing",
+        "/0/category_id",
+        "c-missing",
+        "href=\"/rejected/products.json.report.json\"",
+        // Retrying, with its last error and attempts; the server's health.
+        "prices.json",
+        "in/prices.json: connection reset by peer",
+        "failing",
+        // The plan: the next tick of a type on an interval is a time, immediate says so.
+        "at every check",
+    ] {
+        assert!(dom.contains(want), "page lacks {want:?}:\n{dom}");
+    }
+    assert!(
+        !dom.contains("SECRET-TOKEN"),
+        "the webhook's token is shown"
+    );
+    let shot = artifacts().join("status-page-en.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        &format!("{base}/?lang=en"),
+    ]);
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{}",
+        png.len()
+    );
+
+    // The report behind the link; nothing else of the work folder.
+    let (code, ct, body) = get(&format!("{base}/rejected/products.json.report.json"));
+    assert_eq!(
+        (code, ct.as_str()),
+        (200, "application/json; charset=utf-8")
+    );
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["errors"][0]["code"], "ref.missing");
+    for bad in [
+        "/rejected/products.json",
+        "/rejected/..%2Fstate%2Fjournal.db",
+        "/rejected/%2E%2E/config.toml",
+        "/rejected/../config.toml",
+    ] {
+        assert_eq!(get(&format!("{base}{bad}")).0, 404, "{bad}");
+    }
+
+    // Russian: by ?lang= and by the browser's Accept-Language.
+    let dom = chromium(&["--dump-dom", &format!("{base}/?lang=ru")]);
+    for want in [
+        "<html lang=\"ru\"",
+        "Отклонённые файлы",
+        "Первая ошибка",
+        "отклонён",
+        "ref.missing",
+        "href=\"/rejected/products.json.report.json\"",
+    ] {
+        assert!(dom.contains(want), "Russian page lacks {want:?}:\n{dom}");
+    }
+    let shot = artifacts().join("status-page-ru.png");
+    chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        &format!("{base}/?lang=ru"),
+    ]);
+    assert!(shot.exists());
+    let mut r = ureq::get(&format!("{base}/"))
+        .header("Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5")
+        .call()
+        .unwrap();
+    assert!(r
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+        .contains("<html lang=\"ru\""));
+
+    // The same, for scripts.
+    let (code, _, body) = get(&format!("{base}/status.json"));
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["rejections"][0]["file"], "products.json");
+    assert_eq!(v["rejections"][0]["first_errors"][0]["code"], "ref.missing");
+    assert_eq!(v["retrying"][0]["attempts"], 2);
+    assert!(!body.contains("SECRET-TOKEN"));
+}
+
+/// The exposition read by the Prometheus project's OpenMetrics parser (strict: it refuses what
+/// the format does not allow); printed back as `name{labels} value` lines.
+fn parse_openmetrics(text: &str) -> Vec<(String, Value, f64)> {
+    let script = "import sys, json\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        out = []\n\
+        for f in text_string_to_metric_families(sys.stdin.read()):\n\
+        \x20   for s in f.samples:\n\
+        \x20       out.append([s.name, s.labels, s.value])\n\
+        print(json.dumps(out))\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "the OpenMetrics parser refused /metrics ({}):\n{text}",
+        stderr(&o)
+    );
+    let v: Vec<(String, Value, f64)> = serde_json::from_slice(&o.stdout).unwrap();
+    v
+}
+
+fn sample(all: &[(String, Value, f64)], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    all.iter()
+        .find(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l[*k] == *v))
+        .map(|s| s.2)
+}
+
+#[test]
+fn metrics_are_valid_openmetrics_and_count_what_the_journal_says() {
+    let w = one_published_one_rejected("[http]\nlisten = \"127.0.0.1:0\"\n");
+    let mut d = start(&w, &[]);
+    let base = page_url(&w);
+    let (code, ct, text) = get(&format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    let m = parse_openmetrics(&text);
+    let cat = [("type", "categories")];
+    let prod = [("type", "products")];
+    assert_eq!(
+        sample(&m, "compo_exchange_files_taken_total", &cat),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&m, "compo_exchange_files_taken_total", &prod),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&m, "compo_exchange_files_published_total", &cat),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&m, "compo_exchange_files_published_total", &prod),
+        None
+    );
+    assert_eq!(
+        sample(&m, "compo_exchange_files_rejected_total", &prod),
+        Some(1.0)
+    );
+    let size = br#"[{"id":"c1","name":"All"}]"#.len() as f64;
+    assert_eq!(
+        sample(&m, "compo_exchange_published_bytes_total", &cat),
+        Some(size)
+    );
+    assert_eq!(
+        sample(&m, "compo_exchange_publish_latency_seconds_count", &cat),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "compo_exchange_publish_latency_seconds_bucket",
+            &[("type", "categories"), ("le", "+Inf")]
+        ),
+        Some(1.0)
+    );
+    let last = sample(&m, "compo_exchange_last_publish_timestamp_seconds", &cat).unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!((now - 600.0..=now + 1.0).contains(&last), "{last} vs {now}");
+    assert_eq!(sample(&m, "compo_exchange_files_retrying", &[]), Some(0.0));
+    assert_eq!(sample(&m, "compo_exchange_server_reachable", &[]), None);
+
+    failing_upload(&w, "prices.json", "connection refused");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        d.0.try_wait().unwrap().is_none(),
+        "daemon exited:\n{}",
+        log(&w)
+    );
+    let m = parse_openmetrics(&get(&format!("{base}/metrics")).2);
+    assert_eq!(sample(&m, "compo_exchange_files_retrying", &[]), Some(1.0));
+    assert_eq!(
+        sample(&m, "compo_exchange_server_reachable", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "compo_exchange_component_up",
+            &[("component", "server")]
+        ),
+        Some(0.0)
+    );
+    // Counters never go down between scrapes.
+    assert_eq!(
+        sample(&m, "compo_exchange_files_published_total", &cat),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn a_port_taken_already_is_an_error_at_start() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let w = Work::new();
+    let o = w.run("run", &["--http", &port]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{e}"
+    );
+    let o = w.run("run", &["--http", "localhost"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("127.0.0.1:8080"), "{}", stderr(&o));
+}
