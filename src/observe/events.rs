@@ -113,11 +113,12 @@ pub fn find(
         if !newer_than(&f.updated_at, since) {
             continue;
         }
-        let q = quote(f);
-        let kind = if q.held { "held" } else { "rejected" };
-        if was_sent(f.id, kind) {
+        // Told already as one or the other: a release removes the report that said "held".
+        if was_sent(f.id, "held") || was_sent(f.id, "rejected") {
             continue;
         }
+        let q = quote(f);
+        let kind = if q.held { "held" } else { "rejected" };
         let first = q
             .first_errors
             .first()

@@ -149,6 +149,7 @@ fn pass(cx: &Context, n: &NotifySettings, j: &mut Journal, ch: &Channel) -> Resu
     let sent = j.notices_sent(name).map_err(|e| e.to_string())?;
     let events =
         events::find(j, &cx.rejected, &since, n.stuck_after, &sent).map_err(|e| e.to_string())?;
+    tracing::debug!(channel = name, events = events.len(), "notifier pass");
     if events.is_empty() {
         return Ok(0);
     }
