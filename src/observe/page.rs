@@ -81,7 +81,7 @@ h2 small{font-weight:normal;color:#667}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 10px 5px 0;border-bottom:1px solid #eef1f4;vertical-align:top}
 th{font-weight:600;color:#445;font-size:13px}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#17733a;font-weight:600}
 .bad{color:#b3261e;font-weight:600}
 .held{color:#9a5b00;font-weight:600}
@@ -182,7 +182,7 @@ fn types(h: &mut String, o: &Overview, w: &Words) {
     let _ = write!(
         h,
         "<section id=\"types\"><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+         <th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr>",
         esc(w.types),
         esc(w.data_type),
         esc(w.schedule),
@@ -381,7 +381,7 @@ fn collection(h: &mut String, o: &Overview, w: &Words) {
     let _ = write!(
         h,
         "<section id=\"collection\"><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>{}</th></tr><tr><td><code>{}</code></td><td>{}</td>\
+         <th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr><tr><td><code>{}</code></td><td>{}</td>\
          <td>{}</td><td>{last}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\
          </table></section>",
         esc(w.collection),
