@@ -10,7 +10,8 @@
 //! One file per concern: [`files`] (rows and their transitions), [`states`] (the state machine),
 //! [`keys`] (what the portal holds of each type), [`manifest`] (attached files), [`progress`]
 //! (long jobs), [`retry`] (per-file retries and component health), [`schema`] (tables and the
-//! upgrade of older journals).
+//! upgrade of older journals), [`observed`] (what the status page, metrics and notifier read),
+//! [`notices`] (what the notifier has sent).
 
 mod files;
 mod keys;
@@ -110,6 +111,11 @@ pub(crate) mod testing {
         let d = tempfile::tempdir().unwrap();
         let j = Journal::open(&d.path().join("journal.db")).unwrap();
         (d, j)
+    }
+
+    /// Now, as the journal writes times.
+    pub fn stamp() -> String {
+        now()
     }
 
     pub fn new_file(name: &str) -> NewFile<'_> {

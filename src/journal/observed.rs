@@ -236,4 +236,31 @@ mod tests {
         let id2 = w.begin(&new_file("prices.json"), State::Claiming).unwrap();
         assert_eq!(r.file_figures().unwrap().last().unwrap().id, id2);
     }
+
+    #[test]
+    fn a_transaction_that_reads_then_writes_waits_for_another_writer_instead_of_failing() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        let mut a = Journal::open(&path).unwrap();
+        let id = a.begin(&new_file("prices.json"), State::Claiming).unwrap();
+        let tx = a.conn.transaction().unwrap();
+        let n: i64 = tx
+            .query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0))
+            .unwrap();
+        // Another connection (the notifier, say) writes meanwhile.
+        let other = std::thread::spawn(move || {
+            let mut b = Journal::open(&path).unwrap();
+            b.note_failure(id, "x", "2026-11-30T10:00:00Z").unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // A deferred transaction would now fail with SQLITE_BUSY_SNAPSHOT.
+        tx.execute(
+            "UPDATE files SET errors = ?1 WHERE id = ?2",
+            rusqlite::params![n, id],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        other.join().unwrap();
+        assert_eq!(a.retrying().unwrap().len(), 1);
+    }
 }

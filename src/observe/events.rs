@@ -244,3 +244,98 @@ pub fn find(
     out.sort_by(|a, b| (a.file_id, a.event).cmp(&(b.file_id, b.event)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compo::report::{codes, Issue, Report};
+    use crate::journal::testing::{journal, new_file};
+    use crate::journal::Update;
+
+    /// A rejected file with its report in `dir`, as the pipeline leaves it.
+    fn reject(j: &mut Journal, dir: &Path, name: &str, code: &str) -> i64 {
+        let id = j.begin(&new_file(name), State::Claiming).unwrap();
+        j.transition(id, State::Claimed, Update::default()).unwrap();
+        let at = dir.join(name);
+        let mut r = Report::new(name, Some("products".into()));
+        r.errors.push(Issue::file(code, "why"));
+        std::fs::write(
+            crate::pipeline::fsutil::report_path(&at),
+            serde_json::to_vec(&r).unwrap(),
+        )
+        .unwrap();
+        let at = at.to_string_lossy();
+        let u = Update {
+            final_path: Some(&at),
+            ..Default::default()
+        };
+        j.transition(id, State::Rejecting, u).unwrap();
+        j.transition(id, State::Rejected, Update::default())
+            .unwrap();
+        id
+    }
+
+    fn kinds(v: &[Event]) -> Vec<(&'static str, String)> {
+        v.iter().map(|e| (e.event, e.file.clone())).collect()
+    }
+
+    #[test]
+    fn rejections_and_holds_count_from_the_start_and_are_told_once() {
+        let (d, mut j) = journal();
+        let old = reject(&mut j, d.path(), "old.json", codes::JSON_SYNTAX);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let since = crate::journal::testing::stamp();
+        let a = reject(&mut j, d.path(), "products.json", codes::REF_MISSING);
+        let b = reject(&mut j, d.path(), "prices.json", codes::SNAPSHOT_MASS_DELETE);
+        let hour = Duration::from_secs(3600);
+        let mut sent = HashSet::new();
+        let ev = find(&j, d.path(), &since, hour, &sent).unwrap();
+        assert_eq!(
+            kinds(&ev),
+            [
+                ("rejected", "products.json".to_string()),
+                ("held", "prices.json".to_string())
+            ]
+        );
+        assert!(ev.iter().all(|e| e.file_id != old), "before the start");
+        assert_eq!(ev[0].first_errors[0].code, codes::REF_MISSING);
+        assert!(ev[0]
+            .report
+            .as_deref()
+            .unwrap()
+            .ends_with("products.json.report.json"));
+        sent.insert((a, "rejected".to_string()));
+        sent.insert((b, "held".to_string()));
+        assert!(find(&j, d.path(), &since, hour, &sent).unwrap().is_empty());
+        // The release removes the report: still not a new rejection.
+        std::fs::remove_file(d.path().join("prices.json.report.json")).unwrap();
+        assert!(find(&j, d.path(), &since, hour, &sent).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_is_stuck_only_after_the_configured_time_and_recovers_once_moving() {
+        let (d, mut j) = journal();
+        let id = j.begin(&new_file("remains.json"), State::Claiming).unwrap();
+        j.note_failure(id, "refused", "2026-11-30T10:00:00Z")
+            .unwrap();
+        let since = crate::journal::testing::stamp();
+        let mut sent = HashSet::new();
+        let hour = Duration::from_secs(3600);
+        assert!(find(&j, d.path(), &since, hour, &sent).unwrap().is_empty());
+        let ev = find(&j, d.path(), &since, Duration::ZERO, &sent).unwrap();
+        assert_eq!(kinds(&ev), [("stuck", "remains.json".to_string())]);
+        assert_eq!(ev[0].last_error.as_deref(), Some("refused"));
+        sent.insert((id, "stuck".to_string()));
+        assert!(find(&j, d.path(), &since, Duration::ZERO, &sent)
+            .unwrap()
+            .is_empty());
+        j.clear_failure(id).unwrap();
+        j.transition(id, State::Claimed, Update::default()).unwrap();
+        let ev = find(&j, d.path(), &since, Duration::ZERO, &sent).unwrap();
+        assert_eq!(
+            kinds(&ev),
+            [("stuck.recovered", "remains.json".to_string())]
+        );
+        assert_eq!(ev[0].state.as_deref(), Some("claimed"));
+    }
+}
