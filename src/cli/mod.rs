@@ -4,7 +4,10 @@
 mod convert;
 mod exchange;
 mod history;
+mod lock;
 mod release;
+mod service;
+mod status;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};

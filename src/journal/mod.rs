@@ -9,9 +9,9 @@
 //!
 //! One file per concern: [`files`] (rows and their transitions), [`states`] (the state machine),
 //! [`keys`] (what the portal holds of each type), [`manifest`] (attached files), [`progress`]
-//! (long jobs), [`retry`] (per-file retries and component health), [`schema`] (tables and the
-//! upgrade of older journals), [`observed`] (what the status page, metrics and notifier read),
-//! [`notices`] (what the notifier has sent).
+//! (long jobs), [`retry`] (per-file retries and component health), [`warnings`] (what the
+//! operator should know), [`schema`] (tables and the upgrade of older journals), [`observed`]
+//! (what the status page, metrics and notifier read), [`notices`] (what the notifier has sent).
 
 mod files;
 mod keys;
@@ -23,6 +23,7 @@ mod release;
 mod retry;
 mod schema;
 mod states;
+mod warnings;
 
 pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
@@ -31,6 +32,7 @@ pub use observed::{FileFigures, FolderTotals, Retrying};
 pub use progress::Progress;
 pub use retry::{Failure, Health};
 pub use states::State;
+pub use warnings::Warning;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

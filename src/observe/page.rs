@@ -133,6 +133,7 @@ pub fn render(o: &Overview, lang: Lang) -> String {
     }
     // Problems first: what an operator opens the page for.
     health(&mut h, o, w);
+    warnings(&mut h, o, w);
     rejections(&mut h, o, w);
     retrying(&mut h, o, w);
     waiting(&mut h, o, w);
@@ -173,6 +174,32 @@ fn health(h: &mut String, o: &Overview, w: &Words) {
             when(&c.since),
             opt_when(c.last_success.as_deref(), w),
             esc(c.error.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</table></section>");
+}
+
+fn warnings(h: &mut String, o: &Overview, w: &Words) {
+    if o.warnings.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<section id=\"warnings\"><h2>{} <small>{}</small></h2><table><tr><th>{}</th>\
+         <th>{}</th><th>{}</th></tr>",
+        esc(w.warnings),
+        esc(w.rejections_note),
+        esc(w.when),
+        esc(w.topic),
+        esc(w.message)
+    );
+    for x in &o.warnings {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"err\">{}</td></tr>",
+            when(&x.at),
+            esc(&x.topic),
+            esc(&x.message)
         );
     }
     h.push_str("</table></section>");

@@ -4,7 +4,7 @@
 use super::reports::{self, Quoted};
 use super::Context;
 use crate::compo::model::AttachedFolder;
-use crate::journal::{FileFigures, Health, Journal, Origin, Progress, State};
+use crate::journal::{FileFigures, Health, Journal, Origin, Progress, State, Warning};
 use crate::schedule::{Cadence, Job};
 use chrono::{DateTime, Duration, FixedOffset, Local, Utc};
 use serde::Serialize;
@@ -13,6 +13,8 @@ use std::path::Path;
 /// Rejections shown: those of the last this many days, at most [`MAX_REJECTIONS`].
 const REJECTION_DAYS: i64 = 7;
 const MAX_REJECTIONS: usize = 50;
+/// Warnings shown, of the same days.
+const MAX_WARNINGS: usize = 20;
 
 #[derive(Debug, Serialize)]
 pub struct Overview {
@@ -23,6 +25,8 @@ pub struct Overview {
     /// Why the journal could not be read (none yet, or an error).
     pub journal_error: Option<String>,
     pub health: Vec<Health>,
+    /// What the daemon repaired by itself but an operator should know (last 7 days).
+    pub warnings: Vec<Warning>,
     pub types: Vec<TypeRow>,
     pub retrying: Vec<RetryRow>,
     pub waiting: Vec<WaitRow>,
@@ -137,6 +141,7 @@ impl Overview {
             server: cx.server.clone(),
             journal_error: None,
             health: Vec::new(),
+            warnings: Vec::new(),
             types: Vec::new(),
             retrying: Vec::new(),
             waiting: Vec::new(),
@@ -195,6 +200,16 @@ impl Overview {
             .collect();
         let day_ago = Utc::now() - Duration::hours(24);
         let week_ago = Utc::now() - Duration::days(REJECTION_DAYS);
+        // A journal older than its warnings table has none to show.
+        self.warnings = j
+            .warnings(&week_ago.to_rfc3339(), MAX_WARNINGS)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut w| {
+                w.at = local(&w.at);
+                w
+            })
+            .collect();
         let typed: Vec<(Option<String>, &FileFigures)> = files
             .iter()
             .map(|f| (type_of(&f.data_type, &f.name), f))

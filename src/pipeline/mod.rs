@@ -139,13 +139,24 @@ pub struct Engine {
 
 /// Opens the transport a configuration names.
 pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
+    open_transport_waiting(s, None)
+}
+
+/// Opens the transport a configuration names; with `waiting`, an SFTP server that cannot be
+/// reached is waited for at first use (the daemon) instead of being an error now.
+pub fn open_transport_waiting(
+    s: &Settings,
+    waiting: Option<crate::transport::lazy::Waiting>,
+) -> Result<Arc<dyn Transport>> {
+    use crate::transport::retry::{Backoff, RetryingTransport};
     match &s.server {
         ServerLocation::Local(root) => {
             std::fs::create_dir_all(root).map_err(PipelineError::io(root))?;
-            Ok(Arc::new(LocalTransport::new(root.clone())))
+            let local = LocalTransport::new(root.clone());
+            Ok(Arc::new(RetryingTransport::new(local, Backoff::default())))
         }
         ServerLocation::Sftp(url) => {
-            use crate::transport::sftp::{SftpConfig, SftpTransport};
+            use crate::transport::{lazy::LazyTransport, sftp::SftpConfig};
             let r = &s.server_raw;
             let mut c = SftpConfig::new(url.clone());
             c.identity = r.identity.clone();
@@ -162,7 +173,12 @@ pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
             c.pool_size = r.pool_size.unwrap_or(c.pool_size);
             // Uploads a crash interrupted are removed by `Engine::recover`, for every transport
             // alike, in one listing of each folder.
-            Ok(Arc::new(SftpTransport::connect(c)?))
+            let eager = waiting.is_none();
+            let t = LazyTransport::sftp(c, waiting)?;
+            if eager {
+                t.connect_now()?;
+            }
+            Ok(Arc::new(t))
         }
     }
 }
@@ -328,6 +344,17 @@ impl Engine {
 
     /// The daemon: runs until `shutdown` is triggered. The step in flight when it is finishes.
     pub fn run(&mut self, clock: &dyn Clock, shutdown: &Shutdown) -> Result<()> {
+        self.run_with_heartbeat(clock, shutdown, &mut || {})
+    }
+
+    /// [`Engine::run`], calling `beat` at every pass of the loop (a service manager's
+    /// watchdog: a loop that stops passing stops the pings).
+    pub fn run_with_heartbeat(
+        &mut self,
+        clock: &dyn Clock,
+        shutdown: &Shutdown,
+        beat: &mut dyn FnMut(),
+    ) -> Result<()> {
         self.recover()?;
         let events = if self.s.detect.watch {
             detect::Events::watch(&[&self.s.folders.outbox])
@@ -341,6 +368,7 @@ impl Engine {
             "running"
         );
         while !shutdown.is_triggered() {
+            beat();
             let pass = (|| -> Result<()> {
                 self.take_outbox(Instant::now())?;
                 let due = sched.due(clock.now());

@@ -11,6 +11,7 @@ mod guard;
 mod harness;
 mod history;
 mod observe;
+mod ops;
 mod prodly;
 mod sellper;
 mod sshd;

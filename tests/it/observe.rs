@@ -235,6 +235,14 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
         finished: false,
     };
     busy_retry(|| j.set_progress(&sync));
+    let at = chrono::Utc::now().to_rfc3339();
+    busy_retry(|| {
+        j.warn(
+            "recover",
+            "removed a stale upload in/.prices.json.7.tmp",
+            &at,
+        )
+    });
     // A file staged for a tick that has not come.
     w.drop_file("segments.json", br#"[{"id":"S1","name":"Retail"}]"#);
     wait_for(&w, "segments.json to wait for its tick", 60, || {
@@ -269,6 +277,8 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
         "segments.json",
         "30%",
         "3/10 files",
+        // What the daemon repaired by itself.
+        "removed a stale upload in/.prices.json.7.tmp",
     ] {
         assert!(dom.contains(want), "page lacks {want:?}:\n{dom}");
     }
