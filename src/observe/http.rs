@@ -21,6 +21,9 @@ pub fn serve(cx: Context, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
         .to_ip()
         .context("status page: not an IP listener")?;
     tracing::info!(address = %bound, "status page at http://{bound}/, metrics at /metrics");
+    if !bound.ip().is_loopback() {
+        tracing::warn!(address = %bound, "the status page is reachable beyond this machine and has no login; put it behind a proxy that asks for one");
+    }
     std::thread::Builder::new()
         .name("status-page".into())
         .spawn(move || {
