@@ -352,3 +352,33 @@ impl Overview {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_journal_the_page_still_shows_the_schedule_and_says_why() {
+        let d = tempfile::tempdir().unwrap();
+        let mut plan = crate::schedule::Plan::defaults();
+        plan.apply("prices", "0 6 * * *").unwrap();
+        let cx = Context {
+            journal: d.path().join("state/journal.db"),
+            workdir: d.path().to_path_buf(),
+            rejected: d.path().join("rejected"),
+            plan,
+            server: "sftp://host/srv".into(),
+        };
+        let o = Overview::gather(&cx);
+        assert!(o
+            .journal_error
+            .as_deref()
+            .unwrap()
+            .starts_with("no journal"));
+        let prices = o.types.iter().find(|t| t.job == "prices").unwrap();
+        assert_eq!(prices.schedule, "0 6 * * *");
+        assert!(prices.next_tick.as_deref().unwrap().contains("T06:00:00"));
+        let html = super::super::page::render(&o, super::super::text::Lang::Ru);
+        assert!(html.contains("Журнала ещё нет"), "{html}");
+    }
+}

@@ -338,6 +338,13 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
         .header("Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5")
         .call()
         .unwrap();
+    // No script may run, whatever a file name holds; nothing is cached.
+    let csp = r.headers().get("content-security-policy").unwrap();
+    assert!(
+        csp.to_str().unwrap().starts_with("default-src 'none'"),
+        "{csp:?}"
+    );
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
     assert!(r
         .body_mut()
         .read_to_string()
