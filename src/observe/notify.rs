@@ -221,6 +221,74 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_that_fails_gets_the_same_events_later_and_its_token_is_never_said() {
+        use crate::compo::report::{codes, Issue, Report};
+        use crate::journal::testing::{journal, new_file};
+        use crate::journal::{State, Update};
+        let (d, mut j) = journal();
+        let rejected = d.path().join("rejected");
+        std::fs::create_dir_all(&rejected).unwrap();
+        let cx = Context {
+            journal: d.path().join("journal.db"),
+            workdir: d.path().to_path_buf(),
+            rejected: rejected.clone(),
+            plan: crate::schedule::Plan::defaults(),
+            server: String::new(),
+        };
+        let n = NotifySettings::default();
+        let webhook = |url: String| {
+            channels(&NotifySettings {
+                webhook_url: Some(url),
+                ..NotifySettings::default()
+            })
+            .pop()
+            .unwrap()
+        };
+        // Notifications start now; then a file is rejected.
+        let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = format!("http://{}/hooks/SECRET-TOKEN", down.local_addr().unwrap());
+        drop(down);
+        assert_eq!(pass(&cx, &n, &mut j, &webhook(dead.clone())).unwrap(), 0);
+        let id = j.begin(&new_file("prices.json"), State::Claiming).unwrap();
+        let at = rejected.join("prices.json");
+        let mut r = Report::new("prices.json", Some("prices".into()));
+        r.errors
+            .push(Issue::file(codes::JSON_SYNTAX, "trailing comma"));
+        std::fs::write(
+            crate::pipeline::fsutil::report_path(&at),
+            serde_json::to_vec(&r).unwrap(),
+        )
+        .unwrap();
+        let at = at.to_string_lossy();
+        let u = Update {
+            final_path: Some(&at),
+            ..Default::default()
+        };
+        j.transition(id, State::Rejecting, u).unwrap();
+        j.transition(id, State::Rejected, Update::default())
+            .unwrap();
+
+        let e = pass(&cx, &n, &mut j, &webhook(dead)).unwrap_err();
+        assert!(e.contains("127.0.0.1") && !e.contains("SECRET"), "{e}");
+        // Up again: the same event goes out, once.
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
+        let got = std::thread::spawn(move || {
+            let mut req = server.recv().unwrap();
+            let mut body = String::new();
+            req.as_reader().read_to_string(&mut body).unwrap();
+            req.respond(tiny_http::Response::empty(204)).unwrap();
+            body
+        });
+        assert_eq!(pass(&cx, &n, &mut j, &webhook(url.clone())).unwrap(), 1);
+        let body: serde_json::Value = serde_json::from_str(&got.join().unwrap()).unwrap();
+        assert_eq!(body["events"][0]["event"], "rejected");
+        assert_eq!(body["events"][0]["file"], "prices.json");
+        assert_eq!(body["events"][0]["first_errors"][0]["code"], "json.syntax");
+        assert_eq!(pass(&cx, &n, &mut j, &webhook(url)).unwrap(), 0);
+    }
+
+    #[test]
     fn a_command_gets_the_body_and_its_failure_is_reported() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("got.json");
