@@ -29,7 +29,11 @@ pub struct Args {
     /// Prodly branch code (else `prodly.branch` from --config).
     #[arg(long, value_name = "CODE")]
     pub branch: Option<String>,
-    /// Configuration to take the Prodly codes from.
+    /// COMPO contracts files giving a client's currency to Prodly orders without one
+    /// (prodly → compo).
+    #[arg(long, value_name = "FILE")]
+    pub contracts: Vec<PathBuf>,
+    /// Configuration to take the Prodly codes and defaults and the `[sellper]` settings from.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Reports as JSON (spec section 7) instead of text.
@@ -42,13 +46,23 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let outcome: ConvertOutcome = match (args.from, args.to) {
-        (Format::Sellper, Format::Compo) => sellper::sellper_to_compo(&args.inputs, &args.out)?,
-        (Format::Compo, Format::Sellper) => sellper::compo_to_sellper(&args.inputs, &args.out)?,
+        (Format::Sellper, Format::Compo) => {
+            let opts = sellper_options(&args)?;
+            sellper::sellper_to_compo_with(&args.inputs, &args.out, &opts)?
+        }
+        (Format::Compo, Format::Sellper) => {
+            let opts = sellper_options(&args)?;
+            sellper::compo_to_sellper_with(&args.inputs, &args.out, &opts)?
+        }
         (Format::Compo, Format::Prodly) => {
             let opts = prodly_options(&args)?;
-            prodly::compo_to_prodly(&args.inputs, &args.out, &opts)?
+            let defaults = prodly_raw(&args)?.defaults()?;
+            prodly::compo_to_prodly_with(&args.inputs, &args.out, &opts, &defaults)?
         }
-        (Format::Prodly, Format::Compo) => prodly::prodly_to_compo(&args.inputs, &args.out)?,
+        (Format::Prodly, Format::Compo) => {
+            let defaults = prodly_raw(&args)?.defaults()?;
+            prodly::prodly_to_compo_with(&args.inputs, &args.contracts, &args.out, &defaults)?
+        }
         (from, to) => anyhow::bail!(
             "no bridge from {from:?} to {to:?}; available: sellper→compo, compo→sellper, \
              compo→prodly, prodly→compo"
@@ -79,11 +93,29 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     })
 }
 
-fn prodly_options(args: &Args) -> anyhow::Result<prodly::ProdlyOptions> {
-    let raw = match &args.config {
+/// The `[sellper]` section of --config, its paths resolved as the exchange resolves them:
+/// under `workdir` (default `exchange`), itself relative to the current folder.
+fn sellper_options(args: &Args) -> anyhow::Result<sellper::SellperOptions> {
+    Ok(match &args.config {
+        Some(p) => {
+            let raw = crate::config::RawConfig::load(p)?;
+            let workdir = raw.workdir.clone().unwrap_or_else(|| "exchange".into());
+            raw.sellper
+                .options(&std::env::current_dir()?.join(workdir))?
+        }
+        None => Default::default(),
+    })
+}
+
+fn prodly_raw(args: &Args) -> anyhow::Result<crate::config::RawProdly> {
+    Ok(match &args.config {
         Some(p) => crate::config::RawConfig::load(p)?.prodly,
         None => Default::default(),
-    };
+    })
+}
+
+fn prodly_options(args: &Args) -> anyhow::Result<prodly::ProdlyOptions> {
+    let raw = prodly_raw(args)?;
     let vendor = args.vendor.clone().or(raw.vendor).unwrap_or_default();
     let branch = args.branch.clone().or(raw.branch).unwrap_or_default();
     if vendor.is_empty() || branch.is_empty() {

@@ -51,6 +51,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub prodly: RawProdly,
     #[serde(default)]
+    pub sellper: RawSellper,
+    #[serde(default)]
     pub snapshot: RawSnapshot,
     #[serde(default)]
     pub http: RawHttp,
@@ -135,6 +137,75 @@ pub struct RawProdly {
     pub out: Option<PathBuf>,
     pub vendor: Option<String>,
     pub branch: Option<String>,
+    /// `country` of products whose card has none either (docs/prodly.md).
+    pub default_country: Option<String>,
+    /// Currency of Prodly orders without one whose client has no contract currency.
+    pub default_currency: Option<String>,
+}
+
+impl RawProdly {
+    /// The configured defaults; a currency must be an ISO 4217 code.
+    pub fn defaults(&self) -> Result<crate::formats::prodly::ProdlyDefaults, ConfigError> {
+        let clean = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let currency = clean(&self.default_currency);
+        if let Some(c) = &currency {
+            if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(invalid(
+                    "prodly.default_currency",
+                    format!("\"{c}\" is not an ISO 4217 code (three capital letters, e.g. RUB)"),
+                ));
+            }
+        }
+        Ok(crate::formats::prodly::ProdlyDefaults {
+            country: clean(&self.default_country),
+            currency,
+        })
+    }
+}
+
+/// `[sellper]`: the Sellper bridge's lookups (docs/sellper.md, "Configuration").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSellper {
+    pub item_ids_from: Option<Vec<PathBuf>>,
+    pub clients_from: Option<Vec<PathBuf>>,
+    pub goods_source_behaviour: Option<String>,
+    /// COMPO contragent id = Sellper client id.
+    #[serde(default)]
+    pub clients: BTreeMap<String, String>,
+}
+
+impl RawSellper {
+    /// The options, paths taken relative to `base` (the working folder).
+    pub fn options(
+        &self,
+        base: &Path,
+    ) -> Result<crate::formats::sellper::SellperOptions, ConfigError> {
+        let paths = |v: &Option<Vec<PathBuf>>| -> Vec<PathBuf> {
+            v.iter().flatten().map(|p| base.join(p)).collect()
+        };
+        let goods_source_behaviour = match self.goods_source_behaviour.as_deref() {
+            None | Some("") => None,
+            Some(v) => Some(
+                crate::formats::sellper::GoodsSource::parse(v).ok_or_else(|| {
+                    invalid(
+                        "sellper.goods_source_behaviour",
+                        format!("\"{v}\" is neither reserve nor find-impersonal-reserve"),
+                    )
+                })?,
+            ),
+        };
+        Ok(crate::formats::sellper::SellperOptions {
+            item_ids_from: paths(&self.item_ids_from),
+            clients_from: paths(&self.clients_from),
+            clients: self.clients.clone(),
+            goods_source_behaviour,
+        })
+    }
 }
 
 /// Where the exchange server is.
@@ -180,6 +251,7 @@ pub struct ProdlySettings {
     pub out: PathBuf,
     pub vendor: String,
     pub branch: String,
+    pub defaults: crate::formats::prodly::ProdlyDefaults,
 }
 
 /// The mass-deletion guard of spec 4.2: the share of a type's published records that one full
@@ -208,6 +280,8 @@ pub struct Settings {
     pub attached: AttachedSettings,
     pub sellper_xml: bool,
     pub prodly: Option<ProdlySettings>,
+    /// `[sellper]`; the pipeline's Sellper hooks take it.
+    pub sellper: crate::formats::sellper::SellperOptions,
     pub snapshot: SnapshotSettings,
     /// Where `run` serves the status page and `/metrics`; `None`: not served.
     pub http_listen: Option<std::net::SocketAddr>,
@@ -353,7 +427,9 @@ impl Settings {
                 format!("{verify_hours} is not a number of hours (0 or more)"),
             ));
         }
+        let sellper = raw.sellper.options(&workdir)?;
         let prodly = if raw.prodly.enabled.unwrap_or(false) {
+            let defaults = raw.prodly.defaults()?;
             let vendor = o.vendor.clone().or(raw.prodly.vendor).unwrap_or_default();
             let branch = o.branch.clone().or(raw.prodly.branch).unwrap_or_default();
             if vendor.is_empty() || branch.is_empty() {
@@ -363,6 +439,7 @@ impl Settings {
                 ));
             }
             Some(ProdlySettings {
+                defaults,
                 out: under(raw.prodly.out, "prodly"),
                 vendor,
                 branch,
@@ -414,6 +491,7 @@ impl Settings {
             },
             sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
             prodly,
+            sellper,
             snapshot,
             http_listen,
             notify,

@@ -147,3 +147,126 @@ fn publishing_also_writes_prodly_bodies_when_enabled() {
     );
     assert!(!w.path("state/prodly-pending").exists());
 }
+
+/// Runs `compo-exchange convert` with `args` and then the input paths.
+fn convert(args: &[&str], inputs: &[std::path::PathBuf]) -> std::process::Output {
+    run(args
+        .iter()
+        .map(std::ffi::OsString::from)
+        .chain(inputs.iter().map(|p| p.clone().into_os_string())))
+}
+
+#[test]
+fn convert_takes_the_sellper_and_prodly_settings_from_the_configuration() {
+    let d = tempdir();
+    let config = d.path().join("exchange.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"workdir = {:?}
+[sellper]
+item_ids_from = ["stock-1.xml"]
+goods_source_behaviour = "find-impersonal-reserve"
+[sellper.clients]
+"C-501" = "238"
+[prodly]
+vendor = "V"
+branch = "SM"
+default_currency = "RUB"
+"#,
+            d.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    // Paths of [sellper] are relative to the working folder, as in the exchange.
+    std::fs::copy(
+        fixtures().join("sellper/011-stores-1.xml"),
+        d.path().join("stock-1.xml"),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = d.path().join("xml");
+    let o = convert(
+        &[
+            "convert",
+            "--from",
+            "compo",
+            "--to",
+            "sellper",
+            "--config",
+            cfg,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[fixtures().join("sellper/compo/orders.20261122T093000.json")],
+    );
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let xml = std::fs::read_to_string(out.join("order-P-1001.xml")).unwrap();
+    assert!(
+        xml.contains("goods-source-behaviour=\"find-impersonal-reserve\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<client>238</client>"), "{xml}");
+
+    let products = d.path().join("products");
+    let o = convert(
+        &[
+            "convert",
+            "--from",
+            "sellper",
+            "--to",
+            "compo",
+            "--config",
+            cfg,
+            "--out",
+            products.to_str().unwrap(),
+        ],
+        &[fixtures().join("sellper/x-products-for-stock.xml")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let text = std::fs::read_to_string(products.join("products.json")).unwrap();
+    assert!(text.contains("86e03fab6db4c6d9cf33e616622b6c45"), "{text}");
+
+    // prodly.default_currency fills an order without currency.
+    let orders = d.path().join("orders");
+    let o = convert(
+        &[
+            "convert",
+            "--from",
+            "prodly",
+            "--to",
+            "compo",
+            "--config",
+            cfg,
+            "--out",
+            orders.to_str().unwrap(),
+        ],
+        &[fixtures().join("prodly/exports/orders.new.json")],
+    );
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let text = std::fs::read_to_string(orders.join("orders.json")).unwrap();
+    assert!(text.contains("PR-5003"), "{text}");
+
+    // A value the bridge cannot use is refused with the key named.
+    std::fs::write(&config, "[sellper]\ngoods_source_behaviour = \"hold\"\n").unwrap();
+    let o = convert(
+        &[
+            "convert",
+            "--from",
+            "compo",
+            "--to",
+            "sellper",
+            "--config",
+            cfg,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[fixtures().join("sellper/compo/orders.20261122T093000.json")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sellper.goods_source_behaviour"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -6,8 +6,8 @@
 use crate::harness::{fixtures, tempdir};
 use compo_exchange::compo::report::{codes, Report};
 use compo_exchange::formats::prodly::{
-    compo_to_prodly, compo_to_prodly_with_budget, prodly_to_compo, Endpoint, ProdlyError,
-    ProdlyOptions,
+    compo_to_prodly, compo_to_prodly_with, compo_to_prodly_with_budget, prodly_to_compo,
+    prodly_to_compo_with, Endpoint, ProdlyDefaults, ProdlyError, ProdlyOptions,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -355,39 +355,39 @@ fn missing_required_values_are_reported_and_left_out_never_filled() {
             .iter()
             .any(|i| i.pointer == pointer && i.code == code)
     };
-    // P-200 has no country: reported, absent from products.post, still in the branch update.
-    assert!(has("products.json", "/2/country", codes::CONVERT_REQUIRED));
     let codes_in = |file: &str, key: &str| -> Vec<String> {
         lines(&out.path().join(file))
             .iter()
             .map(|l| l[key].as_str().unwrap().to_string())
             .collect()
     };
-    assert!(!codes_in("products.post.ndjson", "code").contains(&"P-200".to_string()));
-    assert!(codes_in("branch_products.post.ndjson", "code").contains(&"P-200".to_string()));
+    // P-101 has no country: it takes its card's (P-100), so nothing is reported for it.
+    let products = lines(&out.path().join("products.post.ndjson"));
+    let p101 = products.iter().find(|l| l["code"] == "P-101").unwrap();
+    assert_eq!(p101["country"], "RU");
+    assert!(!report("products.json")
+        .errors
+        .iter()
+        .any(|i| i.record == Some(1)));
     // P-300 has no vat: no nds, so no branch update.
     assert!(has("products.json", "/3/vat", codes::CONVERT_REQUIRED));
     assert!(!codes_in("branch_products.post.ndjson", "code").contains(&"P-300".to_string()));
-    // CA-2 has no delivery address; M2 no phone; P-1003 canceled without a reason.
-    assert!(has(
-        "contragents.json",
-        "/1/delivery_addresses/0",
-        codes::CONVERT_REQUIRED
-    ));
+    // CA-2 has no delivery address: its legal address goes, with a warning. M2 has no phone.
+    let warned = |file: &str, pointer: &str| {
+        report(file)
+            .warnings
+            .iter()
+            .any(|i| i.pointer == pointer && i.code == codes::CONVERT_REQUIRED)
+    };
+    assert!(warned("contragents.json", "/1/delivery_addresses"));
+    assert!(codes_in("clients.post.ndjson", "code").contains(&"CA-2".to_string()));
     assert!(has("managers.json", "/1/phone", codes::CONVERT_REQUIRED));
-    assert!(has(
-        "orders.json",
-        "/2/status_comment",
-        codes::CONVERT_REQUIRED
-    ));
-    assert!(has(
-        "orders.json",
-        "/3/delivery/date",
-        codes::CONVERT_REQUIRED
-    ));
+    // P-1003 is canceled without a reason and P-1004 has no delivery: both still go, warned.
+    assert!(warned("orders.json", "/2/status_comment"));
+    assert!(warned("orders.json", "/3/delivery"));
     assert_eq!(
         codes_in("orders.post.ndjson", "number"),
-        ["P-1001", "P-1002", "P-1005"]
+        ["P-1001", "P-1002", "P-1003", "P-1004", "P-1005"]
     );
     // The firm named only by a string is reported once, though two contracts name it.
     let firm_errors = report("contracts.json")
@@ -633,9 +633,11 @@ fn prodly_exports_convert_to_golden_compo_orders() {
         serde_json::from_str(&std::fs::read_to_string(out.path().join("orders.json")).unwrap())
             .unwrap();
     let ids: Vec<&str> = orders.iter().map(|o| o["id"].as_str().unwrap()).collect();
-    // PR-5002 (total ≠ rows), PR-5003 (no currency) and PR-5006 (3-digit summa) are left out;
-    // the later PR-5001 (build) replaced the first.
-    assert_eq!(ids, ["PR-5001", "5004"]);
+    // PR-5003 (no currency, no contract or default to take it from) and PR-5006 (3-digit
+    // summa) are left out; PR-5002 (total ≠ rows) keeps the rows' sum; the later PR-5001
+    // (build) replaced the first.
+    assert_eq!(ids, ["PR-5001", "PR-5002", "5004"]);
+    assert_eq!(orders[1]["total"], 120);
     assert_eq!(orders[0]["status"], "processing");
     let all: Vec<(&str, &str)> = outcome
         .reports
@@ -714,4 +716,223 @@ fn deltas_without_remains_and_mistyped_values_are_reported() {
         .unwrap();
     assert!(prices.errors.is_empty());
     assert_eq!(prices.warnings[0].code, codes::CONVERT_UNSUPPORTED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documented defaults and inheritance instead of leaving valid COMPO records out (issue 15).
+
+fn by_code<'a>(lines: &'a [Value], key: &str, code: &str) -> Option<&'a Value> {
+    lines.iter().find(|l| l[key] == code)
+}
+
+fn read_lines(out: &Path, e: Endpoint) -> Vec<Value> {
+    let p = out.join(e.file_name());
+    if p.exists() {
+        lines(&p)
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn defaults_and_inheritance_replace_leaving_records_out() {
+    let out = tempdir();
+    let outcome = compo_to_prodly(&[dir().join("defaults")], out.path(), &opts()).unwrap();
+    golden(
+        out.path(),
+        &outcome.reports,
+        &dir().join("expected-defaults"),
+    );
+    let products = read_lines(out.path(), Endpoint::Products);
+    let branch = read_lines(out.path(), Endpoint::BranchProducts);
+    let stocks = read_lines(out.path(), Endpoint::Stocks);
+    // A variant without country takes its card's.
+    assert_eq!(by_code(&products, "code", "VAR").unwrap()["country"], "RU");
+    // No multiplicity nor min_quantity: COMPO's order step is 1, so kvant is 1.
+    assert_eq!(by_code(&branch, "code", "STEP1").unwrap()["kvant"], 1);
+    // No active: the product is active.
+    assert_eq!(by_code(&branch, "code", "STEP1").unwrap()["active"], true);
+    // NOWHERE has no country and no card to inherit it from, and no default is configured: it
+    // is not in products.post, so nothing else is sent for it.
+    assert!(by_code(&products, "code", "NOWHERE").is_none());
+    assert!(by_code(&branch, "code", "NOWHERE").is_none());
+    assert!(by_code(&stocks, "productCode", "NOWHERE").is_none());
+    assert!(read_lines(out.path(), Endpoint::PersonalPrices).is_empty());
+    let report = |file: &str| outcome.reports.iter().find(|r| r.file == file).unwrap();
+    assert!(report("products.json")
+        .errors
+        .iter()
+        .any(|i| i.pointer == "/3/country" && i.code == codes::CONVERT_REQUIRED));
+    assert!(
+        report("remains.json")
+            .warnings
+            .iter()
+            .any(|i| i.pointer == "/3/product_id" && i.code == codes::CONVERT_REQUIRED),
+        "the stock left out is reported: {:?}",
+        report("remains.json")
+    );
+    // Only png, jpg and jpeg go to Prodly; the others are left out with a warning.
+    assert_eq!(
+        by_code(&products, "code", "PICS").unwrap()["images"],
+        serde_json::json!(["tea.jpg", "tea-4.PNG", "tea-5.jpeg"])
+    );
+    let pics: Vec<&str> = report("products.json")
+        .warnings
+        .iter()
+        .filter(|i| i.code == codes::CONVERT_UNSUPPORTED)
+        .map(|i| i.pointer.as_str())
+        .collect();
+    assert_eq!(pics, ["/4/pictures/1", "/4/pictures/2"]);
+    // logisticAddress from legal_address, with a warning; active defaults to true.
+    let clients = read_lines(out.path(), Endpoint::Clients);
+    let legal = by_code(&clients, "code", "LEGAL").unwrap();
+    assert_eq!(legal["logisticAddress"], "Ростов, ул. Южная, 1");
+    assert!(report("contragents.json")
+        .warnings
+        .iter()
+        .any(|i| i.pointer == "/0/delivery_addresses" && i.code == codes::CONVERT_REQUIRED));
+    assert_eq!(
+        by_code(&clients, "code", "NOACTIVE").unwrap()["active"],
+        true
+    );
+    for p in &outcome.written {
+        assert_conforms(p);
+    }
+}
+
+#[test]
+fn a_configured_default_country_fills_cards_without_one() {
+    let out = tempdir();
+    let defaults = ProdlyDefaults {
+        country: Some("RU".into()),
+        ..Default::default()
+    };
+    let outcome =
+        compo_to_prodly_with(&[dir().join("defaults")], out.path(), &opts(), &defaults).unwrap();
+    let products = read_lines(out.path(), Endpoint::Products);
+    assert_eq!(
+        by_code(&products, "code", "NOWHERE").unwrap()["country"],
+        "RU"
+    );
+    assert_eq!(
+        by_code(&products, "code", "STEP1").unwrap()["country"],
+        "BY"
+    );
+    let branch = read_lines(out.path(), Endpoint::BranchProducts);
+    assert!(by_code(&branch, "code", "NOWHERE").is_some());
+    let warned = outcome
+        .reports
+        .iter()
+        .flat_map(|r| &r.warnings)
+        .any(|i| i.pointer == "/3/country");
+    assert!(warned, "the default is announced: {:?}", outcome.reports);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders both ways never stall on a field COMPO does not require (issue 15).
+
+#[test]
+fn acknowledgements_go_without_delivery_date_or_reason() {
+    let out = tempdir();
+    let outcome = compo_to_prodly(&[dir().join("acks")], out.path(), &opts()).unwrap();
+    golden(out.path(), &outcome.reports, &dir().join("expected-acks"));
+    let orders = read_lines(out.path(), Endpoint::Orders);
+    let numbers: Vec<&str> = orders
+        .iter()
+        .map(|o| o["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["A-1", "A-2", "A-3"], "{:?}", outcome.reports);
+    // No delivery block: delivered (not collected) and dated the order's day.
+    assert_eq!(orders[0]["deliveryDate"], "2026-11-20");
+    assert_eq!(orders[0]["pickup"], false);
+    assert_eq!(orders[0]["vendorStatus"], "accepted");
+    assert_eq!(orders[1]["deliveryDate"], "2026-11-21");
+    assert_eq!(orders[1]["pickup"], true);
+    assert_eq!(orders[2]["state"], "canceled");
+    assert!(orders[2]["vendorMessage"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    let report = &outcome.reports[0];
+    assert!(report.errors.is_empty(), "{report:?}");
+    let warned: Vec<&str> = report.warnings.iter().map(|i| i.pointer.as_str()).collect();
+    assert_eq!(
+        warned,
+        ["/0/delivery", "/1/delivery/date", "/2/status_comment"]
+    );
+    for p in &outcome.written {
+        assert_conforms(p);
+    }
+}
+
+#[test]
+fn prodly_orders_without_currency_or_with_a_wrong_total_are_kept() {
+    let out = tempdir();
+    let defaults = ProdlyDefaults {
+        currency: Some("RUB".into()),
+        ..Default::default()
+    };
+    let fill = dir().join("exports-fill");
+    let outcome = prodly_to_compo_with(
+        &[fill.join("orders.json")],
+        &[fill.join("contracts/contracts.json")],
+        out.path(),
+        &defaults,
+    )
+    .unwrap();
+    golden(
+        out.path(),
+        &outcome.reports,
+        &dir().join("expected-compo-fill"),
+    );
+    let path = out.path().join("orders.json");
+    assert_valid_compo_orders(&path);
+    let orders: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let got: Vec<(&str, &str, f64)> = orders
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap(),
+                o["currency"].as_str().unwrap(),
+                o["total"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // N-1: the client's contract currency; N-2: no contract, the configured default; N-3: the
+    // total is the rows' (Prodly's 125 is reported).
+    assert_eq!(
+        got,
+        [
+            ("N-1", "USD", 120.0),
+            ("N-2", "RUB", 120.0),
+            ("N-3", "RUB", 120.0)
+        ]
+    );
+    let r = &outcome.reports[0];
+    assert!(r.errors.is_empty(), "{r:?}");
+    let warned: Vec<(&str, &str)> = r
+        .warnings
+        .iter()
+        .map(|i| (i.pointer.as_str(), i.code.as_str()))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            ("/0/currency", codes::CONVERT_REQUIRED),
+            ("/1/currency", codes::CONVERT_REQUIRED),
+            ("/2/total", codes::SUM_MISMATCH)
+        ]
+    );
+    assert!(r.warnings[2].message.contains("125"));
+    // Without contracts or a default, an order without currency is still left out.
+    let out2 = tempdir();
+    let bare = prodly_to_compo(&[fill.join("orders.json")], out2.path()).unwrap();
+    let kept: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(out2.path().join("orders.json")).unwrap())
+            .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(bare.reports[0]
+        .errors
+        .iter()
+        .any(|i| i.pointer == "/0/currency" && i.code == codes::CONVERT_REQUIRED));
 }

@@ -12,6 +12,8 @@ pub(crate) struct Src<'a> {
     pub obj: &'a Map<String, Value>,
     pub index: u64,
     pub issues: Vec<Issue>,
+    /// Defaults and omissions that let the record go: reported, never blocking.
+    pub warnings: Vec<Issue>,
 }
 
 /// A field path inside a record: `&["delivery", "date"]`.
@@ -23,6 +25,7 @@ impl<'a> Src<'a> {
             obj,
             index,
             issues: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -102,6 +105,13 @@ impl<'a> Src<'a> {
             codes::CONVERT_REQUIRED,
             msg,
         ));
+    }
+
+    /// A warning at `path`: the record goes, with a default or without a value.
+    pub(crate) fn warn(&mut self, path: Path, code: &str, message: String) {
+        let ptr = self.pointer(path);
+        self.warnings
+            .push(Issue::new(Some(self.index), ptr, code, message));
     }
 
     pub(crate) fn value_problem(&mut self, path: Path, message: String) {

@@ -7,10 +7,10 @@
 //! and left out, so the file written is valid COMPO. Return requests (the returns GET) have no
 //! COMPO counterpart and are reported as unsupported.
 
-use super::fields::{f, fraction_digits, Src};
+use super::fields::{f, fraction_digits, number, Src};
 use super::inputs::Input;
 use super::stream::{for_each_record, ReadEnd};
-use super::{ConvertOutcome, ProdlyError, Reports};
+use super::{ConvertOutcome, ProdlyDefaults, ProdlyError, Reports};
 use crate::compo::report::{codes, Issue};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
@@ -20,8 +20,23 @@ use std::path::Path;
 
 const E: &str = "a COMPO order";
 
-pub(crate) fn run(found: &[Input], out_dir: &Path) -> Result<ConvertOutcome, ProdlyError> {
-    let mut reports = Reports::new(found.iter().map(|i| (i.display.clone(), None)));
+pub(crate) fn run(
+    found: &[Input],
+    contracts: &[Input],
+    out_dir: &Path,
+    defaults: &ProdlyDefaults,
+) -> Result<ConvertOutcome, ProdlyError> {
+    let mut reports = Reports::new(
+        found
+            .iter()
+            .chain(contracts)
+            .map(|i| (i.display.clone(), None)),
+    );
+    let currencies = contract_currencies(contracts, found.len(), &mut reports)?;
+    let fill = Fill {
+        currencies: &currencies,
+        default: defaults.currency.as_deref(),
+    };
     // Answers hold at most 100 orders each, so the converted orders are kept in memory; a later
     // answer about the same order (a newer state) replaces the earlier one.
     let mut orders: Vec<Map<String, Value>> = Vec::new();
@@ -57,9 +72,12 @@ pub(crate) fn run(found: &[Input], out_dir: &Path) -> Result<ConvertOutcome, Pro
                 );
                 return Ok(());
             }
-            let order = convert(&mut s);
+            let order = convert(&mut s, &fill);
             for issue in s.issues.drain(..) {
                 reports.error(file, issue);
+            }
+            for issue in s.warnings.drain(..) {
+                reports.warning(file, issue);
             }
             if let Some(order) = order {
                 let id = order["id"].as_str().unwrap_or_default().to_string();
@@ -102,6 +120,53 @@ pub(crate) fn run(found: &[Input], out_dir: &Path) -> Result<ConvertOutcome, Pro
         written,
         reports: reports.finish(),
     })
+}
+
+/// Where the currency of an order without one comes from.
+struct Fill<'a> {
+    /// Contragent → the currency of its default contract (the one `is_default`, else the only
+    /// one).
+    currencies: &'a HashMap<String, String>,
+    default: Option<&'a str>,
+}
+
+/// Reads COMPO contracts files: each contragent's default contract currency. Their reports
+/// follow the orders' (`first` is the index of the first contracts file).
+fn contract_currencies(
+    contracts: &[Input],
+    first: usize,
+    reports: &mut Reports,
+) -> Result<HashMap<String, String>, ProdlyError> {
+    // contragent → (explicit default?, contracts seen, currency)
+    let mut by: HashMap<String, (bool, u32, String)> = HashMap::new();
+    for (i, input) in contracts.iter().enumerate() {
+        let file = first + i;
+        let end = for_each_record(&input.path, |_, record| {
+            let get = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_string);
+            let (Some(ca), Some(cur)) = (get("contragent_id"), get("currency")) else {
+                return Ok(());
+            };
+            let explicit = record.get("is_default") == Some(&Value::Bool(true));
+            let e = by.entry(ca).or_insert((false, 0, cur.clone()));
+            e.1 += 1;
+            if explicit && !e.0 {
+                *e = (true, e.1, cur);
+            }
+            Ok(())
+        })?;
+        match end {
+            ReadEnd::Done(n) => reports.set_records(file, n),
+            ReadEnd::Bad { records, issue } => {
+                reports.set_records(file, records);
+                reports.error(file, issue);
+            }
+        }
+    }
+    Ok(by
+        .into_iter()
+        .filter(|(_, (explicit, n, _))| *explicit || *n == 1)
+        .map(|(ca, (_, _, cur))| (ca, cur))
+        .collect())
 }
 
 /// A return request carries `products` and no order rows.
@@ -148,7 +213,7 @@ fn precision(s: &mut Src<'_>, path: &[&str], n: &Number, max: usize, what: &str)
     }
 }
 
-fn convert(s: &mut Src<'_>) -> Option<Map<String, Value>> {
+fn convert(s: &mut Src<'_>, fill: &Fill<'_>) -> Option<Map<String, Value>> {
     let id = s.req_code(&["number"], E, "id");
     let created = s.req_str(&["createdAt"], E, "date");
     let date = created
@@ -170,7 +235,37 @@ fn convert(s: &mut Src<'_>) -> Option<Map<String, Value>> {
         mapped
     });
     let contragent = s.req_code(&["client", "code"], E, "contragent_id");
-    let currency = s.req_str(&["currency"], E, "currency");
+    let currency = match s.get(&["currency"]) {
+        Some(_) => s.str(&["currency"]).map(str::to_string),
+        // An order without currency takes its client's contract currency, else the configured
+        // default: the order is real, and COMPO requires a currency.
+        None => {
+            let from_contract = contragent.as_ref().and_then(|c| fill.currencies.get(c));
+            let (cur, source) = match (from_contract, fill.default) {
+                (Some(c), _) => (Some(c.clone()), "its client's default contract"),
+                (None, Some(d)) => (Some(d.to_string()), "prodly.default_currency"),
+                (None, None) => (None, ""),
+            };
+            match cur {
+                Some(c) => {
+                    s.warn(
+                        &["currency"],
+                        codes::CONVERT_REQUIRED,
+                        format!(
+                            "order {} has no currency; {c} was taken from {source}",
+                            s.label()
+                        ),
+                    );
+                    Some(c)
+                }
+                None => {
+                    s.missing(&["currency"], E, "currency");
+                    None
+                }
+            }
+        }
+    };
+    let currency = currency.as_deref();
     if let Some(c) = currency {
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
             s.value_problem(
@@ -206,13 +301,21 @@ fn convert(s: &mut Src<'_>) -> Option<Map<String, Value>> {
             }
         }
     }
+    // The rows are what was ordered: a total that disagrees with them is reported and the
+    // order keeps the rows' sum (COMPO refuses a total that its items do not add up to).
+    let mut total = total;
     if let Some(t) = &total {
         if s.ok() && (f(t) - sum).abs() > 0.01 {
-            s.problem(
+            let rows_total = number(sum);
+            s.warn(
                 &["total"],
                 codes::SUM_MISMATCH,
-                format!("total {t} differs from the sum of the rows' summa {sum:.2}"),
+                format!(
+                    "total {t} differs from the sum of the rows' summa {sum:.2}; the order was \
+                     converted with total {rows_total} (check it in Prodly)"
+                ),
             );
+            total = rows_total.as_number().cloned();
         }
     }
 

@@ -26,6 +26,16 @@ pub struct ProdlyOptions {
     pub branch: String,
 }
 
+/// Values the configuration supplies where COMPO leaves a field Prodly or COMPO needs empty
+/// (`[prodly] default_country`, `default_currency`); each use is reported as a warning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProdlyDefaults {
+    /// `country` of a product whose card (if any) has none either.
+    pub country: Option<String>,
+    /// The currency of a Prodly order without one, when its client has no contract currency.
+    pub currency: Option<String>,
+}
+
 /// Failures that stop a conversion: I/O and unusable options. Content problems are reports.
 #[derive(Debug, thiserror::Error)]
 pub enum ProdlyError {
@@ -120,7 +130,17 @@ pub fn compo_to_prodly(
     out_dir: &Path,
     opts: &ProdlyOptions,
 ) -> Result<ConvertOutcome, ProdlyError> {
-    compo_to_prodly_with_budget(inputs, out_dir, opts, DEFAULT_JOIN_BUDGET)
+    compo_to_prodly_with(inputs, out_dir, opts, &ProdlyDefaults::default())
+}
+
+/// [`compo_to_prodly`] with configured defaults.
+pub fn compo_to_prodly_with(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &ProdlyOptions,
+    defaults: &ProdlyDefaults,
+) -> Result<ConvertOutcome, ProdlyError> {
+    convert_to_prodly(inputs, out_dir, opts, defaults, DEFAULT_JOIN_BUDGET)
 }
 
 /// [`compo_to_prodly`] with an explicit join budget in bytes (tests force partitioning with it).
@@ -128,6 +148,22 @@ pub fn compo_to_prodly_with_budget(
     inputs: &[PathBuf],
     out_dir: &Path,
     opts: &ProdlyOptions,
+    join_budget: u64,
+) -> Result<ConvertOutcome, ProdlyError> {
+    convert_to_prodly(
+        inputs,
+        out_dir,
+        opts,
+        &ProdlyDefaults::default(),
+        join_budget,
+    )
+}
+
+fn convert_to_prodly(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &ProdlyOptions,
+    defaults: &ProdlyDefaults,
     join_budget: u64,
 ) -> Result<ConvertOutcome, ProdlyError> {
     for (name, value) in [("vendor", &opts.vendor), ("branch", &opts.branch)] {
@@ -140,15 +176,27 @@ pub fn compo_to_prodly_with_budget(
     }
     create_dir(out_dir)?;
     let found = inputs::collect_compo(inputs)?;
-    to_prodly::run(found, out_dir, opts, join_budget)
+    to_prodly::run(found, out_dir, opts, defaults, join_budget)
 }
 
 /// Converts saved Prodly order exports (answers of the orders GET, JSON arrays) into one COMPO
 /// `orders.json` in `out_dir`.
 pub fn prodly_to_compo(inputs: &[PathBuf], out_dir: &Path) -> Result<ConvertOutcome, ProdlyError> {
+    prodly_to_compo_with(inputs, &[], out_dir, &ProdlyDefaults::default())
+}
+
+/// [`prodly_to_compo`] with the COMPO `contracts` files that give a client's currency (its
+/// default contract's) and the configured defaults.
+pub fn prodly_to_compo_with(
+    inputs: &[PathBuf],
+    contracts: &[PathBuf],
+    out_dir: &Path,
+    defaults: &ProdlyDefaults,
+) -> Result<ConvertOutcome, ProdlyError> {
     create_dir(out_dir)?;
     let found = inputs::collect_json(inputs)?;
-    from_prodly::run(&found, out_dir)
+    let contracts = inputs::collect_json(contracts)?;
+    from_prodly::run(&found, &contracts, out_dir, defaults)
 }
 
 fn create_dir(dir: &Path) -> Result<(), ProdlyError> {
@@ -179,6 +227,11 @@ impl Reports {
 
     pub(crate) fn warning(&mut self, file: usize, issue: Issue) {
         self.reports[file].warnings.push(issue);
+    }
+
+    /// The name a file is reported under.
+    pub(crate) fn name(&self, file: usize) -> &str {
+        &self.reports[file].file
     }
 
     pub(crate) fn set_records(&mut self, file: usize, n: u64) {

@@ -2,9 +2,10 @@
 //! `order-<id>.xml` per order (POST /admin/orders.xml) and one `client-<id>.xml` per contragent
 //! (POST /admin/clients.xml).
 
+use super::client_ids::ClientIds;
 use super::output::Dec;
 use super::to_compo::CURRENCY;
-use super::SellperError;
+use super::{GoodsSource, SellperError};
 use crate::compo::model::{DataFileName, DataType, Side};
 use crate::compo::report::{codes, pointer_token, Issue, Report};
 use quick_xml::escape::escape;
@@ -53,9 +54,19 @@ struct Contact {
     phone: Option<String>,
 }
 
+/// How orders find their Sellper client and what they ask of stock.
+struct OrderContext<'a> {
+    clients: &'a ClientIds,
+    /// Contragent id → INN, from the contragents files of the same call.
+    inns: HashMap<String, String>,
+    goods_source: Option<GoodsSource>,
+}
+
 pub(crate) fn convert(
     inputs: &[PathBuf],
     out_dir: &Path,
+    clients: &ClientIds,
+    goods_source: Option<GoodsSource>,
 ) -> Result<(Vec<PathBuf>, Vec<Report>), SellperError> {
     let inputs: Vec<Input> = inputs
         .iter()
@@ -76,6 +87,24 @@ pub(crate) fn convert(
         .collect();
     let mut written = Vec::new();
     let mut reports = Vec::new();
+    // A contragent's INN finds its Sellper client; its file's problems are reported below.
+    let mut inns = HashMap::new();
+    for input in inputs
+        .iter()
+        .filter(|i| i.data_type == Some(DataType::Contragents))
+    {
+        let mut scratch = Report::new(input.name.clone(), None);
+        for r in read_records(input, &mut scratch)?.unwrap_or_default() {
+            if let (Some(id), Some(inn)) = (str_field(&r, "id"), str_field(&r, "inn")) {
+                inns.insert(id.to_string(), inn.to_string());
+            }
+        }
+    }
+    let octx = OrderContext {
+        clients,
+        inns,
+        goods_source,
+    };
     // Customers first: a client's e-mail and phone live on the customers of its contragent.
     let mut contacts: HashMap<String, Contact> = HashMap::new();
     for input in inputs
@@ -125,7 +154,7 @@ pub(crate) fn convert(
                             continue;
                         }
                         let made = if t == DataType::Orders {
-                            order_xml(r, rec, &mut report)
+                            order_xml(r, rec, &octx, &mut report)
                                 .map(|(id, x)| (format!("order-{}.xml", file_safe(&id)), x))
                         } else {
                             let contact = str_field(r, "id")
@@ -285,7 +314,12 @@ fn element(out: &mut String, indent: &str, name: &str, value: &str) {
 /// The body of POST /admin/orders.xml for a portal order. Sellper gives orders its own ids, so
 /// the portal's id travels as the order number, marked by `ns="compo"`; `created` and `summa`
 /// are the fields Sellper shows for an order and make the file a complete record of it.
-fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String)> {
+fn order_xml(
+    r: &Value,
+    rec: u64,
+    octx: &OrderContext<'_>,
+    report: &mut Report,
+) -> Option<(String, String)> {
     let base = format!("/{rec}");
     let errors_before = report.errors.len();
     let id = required(r, "id", rec, &base, report);
@@ -370,9 +404,34 @@ fn order_xml(r: &Value, rec: u64, report: &mut Report) -> Option<(String, String
         return None;
     }
     let (id, contragent, date, sellper_status) = (id?, contragent?, date?, sellper_status?);
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<order ns=\"compo\">\n");
+    // Sellper resolves its own client ids only: the table, the note or the INN says which
+    // client a contragent is; else the id goes as it is (right for a client born in Sellper).
+    let inn = octx.inns.get(contragent).map(String::as_str);
+    let client = match octx.clients.sellper_of(contragent, inn) {
+        Some(c) => c,
+        None => {
+            report.warnings.push(Issue::new(
+                Some(rec),
+                format!("{base}/contragent_id"),
+                codes::CONVERT_VALUE,
+                format!("no Sellper client is known for contragent {contragent} ([sellper.clients], or a clients answer in sellper.clients_from with its INN or a \"COMPO {contragent}\" note): it was sent as <client>{contragent}</client>, which Sellper resolves only if it is its own client id"),
+            ));
+            contragent
+        }
+    };
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    match octx.goods_source {
+        Some(g) => {
+            let _ = writeln!(
+                x,
+                "<order ns=\"compo\" goods-source-behaviour=\"{}\">",
+                g.as_str()
+            );
+        }
+        None => x.push_str("<order ns=\"compo\">\n"),
+    }
     element(&mut x, "  ", "number", id);
-    element(&mut x, "  ", "client", contragent);
+    element(&mut x, "  ", "client", client);
     element(&mut x, "  ", "created", &format!("{date} 00:00:00"));
     element(&mut x, "  ", "status", sellper_status);
     if let Some(t) = total {

@@ -6,7 +6,9 @@
 //! bodies that create them in Sellper. Content problems never fail a call: they go into one
 //! report per input (spec section 7); only I/O failures are errors.
 
+mod client_ids;
 mod from_compo;
+mod item_ids;
 mod output;
 mod to_compo;
 mod xml;
@@ -19,9 +21,55 @@ pub use to_compo::{
 };
 
 use super::ConvertOutcome;
-use std::collections::HashMap;
+use crate::compo::report::Issue;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// What an installation configures (`[sellper]`): where variants' item ids and clients' Sellper
+/// ids come from, and how orders sent to Sellper treat stock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SellperOptions {
+    /// Sellper stock answers (`stores/N.xml`, `stores_items.xml`) or ICML catalogs whose items
+    /// give the `itemId` of a card's modification, for product lists that lack it.
+    pub item_ids_from: Vec<PathBuf>,
+    /// COMPO contragent id → Sellper client id, both ways.
+    pub clients: BTreeMap<String, String>,
+    /// Sellper clients answers (`GET /admin/clients.xml`) in which a contragent's client is found
+    /// by INN or by the `COMPO <id>` note the bridge writes into a client's comment, and COMPO
+    /// contragents files (`*.json`) in which a Sellper client's contragent is found by INN.
+    pub clients_from: Vec<PathBuf>,
+    /// `goods-source-behaviour` of the orders sent to Sellper; none: Sellper's default.
+    pub goods_source_behaviour: Option<GoodsSource>,
+}
+
+/// How a new Sellper order takes its goods (`goods-source-behaviour`, seed "Добавление заказа").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoodsSource {
+    /// Reserve the goods in stock first (free stock goes down).
+    Reserve,
+    /// Look for an earlier reserve matching the order before reserving.
+    FindImpersonalReserve,
+}
+
+impl GoodsSource {
+    /// The attribute value Sellper takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoodsSource::Reserve => "reserve",
+            GoodsSource::FindImpersonalReserve => "find-impersonal-reserve",
+        }
+    }
+
+    /// Parses the configured value.
+    pub fn parse(s: &str) -> Option<GoodsSource> {
+        match s {
+            "reserve" => Some(GoodsSource::Reserve),
+            "find-impersonal-reserve" => Some(GoodsSource::FindImpersonalReserve),
+            _ => None,
+        }
+    }
+}
 
 /// An I/O failure: an input could not be read or an output not written.
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +93,42 @@ pub fn sellper_to_compo(
     inputs: &[PathBuf],
     out_dir: &Path,
 ) -> Result<ConvertOutcome, SellperError> {
+    sellper_to_compo_with(inputs, out_dir, &SellperOptions::default())
+}
+
+/// [`sellper_to_compo`] with an installation's options.
+pub fn sellper_to_compo_with(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &SellperOptions,
+) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
     let mut outcome = ConvertOutcome::default();
+    let (item_ids, mut sources) = item_ids::ItemIds::read(&opts.item_ids_from)?;
+    let (clients, client_reports) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
+    sources.extend(client_reports);
+    // A configured look-up file that cannot be used does not stop the conversion (ids are then
+    // derived, clients taken as they are): each input's report says so, as warnings, so that
+    // the report of an input stays the one about it.
+    let source_warnings: Vec<Issue> = sources
+        .iter()
+        .flat_map(|r| {
+            r.errors.iter().map(move |i| {
+                Issue::file(
+                    &i.code,
+                    format!(
+                        "[sellper] look-up file {} was not used: {}",
+                        r.file, i.message
+                    ),
+                )
+            })
+        })
+        .collect();
+    let ctx = to_compo::Context { item_ids, clients };
     let mut taken = HashMap::new();
     for input in inputs {
-        let (written, report) = to_compo::convert_file(input, out_dir, &mut taken)?;
+        let (written, mut report) = to_compo::convert_file(input, out_dir, &ctx, &mut taken)?;
+        report.warnings.extend(source_warnings.iter().cloned());
         outcome.written.extend(written);
         if !report.errors.is_empty() || !report.warnings.is_empty() {
             outcome.reports.push(report);
@@ -64,7 +143,20 @@ pub fn compo_to_sellper(
     inputs: &[PathBuf],
     out_dir: &Path,
 ) -> Result<ConvertOutcome, SellperError> {
+    compo_to_sellper_with(inputs, out_dir, &SellperOptions::default())
+}
+
+/// [`compo_to_sellper`] with an installation's options.
+pub fn compo_to_sellper_with(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    opts: &SellperOptions,
+) -> Result<ConvertOutcome, SellperError> {
     ensure_dir(out_dir)?;
-    let (written, reports) = from_compo::convert(inputs, out_dir)?;
+    let (clients, sources) = client_ids::ClientIds::read(&opts.clients, &opts.clients_from)?;
+    let (written, mut reports) =
+        from_compo::convert(inputs, out_dir, &clients, opts.goods_source_behaviour)?;
+    // The inputs' reports first; a look-up file that could not be used reports last.
+    reports.extend(sources);
     Ok(ConvertOutcome { written, reports })
 }

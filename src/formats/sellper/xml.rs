@@ -462,6 +462,23 @@ impl XmlCursor {
         });
     }
 
+    /// Skips the element `start` and everything inside it, one element at a time (bounded
+    /// memory, whatever its size).
+    pub fn skip(&mut self, start: &Start) -> Result<(), ReadError> {
+        self.descend(start);
+        let mut depth = 1;
+        while depth > 0 {
+            match self.next_child()? {
+                Some(s) => {
+                    self.descend(&s);
+                    depth += 1;
+                }
+                None => depth -= 1,
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the whole element `start` into a tree; `pointer` is what it will be called.
     pub fn read_node(&mut self, start: Start, pointer: String) -> Result<Node, ReadError> {
         let mut root = Node {
