@@ -6,6 +6,7 @@ pub mod compo;
 pub mod config;
 pub mod formats;
 pub mod journal;
+pub mod observe;
 pub mod pipeline;
 pub mod samples;
 pub mod schedule;

@@ -116,6 +116,10 @@ pub fn samples(s: &Settings) -> anyhow::Result<()> {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: Common,
+    /// Serve the status page and /metrics here (overrides http.listen): a port for loopback,
+    /// or ADDRESS:PORT.
+    #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 /// The daemon, until SIGINT or SIGTERM.
@@ -125,6 +129,8 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
     let _held = super::lock::take(&settings.folders.workdir, &settings.folders.state, "run")?;
+    // Only the process that holds the folder serves its page and sends its notifications.
+    crate::observe::start(&settings, args.http)?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let s = shutdown.clone();

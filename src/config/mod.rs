@@ -1,6 +1,10 @@
 //! Configuration: the TOML file as written (every struct refuses unknown keys), checked once
 //! into [`Settings`], the validated form the rest of the program uses.
 
+mod observe;
+
+pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
+
 use crate::compo::reader::EncodingMode;
 use crate::compo::validate::{Options, Policy};
 use crate::schedule::{Job, Plan};
@@ -50,6 +54,10 @@ pub struct RawConfig {
     pub sellper: RawSellper,
     #[serde(default)]
     pub snapshot: RawSnapshot,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub notify: RawNotify,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -275,6 +283,9 @@ pub struct Settings {
     /// `[sellper]`; the pipeline's Sellper hooks take it.
     pub sellper: crate::formats::sellper::SellperOptions,
     pub snapshot: SnapshotSettings,
+    /// Where `run` serves the status page and `/metrics`; `None`: not served.
+    pub http_listen: Option<std::net::SocketAddr>,
+    pub notify: NotifySettings,
 }
 
 /// Command-line values that take precedence over the file.
@@ -459,6 +470,10 @@ impl Settings {
                 .ok_or_else(|| invalid(&key, "not a data type (names are case-sensitive)"))?;
             snapshot.by_type.insert(t, share_of(&key, *v)?);
         }
+        let http_listen = raw.http.listen.as_deref().map(parse_listen).transpose();
+        let http_listen = http_listen.map_err(|m| invalid("http.listen", m))?;
+        let notify = NotifySettings::from_raw(raw.notify)
+            .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
         Ok(Settings {
             folders,
             server,
@@ -478,6 +493,8 @@ impl Settings {
             prodly,
             sellper,
             snapshot,
+            http_listen,
+            notify,
         })
     }
 

@@ -10,11 +10,14 @@
 //! One file per concern: [`files`] (rows and their transitions), [`states`] (the state machine),
 //! [`keys`] (what the portal holds of each type), [`manifest`] (attached files), [`progress`]
 //! (long jobs), [`retry`] (per-file retries and component health), [`warnings`] (what the
-//! operator should know), [`schema`] (tables and the upgrade of older journals).
+//! operator should know), [`schema`] (tables and the upgrade of older journals), [`observed`]
+//! (what the status page, metrics and notifier read), [`notices`] (what the notifier has sent).
 
 mod files;
 mod keys;
 mod manifest;
+mod notices;
+mod observed;
 mod progress;
 mod release;
 mod retry;
@@ -25,6 +28,7 @@ mod warnings;
 pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
 pub use manifest::ManifestEntry;
+pub use observed::{FileFigures, FolderTotals, Retrying};
 pub use progress::Progress;
 pub use retry::{Failure, Health};
 pub use states::State;
@@ -84,7 +88,12 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // Other connections write too (the notifier, the health of `run`): a transaction that
+        // read first and then wrote would fail at once with SQLITE_BUSY_SNAPSHOT, past the busy
+        // timeout, whenever one of them committed in between. Taking the write lock at BEGIN
+        // makes it wait its turn instead.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -104,6 +113,11 @@ pub(crate) mod testing {
         let d = tempfile::tempdir().unwrap();
         let j = Journal::open(&d.path().join("journal.db")).unwrap();
         (d, j)
+    }
+
+    /// Now, as the journal writes times.
+    pub fn stamp() -> String {
+        now()
     }
 
     pub fn new_file(name: &str) -> NewFile<'_> {

@@ -10,6 +10,7 @@ mod exchange_sftp;
 mod guard;
 mod harness;
 mod history;
+mod observe;
 mod ops;
 mod prodly;
 mod sellper;
