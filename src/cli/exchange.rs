@@ -157,7 +157,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
             let h = health.clone();
             move |e| h.set("server", e)
         }),
-        tick: Arc::new(move || service.alive()),
+        tick: Arc::new({
+            let service = service.clone();
+            move || service.alive()
+        }),
         first: Duration::from_secs(1),
         max: Duration::from_secs(60),
     };

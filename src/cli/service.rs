@@ -4,11 +4,18 @@
 //! nothing.
 
 use sd_notify::NotifyState;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// See the module documentation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Service {
-    watchdog: bool,
+    /// How often to ping: a quarter of the manager's watchdog period, as systemd advises
+    /// pinging well within it. `None` when no watchdog runs.
+    every: Option<Duration>,
+    /// When the last ping went out: the loop may pass many times a second, and a datagram per
+    /// pass could fill the manager's socket queue and block the daemon.
+    last: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Service {
@@ -16,8 +23,10 @@ impl Service {
     pub fn from_env() -> Service {
         let mut usec = 0;
         // `false`: the variables stay for a restart of the loop; nothing else reads them.
+        let on = sd_notify::watchdog_enabled(false, &mut usec);
         Service {
-            watchdog: sd_notify::watchdog_enabled(false, &mut usec),
+            every: on.then(|| Duration::from_micros(usec / 4)),
+            last: Arc::default(),
         }
     }
 
@@ -39,9 +48,18 @@ impl Service {
 
     /// The loop is alive (sent only when the manager runs a watchdog).
     pub fn alive(&self) {
-        if self.watchdog {
-            self.send(&[NotifyState::Watchdog]);
+        let Some(every) = self.every else {
+            return;
+        };
+        let now = Instant::now();
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now.duration_since(t) < every) {
+                return;
+            }
+            *last = Some(now);
         }
+        self.send(&[NotifyState::Watchdog]);
     }
 
     pub fn stopping(&self) {
