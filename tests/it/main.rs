@@ -12,6 +12,8 @@ mod harness;
 mod history;
 mod ops;
 mod prodly;
+mod proftpd;
+mod proftpd_server;
 mod sellper;
 mod sshd;
 mod transport;

@@ -2,6 +2,7 @@
 //! server), plus the SFTP fault cases: a server killed mid-upload, a server restart under
 //! idle sessions, host key and login refusals.
 
+use crate::proftpd_server::{Extensions, Proftpd};
 use crate::sshd::Sshd;
 use compo_exchange::transport::faulty::{Fault, Faults, FaultyTransport};
 use compo_exchange::transport::local::LocalTransport;
@@ -290,13 +291,47 @@ fn sftp_without_posix_rename_still_replaces() {
     t.disable_posix_rename();
     assert!(!t.features().atomic_replace);
     conformance(&t, &sshd.root);
-    assert!(
-        !walkdir::WalkDir::new(&sshd.root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .any(|e| e.file_name().to_string_lossy().ends_with(".old")),
-        "the fallback left a .old file"
-    );
+    assert_eq!(old_files(&sshd.root), Vec::<String>::new());
+}
+
+fn old_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".old"))
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
+/// The suite on a shared ProFTPD mod_sftp server of the given configuration, through the
+/// transport a `once` opens and through the daemon's stack.
+fn proftpd_conforms(ext: Extensions) {
+    use compo_exchange::transport::lazy::{LazyTransport, Waiting};
+    let server = Proftpd::shared(ext);
+    let site = server.site();
+    let t = SftpTransport::connect_with(site.config(), quick_retry()).unwrap();
+    let f = t.features();
+    let offered = ext == Extensions::Default;
+    assert_eq!((f.atomic_replace, f.fsync), (offered, offered), "{f:?}");
+    conformance(&t, &site.root);
+    assert_eq!(t.features().atomic_replace, offered);
+    assert_eq!(old_files(&site.root), Vec::<String>::new());
+
+    let site = server.site();
+    let t = LazyTransport::sftp(site.config(), Some(Waiting::until(|| false))).unwrap();
+    conformance(&t, &site.root);
+    assert_eq!(t.features().atomic_replace, offered);
+    assert_eq!(old_files(&site.root), Vec::<String>::new());
+}
+
+#[test]
+fn proftpd_sftp_transport_conforms() {
+    proftpd_conforms(Extensions::Default);
+}
+
+#[test]
+fn proftpd_without_posix_rename_and_fsync_conforms() {
+    proftpd_conforms(Extensions::NoPosixRenameNoFsync);
 }
 
 #[test]
