@@ -9,6 +9,9 @@ pub mod lazy;
 pub mod local;
 pub mod retry;
 pub mod sftp;
+pub mod temporary;
+
+pub use temporary::part_name;
 
 use std::io::{Read, Write};
 use std::time::{Duration, SystemTime};
@@ -185,39 +188,9 @@ pub trait Transport: Send + Sync {
     fn mkdir_all(&self, path: &str) -> Result<()>;
 }
 
-/// The temporary name used while uploading `path` (spec 3.3): `.NAME.part` in the same folder.
-pub fn part_name(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((dir, name)) => format!("{dir}/.{name}.part"),
-        None => format!(".{path}.part"),
-    }
-}
-
-/// Whether a name is one of our own upload temporaries.
+/// Whether a name is one of our upload temporaries (`.NAME.part`).
 pub fn is_part_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".part")
-}
-
-/// Removes the files of `dir` that `is_stale` names (temporaries left by a cut-off upload);
-/// a missing folder has none. Returns how many were removed.
-pub fn remove_stale(
-    t: &dyn Transport,
-    dir: &str,
-    is_stale: impl Fn(&str) -> bool,
-) -> Result<usize> {
-    let entries = match t.list(dir) {
-        Ok(e) => e,
-        Err(TransportError::NotFound { .. }) => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut removed = 0;
-    for e in entries.iter().filter(|e| !e.is_dir && is_stale(&e.name)) {
-        let path = join(dir, &e.name);
-        t.remove(&path)?;
-        tracing::info!(path = %path, "removed a stale upload");
-        removed += 1;
-    }
-    Ok(removed)
+    temporary::kind_of(name) == Some(temporary::Kind::Part)
 }
 
 /// Joins server paths.
@@ -267,11 +240,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn part_names_sit_beside_the_target() {
-        assert_eq!(part_name("in/products.json"), "in/.products.json.part");
-        assert_eq!(part_name("a.json"), ".a.json.part");
+    fn part_names_are_told_from_other_names() {
         assert!(is_part_name(".a.json.part"));
         assert!(!is_part_name("a.json"));
+        assert!(!is_part_name(".a.json.old"));
     }
 
     #[test]

@@ -429,7 +429,11 @@ fn sftp_server_killed_mid_upload_keeps_old_content_and_recovers() {
     let cleanup = |t: &SftpTransport| {
         ["in", "missing"]
             .iter()
-            .map(|d| transport::remove_stale(t, d, transport::is_part_name).unwrap())
+            .map(|d| {
+                transport::temporary::clean(t, d, |_| false)
+                    .unwrap()
+                    .removed
+            })
             .sum::<usize>()
     };
     assert_eq!(cleanup(&t), 1);

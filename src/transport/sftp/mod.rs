@@ -11,12 +11,12 @@
 
 mod config;
 mod conn;
+pub mod pause;
 
 pub use config::{Secret, SftpConfig, SftpError, SftpTarget};
 
-use super::{
-    part_name, Entry, Features, HashingReader, Result, Transport, TransportError, Written,
-};
+use super::temporary::{old_name, part_name};
+use super::{Entry, Features, HashingReader, Result, Transport, TransportError, Written};
 use conn::{classify, classify_io, Conn, PosixRename};
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
 use std::io::{Read, Write};
@@ -370,6 +370,7 @@ impl Inner {
         c.sftp
             .rename(&to, &old, flags)
             .map_err(|e| classify(to_rel, e))?;
+        pause::between_renames(to_rel);
         if let Err(e) = c.sftp.rename(&from, &to, flags) {
             let _ = c.sftp.rename(&old, &to, flags);
             return Err(classify(from_rel, e));
@@ -444,14 +445,6 @@ fn fill(src: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Where the fallback rename parks the file it replaces: `.NAME.old` beside it.
-fn old_name(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((dir, name)) => format!("{dir}/.{name}.old"),
-        None => format!(".{path}.old"),
-    }
 }
 
 fn entry_of(name: String, st: &FileStat) -> Entry {
@@ -598,12 +591,6 @@ impl Transport for SftpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn old_name_sits_beside_the_target() {
-        assert_eq!(old_name("in/a.json"), "in/.a.json.old");
-        assert_eq!(old_name("a.json"), ".a.json.old");
-    }
 
     #[test]
     fn fill_gathers_small_reads_into_one_buffer() {
