@@ -26,7 +26,7 @@ pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
 pub use manifest::ManifestEntry;
 pub use progress::Progress;
-pub use retry::{Failure, Health};
+pub use retry::{Failure, Health, ServerOffer};
 pub use states::State;
 pub use warnings::Warning;
 

@@ -300,6 +300,7 @@ impl Engine {
         for dir in &dirs {
             crate::transport::temporary::clean(&*self.transport, dir, |n| keep.contains(n))?;
         }
+        self.journal.note_server_offer(&*self.transport)?;
         for job in jobs {
             self.journal.finish_progress(&job)?;
         }

@@ -136,6 +136,23 @@ pub struct Features {
     pub local_link: bool,
 }
 
+/// What a connected server offers that changes how files are replaced on it, in words for the
+/// log and `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The extensions that matter here and whether the server has them
+    /// (`posix-rename@openssh.com: no, fsync@openssh.com: no`).
+    pub offers: String,
+    /// Set when files are replaced by the fallback: what a reader of the server may see.
+    pub note: Option<String>,
+}
+
+/// What the fallback replace means for a reader of the server (the log and `status` say it).
+pub const FALLBACK_NOTE: &str = "the server cannot replace a file in one step (it does not \
+     offer posix-rename@openssh.com): a file is replaced by moving the old one aside (.NAME.old) \
+     and the new one in, so a reader may briefly see no file under its name (never a partial \
+     one)";
+
 /// What was written by [`Transport::write_atomic`], measured while writing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -149,6 +166,11 @@ pub trait Transport: Send + Sync {
     /// Human-readable location for logs and status (`/srv/exchange`, `sftp://u@h:22/x`).
     fn describe(&self) -> String;
     fn features(&self) -> Features;
+    /// What the server offers, once connected; `None` for a local folder (nothing to say) or
+    /// a server not connected yet.
+    fn offer(&self) -> Option<Offer> {
+        None
+    }
     /// Entries of a folder, in no particular order. A missing folder is `NotFound`.
     fn list(&self, dir: &str) -> Result<Vec<Entry>>;
     /// `None` when nothing is at `path`.

@@ -133,3 +133,92 @@ fn a_server_killed_between_the_renames_of_the_fallback_leaves_no_gap_in_pictures
     w.drop_file("pictures/p2-red.png", &new);
     killed_between_renames_then_recovered(&w, &mut server, "in/pictures/p2-red.png", &new);
 }
+
+/// How often `needle` occurs in `hay`.
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[test]
+fn the_log_and_status_say_what_the_server_offers_and_that_the_fallback_is_in_use() {
+    let site = Proftpd::shared(Extensions::NoPosixRenameNoFsync).site();
+    let w = Work::new();
+    batch_into_outbox(&w);
+    let o = once(&w, &site, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = stderr(&o);
+    // Once per session, however many sessions the pool opened and files it replaced.
+    assert_eq!(
+        count(&log, "posix-rename@openssh.com: no, fsync@openssh.com: no"),
+        1,
+        "{log}"
+    );
+    assert_eq!(count(&log, "a reader may briefly see no file"), 1, "{log}");
+
+    let mut args = vec!["--config".to_string(), w.config().display().to_string()];
+    args.extend(site.args());
+    let status = |format: &str| {
+        let o = cli()
+            .arg("status")
+            .args(&args)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let text = status("text");
+    assert!(
+        text.contains("posix-rename@openssh.com: no, fsync@openssh.com: no"),
+        "{text}"
+    );
+    assert!(text.contains("a reader may briefly see no file"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
+    let offer = &json["server_offer"];
+    assert_eq!(
+        offer["offers"], "posix-rename@openssh.com: no, fsync@openssh.com: no",
+        "{json}"
+    );
+    assert!(
+        offer["note"]
+            .as_str()
+            .unwrap()
+            .contains("a reader may briefly see no file"),
+        "{json}"
+    );
+}
+
+#[test]
+fn with_its_default_extensions_the_server_replaces_atomically_and_nothing_warns() {
+    let site = Proftpd::shared(Extensions::Default).site();
+    let w = Work::new();
+    w.drop_file(
+        "segments.json",
+        br#"[{"id":"SEG-1","name":"Retail","description":"Shops","sort":1}]"#,
+    );
+    let o = once(&w, &site, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert_eq!(
+        count(
+            &log,
+            "posix-rename@openssh.com: yes, fsync@openssh.com: yes"
+        ),
+        1,
+        "{log}"
+    );
+    assert_eq!(count(&log, "briefly"), 0, "{log}");
+    let o = cli()
+        .arg("status")
+        .arg("--config")
+        .arg(w.config())
+        .args(site.args())
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("posix-rename@openssh.com: yes, fsync@openssh.com: yes"),
+        "{text}"
+    );
+    assert!(!text.contains("briefly"), "{text}");
+}

@@ -16,7 +16,7 @@ pub mod pause;
 pub use config::{Secret, SftpConfig, SftpError, SftpTarget};
 
 use super::temporary::{old_name, part_name};
-use super::{Entry, Features, HashingReader, Result, Transport, TransportError, Written};
+use super::{Entry, Features, HashingReader, Offer, Result, Transport, TransportError, Written};
 use conn::{classify, classify_io, Conn, PosixRename};
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
 use std::io::{Read, Write};
@@ -114,6 +114,13 @@ impl SftpTransport {
         {
             let g = inner.acquire()?;
             inner.probe(g.conn());
+        }
+        // Once per transport, so once per session of the processor: the pool's later
+        // sessions and reconnections do not probe again.
+        let offer = inner.offer();
+        tracing::info!(server = %inner.target, "the SFTP server offers {}", offer.offers);
+        if let Some(note) = &offer.note {
+            tracing::warn!(server = %inner.target, "{note}");
         }
         if inner.cfg.keepalive_secs > 0 {
             spawn_keepalive(Arc::downgrade(&inner), inner.cfg.keepalive_secs);
@@ -337,6 +344,20 @@ impl Inner {
         self.fsync.store(fsync, Ordering::Relaxed);
     }
 
+    /// What the probe found, as the log and `status` say it.
+    fn offer(&self) -> Offer {
+        let posix = self.posix_rename.load(Ordering::Relaxed);
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        Offer {
+            offers: format!(
+                "posix-rename@openssh.com: {}, fsync@openssh.com: {}",
+                yn(posix),
+                yn(self.fsync.load(Ordering::Relaxed))
+            ),
+            note: (!posix).then(|| super::FALLBACK_NOTE.to_string()),
+        }
+    }
+
     fn remote(&self, rel: &str) -> PathBuf {
         self.target.remote(rel)
     }
@@ -353,7 +374,12 @@ impl Inner {
             match c.posix_rename(&from, &to) {
                 PosixRename::Done => return Ok(()),
                 PosixRename::Failed(e) => return Err(classify(from_rel, e)),
-                PosixRename::Unsupported => self.posix_rename.store(false, Ordering::Relaxed),
+                PosixRename::Unsupported => {
+                    // The probe said otherwise: say it now that the fallback takes over.
+                    if self.posix_rename.swap(false, Ordering::Relaxed) {
+                        tracing::warn!(server = %self.target, "{}", super::FALLBACK_NOTE);
+                    }
+                }
             }
         }
         let flags = Some(RenameFlags::OVERWRITE | RenameFlags::ATOMIC | RenameFlags::NATIVE);
@@ -465,6 +491,10 @@ fn file_name(p: &Path) -> String {
 impl Transport for SftpTransport {
     fn describe(&self) -> String {
         self.inner.target.to_string()
+    }
+
+    fn offer(&self) -> Option<Offer> {
+        Some(self.inner.offer())
     }
 
     fn features(&self) -> Features {
