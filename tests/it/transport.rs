@@ -335,6 +335,52 @@ fn proftpd_without_posix_rename_and_fsync_conforms() {
 }
 
 #[test]
+fn proftpd_replace_cut_off_between_the_renames_is_finished_by_the_retry_without_a_leftover() {
+    // A server without posix-rename restarts between the fallback's two renames; the retrying
+    // wrapper sends the file again, which lands on the free name. The old file set aside must
+    // not stay behind: the next start lists `in/pictures/` only after a cut-off sync.
+    let mut server = Proftpd::start(Extensions::NoPosixRenameNoFsync);
+    let root = server.root.clone();
+    let sftp = SftpTransport::connect_with(server.own_site().config(), quick_retry()).unwrap();
+    let gate = server.dir().join("gate");
+    std::fs::create_dir(&gate).unwrap();
+    sftp.pause_between_renames_at(gate.clone());
+    let t = RetryingTransport::new(
+        sftp,
+        Backoff {
+            attempts: 6,
+            first: Duration::from_millis(200),
+            max: Duration::from_secs(1),
+            seed: Some(1),
+        },
+    );
+    t.mkdir_all("in/pictures").unwrap();
+    t.write_atomic("in/pictures/a.png", &mut &b"old"[..])
+        .unwrap();
+    std::fs::write(gate.join("armed"), "in/pictures/a.png").unwrap();
+    std::thread::scope(|s| {
+        let upload = s.spawn(|| t.write_atomic_unflushed("in/pictures/a.png", &mut &b"new"[..]));
+        let t0 = Instant::now();
+        while !gate.join("reached").exists() {
+            assert!(t0.elapsed() < Duration::from_secs(30), "no pause");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!root.join("in/pictures/a.png").exists());
+        assert!(root.join("in/pictures/.a.png.old").exists());
+        server.restart();
+        std::fs::write(gate.join("go"), "").unwrap();
+        let w = upload.join().unwrap().expect("the retry sends it again");
+        assert_eq!(w.hash, hex(b"new"));
+    });
+    assert_eq!(
+        std::fs::read(root.join("in/pictures/a.png")).unwrap(),
+        b"new"
+    );
+    assert_eq!(old_files(&root), Vec::<String>::new());
+    assert_eq!(part_files(&root), Vec::<String>::new());
+}
+
+#[test]
 fn sftp_root_in_the_login_folder() {
     // `~/x` roots are relative to the login folder; check with the server's real home.
     let sshd = Sshd::start();

@@ -19,6 +19,7 @@ use super::temporary::{old_name, part_name};
 use super::{Entry, Features, HashingReader, Offer, Result, Transport, TransportError, Written};
 use conn::{classify, classify_io, Conn, PosixRename};
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,11 @@ struct Inner {
     returned: Condvar,
     posix_rename: AtomicBool,
     fsync: AtomicBool,
+    /// Targets whose fallback replace was cut off between or after the renames, leaving
+    /// `.NAME.old`: the next replace onto NAME that succeeds removes it.
+    aside: Mutex<HashSet<String>>,
+    /// TEST ONLY: see [`pause`].
+    pause: Mutex<Option<PathBuf>>,
 }
 
 struct PoolState {
@@ -110,6 +116,8 @@ impl SftpTransport {
             returned: Condvar::new(),
             posix_rename: AtomicBool::new(false),
             fsync: AtomicBool::new(false),
+            aside: Mutex::new(HashSet::new()),
+            pause: Mutex::new(pause::gate_from_env()),
         });
         {
             let g = inner.acquire()?;
@@ -165,6 +173,13 @@ impl SftpTransport {
     #[doc(hidden)]
     pub fn disable_posix_rename(&self) {
         self.inner.posix_rename.store(false, Ordering::Relaxed);
+    }
+
+    /// TEST ONLY: pauses the fallback replace between its renames through the folder `gate`
+    /// (see [`pause`]), as `COMPO_TEST_PAUSE_BETWEEN_RENAMES` does for a whole process.
+    #[doc(hidden)]
+    pub fn pause_between_renames_at(&self, gate: PathBuf) {
+        *self.inner.pause.lock().unwrap_or_else(|p| p.into_inner()) = Some(gate);
     }
 }
 
@@ -367,8 +382,26 @@ impl Inner {
     /// Without posix-rename, a plain SFTP v3 rename refuses to replace an existing file. The
     /// fallback then moves the old file aside to `.NAME.old`, moves the new one in, and
     /// deletes the old one: a reader may briefly see no file under NAME, but never a partial
-    /// one. If the second step fails the old file is put back.
+    /// one. If the second step fails the old file is put back. If the connection is lost in
+    /// between, `.NAME.old` stays: the next replace onto NAME in this process removes it, and
+    /// start-up recovery ([`crate::transport::temporary`]) puts it back or removes it.
     fn replace(&self, c: &Conn, from_rel: &str, to_rel: &str) -> Result<()> {
+        let r = self.replace_once(c, from_rel, to_rel);
+        if r.is_ok() && self.aside_lock().remove(to_rel) {
+            // NAME is in place again. Failing here leaves the file to start-up recovery.
+            let old_rel = old_name(to_rel);
+            if c.sftp.unlink(&self.remote(&old_rel)).is_ok() {
+                tracing::info!(path = %old_rel, "removed the file a cut-off replace left aside");
+            }
+        }
+        r
+    }
+
+    fn aside_lock(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.aside.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn replace_once(&self, c: &Conn, from_rel: &str, to_rel: &str) -> Result<()> {
         let (from, to) = (self.remote(from_rel), self.remote(to_rel));
         if self.posix_rename.load(Ordering::Relaxed) {
             match c.posix_rename(&from, &to) {
@@ -396,12 +429,20 @@ impl Inner {
         c.sftp
             .rename(&to, &old, flags)
             .map_err(|e| classify(to_rel, e))?;
-        pause::between_renames(to_rel);
+        {
+            let gate = self.pause.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            pause::between_renames(gate.as_deref(), to_rel);
+        }
         if let Err(e) = c.sftp.rename(&from, &to, flags) {
-            let _ = c.sftp.rename(&old, &to, flags);
+            if c.sftp.rename(&old, &to, flags).is_err() {
+                self.aside_lock().insert(to_rel.to_string());
+            }
             return Err(classify(from_rel, e));
         }
-        c.sftp.unlink(&old).map_err(|e| classify(&old_rel, e))
+        c.sftp.unlink(&old).map_err(|e| {
+            self.aside_lock().insert(to_rel.to_string());
+            classify(&old_rel, e)
+        })
     }
 
     fn open_part(&self, c: &Conn, path: &str) -> Result<ssh2::File> {

@@ -1,23 +1,27 @@
 //! TEST ONLY: a pause between the two renames of the fallback replace, so that a test can kill
 //! the server at exactly that point (tests/it/proftpd.rs). Nothing happens unless the
-//! environment variable `COMPO_TEST_PAUSE_BETWEEN_RENAMES` names a folder; never set it in
-//! production.
+//! environment variable `COMPO_TEST_PAUSE_BETWEEN_RENAMES` names a folder when the transport
+//! connects (or a test sets one with `SftpTransport::pause_between_renames_at`); never set it
+//! in production.
 //!
 //! The test arms the pause by writing into that folder a file `armed` holding a piece of the
 //! target path. The first fallback replace onto a matching path removes `armed`, writes the
 //! path into `reached`, and waits (at most a minute) until a file `go` appears.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The test-only variable; see the module documentation.
 pub const VAR: &str = "COMPO_TEST_PAUSE_BETWEEN_RENAMES";
 
+/// The gate folder the environment names, if any.
+pub(super) fn gate_from_env() -> Option<PathBuf> {
+    std::env::var_os(VAR).map(PathBuf::from)
+}
+
 /// Called by the fallback after the old file is moved aside, before the new one is moved in.
-pub(super) fn between_renames(target: &str) {
-    static GATE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let Some(dir) = GATE.get_or_init(|| std::env::var_os(VAR).map(PathBuf::from)) else {
+pub(super) fn between_renames(gate: Option<&Path>, target: &str) {
+    let Some(dir) = gate else {
         return;
     };
     let armed = dir.join("armed");
