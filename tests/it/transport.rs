@@ -1,5 +1,5 @@
-//! One conformance suite for every transport (run on a local folder and on a real OpenSSH
-//! server), plus the SFTP fault cases: a server killed mid-upload, a server restart under
+//! One conformance suite for every transport (run on a local folder, on a real OpenSSH server
+//! and on ProFTPD mod_sftp with and without OpenSSH's extensions), plus the SFTP fault cases: a server killed mid-upload, a server restart under
 //! idle sessions, host key and login refusals.
 
 use crate::proftpd_server::{Extensions, Proftpd};

@@ -1,4 +1,6 @@
-//! The exchange server over SFTP (OpenSSH), through libssh2.
+//! The exchange server over SFTP, through libssh2. Tested against OpenSSH and ProFTPD 1.3.8
+//! mod_sftp, the latter also without OpenSSH's extensions (`SFTPExtensions -posixRename
+//! -fsync`).
 //!
 //! One libssh2 session serialises everything on one lock, so the transport keeps a small pool
 //! of sessions (`pool_size`), one per parallel worker. Lost connections are reopened with
@@ -7,7 +9,9 @@
 //! credentials.
 //!
 //! Uploads follow spec 3.3: `.NAME.part` beside the target, large pipelined writes hashed on
-//! the way, fsync@openssh.com when offered, then posix-rename@openssh.com onto the final name.
+//! the way, fsync@openssh.com when offered, then posix-rename@openssh.com onto the final name;
+//! a server without posix-rename gets the fallback replace (see `replace`), and the log says
+//! which, once per session.
 
 mod config;
 mod conn;
@@ -346,7 +350,7 @@ impl Inner {
         let posix = !matches!(c.posix_rename(&probe, &probe), PosixRename::Unsupported);
         self.posix_rename.store(posix, Ordering::Relaxed);
         // fsync@openssh.com on a folder handle: a server without the extension answers
-        // "unsupported", OpenSSH answers something else (it only syncs file handles).
+        // "unsupported"; OpenSSH and ProFTPD, which offer it, answer something else.
         let fsync = match c.sftp.opendir(self.target.remote("")) {
             Ok(mut dir) => !matches!(
                 dir.fsync().map_err(|e| e.code()),
