@@ -13,8 +13,8 @@ use std::collections::HashSet;
 pub enum Kind {
     /// `.NAME.part`: an upload by [`Transport::write_atomic`] not yet renamed onto NAME.
     Part,
-    /// `.NAME.ID.ce-up`: a data file uploaded by the pipeline under a hidden name, renamed onto
-    /// NAME once the journal says so (the pipeline's `outbound::hidden_name`). The journal
+    /// `.NAME.ID.ce-up` ([`upload_name`]): a data file uploaded by the pipeline under a hidden
+    /// name, renamed onto NAME once the journal says so. The journal
     /// knows the ones it will still rename; the others are left from a cut-off upload.
     Upload,
     /// `.NAME.old`: the file NAME moved aside by the fallback replace of a server without
@@ -50,6 +50,12 @@ pub fn is_ours(name: &str) -> bool {
 /// The temporary name an upload of `path` is written under: `.NAME.part` beside it (spec 3.3).
 pub fn part_name(path: &str) -> String {
     beside(path, ".part")
+}
+
+/// The hidden name the pipeline uploads a data file under before renaming it onto `target`
+/// (a file name in `in/`): `.NAME.ID.ce-up`, ID being the file's journal row.
+pub fn upload_name(target: &str, id: i64) -> String {
+    format!(".{target}.{id}.ce-up")
 }
 
 /// Where the fallback replace parks the file at `path` it replaces: `.NAME.old` beside it.
@@ -153,6 +159,8 @@ mod tests {
         assert_eq!(part_name("a.json"), ".a.json.part");
         assert_eq!(old_name("in/a.json"), "in/.a.json.old");
         assert_eq!(old_name("a.json"), ".a.json.old");
+        assert_eq!(upload_name("products.json", 17), ".products.json.17.ce-up");
+        assert_eq!(kind_of(&upload_name("a.json", 1)), Some(Kind::Upload));
         for p in ["in/pictures/p 1.jpg", "a.json"] {
             for t in [part_name(p), old_name(p)] {
                 assert!(is_ours(t.rsplit('/').next().unwrap()), "{t}");
