@@ -64,6 +64,9 @@ struct Status {
     server: String,
     /// The process holding the work folder (`run` or `once`), if any.
     daemon: Option<Holder>,
+    /// What the server offered when last connected (SFTP extensions, and whether files are
+    /// replaced by the non-atomic fallback).
+    server_offer: Option<crate::journal::ServerOffer>,
     health: Vec<ComponentStatus>,
     retrying: Vec<Retrying>,
     /// Warnings of the last 24 hours, newest first (at most 20).
@@ -207,6 +210,10 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
             crate::config::ServerLocation::Sftp(u) => u.clone(),
         },
         daemon: lock::holder(&s.folders.state),
+        server_offer: j.server_offer()?.map(|mut o| {
+            o.at = show(&o.at);
+            o
+        }),
         health,
         retrying,
         warnings,
@@ -257,6 +264,12 @@ fn print(out: &mut dyn Write, st: &Status, format: OutputFormat) -> std::io::Res
             out,
             "held by     nobody (no daemon runs on this work folder)"
         )?,
+    }
+    if let Some(o) = &st.server_offer {
+        writeln!(out, "server      offers {} (seen {})", o.offers, o.at)?;
+        if let Some(note) = &o.note {
+            writeln!(out, "            {note}")?;
+        }
     }
     for h in &st.health {
         match &h.error {

@@ -30,7 +30,7 @@ pub use keys::{apply_keys, KeySet};
 pub use manifest::ManifestEntry;
 pub use observed::{FileFigures, FolderTotals, Retrying};
 pub use progress::Progress;
-pub use retry::{Failure, Health};
+pub use retry::{Failure, Health, ServerOffer};
 pub use states::State;
 pub use warnings::Warning;
 

@@ -6,6 +6,7 @@
 //! has been in its present condition, so that `status` can say "failing since 06:00".
 
 use super::{Journal, Result, State};
+use crate::transport::{Offer, Transport};
 use rusqlite::{params, OptionalExtension};
 
 /// The tables of this concern; created by the journal's open/upgrade path (layout 2).
@@ -22,6 +23,13 @@ CREATE TABLE IF NOT EXISTS health (
     error TEXT,
     since TEXT NOT NULL,
     last_success TEXT
+);
+CREATE TABLE IF NOT EXISTS server_offer (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    server TEXT NOT NULL,
+    offers TEXT NOT NULL,
+    note TEXT,
+    at TEXT NOT NULL
 );
 ";
 
@@ -53,6 +61,18 @@ pub struct Health {
     pub since: String,
     /// The last time it worked, if ever.
     pub last_success: Option<String>,
+}
+
+/// What the exchange server offered when the processor last connected to it (transport
+/// [`Offer`]), with when that was.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServerOffer {
+    pub server: String,
+    pub offers: String,
+    /// Set when files are replaced by the fallback: what a reader of the server may see.
+    pub note: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 impl Health {
@@ -139,6 +159,40 @@ impl Journal {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records what the connected server `t` offers, for `status`; a transport with nothing to
+    /// say (a local folder) clears what an earlier server offered.
+    pub fn note_server_offer(&mut self, t: &dyn Transport) -> Result<()> {
+        match t.offer() {
+            Some(Offer { offers, note }) => self.conn.execute(
+                "INSERT INTO server_offer (id, server, offers, note, at) VALUES (1, ?1, ?2, ?3, ?4) \
+                 ON CONFLICT(id) DO UPDATE SET server = excluded.server, \
+                 offers = excluded.offers, note = excluded.note, at = excluded.at",
+                params![t.describe(), offers, note, super::now()],
+            )?,
+            None => self.conn.execute("DELETE FROM server_offer", [])?,
+        };
+        Ok(())
+    }
+
+    /// What the server offered when last connected, if it has anything to say.
+    pub fn server_offer(&self) -> Result<Option<ServerOffer>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT server, offers, note, at FROM server_offer WHERE id = 1",
+                [],
+                |r| {
+                    Ok(ServerOffer {
+                        server: r.get(0)?,
+                        offers: r.get(1)?,
+                        note: r.get(2)?,
+                        at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Every component's condition, by name.
@@ -264,5 +318,26 @@ mod tests {
             server.last_success.as_deref(),
             Some("2026-11-30T06:25:00+03:00")
         );
+    }
+
+    #[test]
+    fn a_local_folder_clears_what_an_earlier_server_offered() {
+        let (d, mut j) = journal();
+        assert_eq!(j.server_offer().unwrap(), None);
+        // What an SFTP server without posix-rename left (tests/it/proftpd.rs records it for real).
+        j.conn
+            .execute(
+                "INSERT INTO server_offer (id, server, offers, note, at) \
+                 VALUES (1, 'sftp://h', 'posix-rename@openssh.com: no', 'fallback', 't')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(
+            j.server_offer().unwrap().map(|o| o.note),
+            Some(Some("fallback".into()))
+        );
+        let local = crate::transport::local::LocalTransport::new(d.path());
+        j.note_server_offer(&local).unwrap();
+        assert_eq!(j.server_offer().unwrap(), None);
     }
 }

@@ -298,10 +298,9 @@ impl Engine {
             }
         }
         for dir in &dirs {
-            crate::transport::remove_stale(&*self.transport, dir, |n| {
-                (crate::transport::is_part_name(n) || n.ends_with(".ce-up")) && !keep.contains(n)
-            })?;
+            crate::transport::temporary::clean(&*self.transport, dir, |n| keep.contains(n))?;
         }
+        self.journal.note_server_offer(&*self.transport)?;
         for job in jobs {
             self.journal.finish_progress(&job)?;
         }

@@ -274,6 +274,10 @@ impl<T: Transport> Transport for FaultyTransport<T> {
         self.inner.features()
     }
 
+    fn offer(&self) -> Option<super::Offer> {
+        self.inner.offer()
+    }
+
     fn list(&self, dir: &str) -> Result<Vec<Entry>> {
         let d = self.enter("list", dir)?;
         self.maybe_after(&d, dir, || self.inner.list(dir))

@@ -265,6 +265,10 @@ impl Transport for LazyTransport {
         }
     }
 
+    fn offer(&self) -> Option<super::Offer> {
+        self.lock().as_ref().and_then(|t| t.offer())
+    }
+
     fn list(&self, dir: &str) -> Result<Vec<Entry>> {
         self.watch(self.get().and_then(|t| t.list(dir)))
     }

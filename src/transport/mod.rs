@@ -9,6 +9,9 @@ pub mod lazy;
 pub mod local;
 pub mod retry;
 pub mod sftp;
+pub mod temporary;
+
+pub use temporary::part_name;
 
 use std::io::{Read, Write};
 use std::time::{Duration, SystemTime};
@@ -133,6 +136,23 @@ pub struct Features {
     pub local_link: bool,
 }
 
+/// What a connected server offers that changes how files are replaced on it, in words for the
+/// log and `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The extensions that matter here and whether the server has them
+    /// (`posix-rename@openssh.com: no, fsync@openssh.com: no`).
+    pub offers: String,
+    /// Set when files are replaced by the fallback: what a reader of the server may see.
+    pub note: Option<String>,
+}
+
+/// What the fallback replace means for a reader of the server (the log and `status` say it).
+pub const FALLBACK_NOTE: &str = "the server cannot replace a file in one step (it does not \
+     offer posix-rename@openssh.com): a file is replaced by moving the old one aside (.NAME.old) \
+     and the new one in, so a reader may briefly see no file under its name (never a partial \
+     one)";
+
 /// What was written by [`Transport::write_atomic`], measured while writing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -146,6 +166,11 @@ pub trait Transport: Send + Sync {
     /// Human-readable location for logs and status (`/srv/exchange`, `sftp://u@h:22/x`).
     fn describe(&self) -> String;
     fn features(&self) -> Features;
+    /// What the server offers, once connected; `None` for a local folder (nothing to say) or
+    /// a server not connected yet.
+    fn offer(&self) -> Option<Offer> {
+        None
+    }
     /// Entries of a folder, in no particular order. A missing folder is `NotFound`.
     fn list(&self, dir: &str) -> Result<Vec<Entry>>;
     /// `None` when nothing is at `path`.
@@ -185,39 +210,9 @@ pub trait Transport: Send + Sync {
     fn mkdir_all(&self, path: &str) -> Result<()>;
 }
 
-/// The temporary name used while uploading `path` (spec 3.3): `.NAME.part` in the same folder.
-pub fn part_name(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((dir, name)) => format!("{dir}/.{name}.part"),
-        None => format!(".{path}.part"),
-    }
-}
-
-/// Whether a name is one of our own upload temporaries.
+/// Whether a name is one of our upload temporaries (`.NAME.part`).
 pub fn is_part_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".part")
-}
-
-/// Removes the files of `dir` that `is_stale` names (temporaries left by a cut-off upload);
-/// a missing folder has none. Returns how many were removed.
-pub fn remove_stale(
-    t: &dyn Transport,
-    dir: &str,
-    is_stale: impl Fn(&str) -> bool,
-) -> Result<usize> {
-    let entries = match t.list(dir) {
-        Ok(e) => e,
-        Err(TransportError::NotFound { .. }) => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut removed = 0;
-    for e in entries.iter().filter(|e| !e.is_dir && is_stale(&e.name)) {
-        let path = join(dir, &e.name);
-        t.remove(&path)?;
-        tracing::info!(path = %path, "removed a stale upload");
-        removed += 1;
-    }
-    Ok(removed)
+    temporary::kind_of(name) == Some(temporary::Kind::Part)
 }
 
 /// Joins server paths.
@@ -267,11 +262,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn part_names_sit_beside_the_target() {
-        assert_eq!(part_name("in/products.json"), "in/.products.json.part");
-        assert_eq!(part_name("a.json"), ".a.json.part");
+    fn part_names_are_told_from_other_names() {
         assert!(is_part_name(".a.json.part"));
         assert!(!is_part_name("a.json"));
+        assert!(!is_part_name(".a.json.old"));
     }
 
     #[test]

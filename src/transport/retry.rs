@@ -185,6 +185,10 @@ impl<T: Transport> Transport for RetryingTransport<T> {
         self.inner.features()
     }
 
+    fn offer(&self) -> Option<super::Offer> {
+        self.inner.offer()
+    }
+
     fn list(&self, dir: &str) -> Result<Vec<Entry>> {
         self.retry("list", dir, |_| self.inner.list(dir))
     }

@@ -13,6 +13,8 @@ mod history;
 mod observe;
 mod ops;
 mod prodly;
+mod proftpd;
+mod proftpd_server;
 mod sellper;
 mod sshd;
 mod transport;

@@ -12,6 +12,63 @@ use std::time::{Duration, Instant};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// Where a test reaches an SFTP server: the URL of its root folder, that folder on this
+/// machine, and the client's key and known_hosts. Any of the real servers gives one.
+pub struct Site {
+    /// Which server, for messages.
+    pub name: &'static str,
+    pub url: String,
+    pub root: PathBuf,
+    pub client_key: PathBuf,
+    pub known_hosts: PathBuf,
+    /// A root folder of the site's own (on a shared server), removed with it.
+    pub _own: Option<tempfile::TempDir>,
+}
+
+impl Site {
+    /// Client settings that log in with the authorized key and trust only this server.
+    pub fn config(&self) -> SftpConfig {
+        let mut c = SftpConfig::new(self.url.clone());
+        c.identity = Some(self.client_key.clone());
+        c.known_hosts = Some(self.known_hosts.clone());
+        c.connect_timeout_secs = 5;
+        c.io_timeout_secs = 10;
+        c
+    }
+
+    /// The command-line options that point `once` or `run` at this server.
+    pub fn args(&self) -> Vec<String> {
+        vec![
+            "--server".into(),
+            self.url.clone(),
+            "--identity".into(),
+            self.client_key.display().to_string(),
+            "--known-hosts".into(),
+            self.known_hosts.display().to_string(),
+        ]
+    }
+}
+
+/// A real server a test can stop and start again (for outages).
+pub trait Server {
+    /// Its root folder as a [`Site`].
+    fn root_site(&self) -> Site;
+    fn stop(&mut self);
+    fn restart(&mut self);
+}
+
+impl Server for Sshd {
+    fn root_site(&self) -> Site {
+        self.site()
+    }
+    fn stop(&mut self) {
+        Sshd::stop(self)
+    }
+    fn restart(&mut self) {
+        Sshd::restart(self)
+    }
+}
+
 pub struct Sshd {
     dir: tempfile::TempDir,
     pub port: u16,
@@ -24,7 +81,7 @@ pub struct Sshd {
     log: PathBuf,
 }
 
-fn keygen(path: &Path) {
+pub fn keygen(path: &Path) {
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "compo-test", "-f"])
         .arg(path)
@@ -33,12 +90,12 @@ fn keygen(path: &Path) {
     assert!(out.status.success(), "ssh-keygen: {out:?}");
 }
 
-fn current_user() -> String {
+pub fn current_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("run id -un");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -177,12 +234,19 @@ impl Sshd {
 
     /// Client settings that log in with the authorized key and trust only this server.
     pub fn config(&self) -> SftpConfig {
-        let mut c = SftpConfig::new(self.url());
-        c.identity = Some(self.client_key.clone());
-        c.known_hosts = Some(self.known_hosts.clone());
-        c.connect_timeout_secs = 5;
-        c.io_timeout_secs = 10;
-        c
+        self.site().config()
+    }
+
+    /// This server's root as a [`Site`].
+    pub fn site(&self) -> Site {
+        Site {
+            name: "openssh",
+            url: self.url(),
+            root: self.root.clone(),
+            client_key: self.client_key.clone(),
+            known_hosts: self.known_hosts.clone(),
+            _own: None,
+        }
     }
 }
 
@@ -193,7 +257,7 @@ impl Drop for Sshd {
 }
 
 /// Process ids whose ancestry leads to `pid`, from /proc.
-fn descendants(pid: u32) -> Vec<u32> {
+pub fn descendants(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(rd) = fs::read_dir("/proc") {
         for e in rd.flatten() {

@@ -1,7 +1,8 @@
-//! One conformance suite for every transport (run on a local folder and on a real OpenSSH
-//! server), plus the SFTP fault cases: a server killed mid-upload, a server restart under
+//! One conformance suite for every transport (run on a local folder, on a real OpenSSH server
+//! and on ProFTPD mod_sftp with and without OpenSSH's extensions), plus the SFTP fault cases: a server killed mid-upload, a server restart under
 //! idle sessions, host key and login refusals.
 
+use crate::proftpd_server::{Extensions, Proftpd};
 use crate::sshd::Sshd;
 use compo_exchange::transport::faulty::{Fault, Faults, FaultyTransport};
 use compo_exchange::transport::local::LocalTransport;
@@ -290,13 +291,93 @@ fn sftp_without_posix_rename_still_replaces() {
     t.disable_posix_rename();
     assert!(!t.features().atomic_replace);
     conformance(&t, &sshd.root);
-    assert!(
-        !walkdir::WalkDir::new(&sshd.root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .any(|e| e.file_name().to_string_lossy().ends_with(".old")),
-        "the fallback left a .old file"
+    assert_eq!(old_files(&sshd.root), Vec::<String>::new());
+}
+
+fn old_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".old"))
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
+/// The suite on a shared ProFTPD mod_sftp server of the given configuration, through the
+/// transport a `once` opens and through the daemon's stack.
+fn proftpd_conforms(ext: Extensions) {
+    use compo_exchange::transport::lazy::{LazyTransport, Waiting};
+    let server = Proftpd::shared(ext);
+    let site = server.site();
+    let t = SftpTransport::connect_with(site.config(), quick_retry()).unwrap();
+    let f = t.features();
+    let offered = ext == Extensions::Default;
+    assert_eq!((f.atomic_replace, f.fsync), (offered, offered), "{f:?}");
+    conformance(&t, &site.root);
+    assert_eq!(t.features().atomic_replace, offered);
+    assert_eq!(old_files(&site.root), Vec::<String>::new());
+
+    let site = server.site();
+    let t = LazyTransport::sftp(site.config(), Some(Waiting::until(|| false))).unwrap();
+    conformance(&t, &site.root);
+    assert_eq!(t.features().atomic_replace, offered);
+    assert_eq!(old_files(&site.root), Vec::<String>::new());
+}
+
+#[test]
+fn proftpd_sftp_transport_conforms() {
+    proftpd_conforms(Extensions::Default);
+}
+
+#[test]
+fn proftpd_without_posix_rename_and_fsync_conforms() {
+    proftpd_conforms(Extensions::NoPosixRenameNoFsync);
+}
+
+#[test]
+fn proftpd_replace_cut_off_between_the_renames_is_finished_by_the_retry_without_a_leftover() {
+    // A server without posix-rename restarts between the fallback's two renames; the retrying
+    // wrapper sends the file again, which lands on the free name. The old file set aside must
+    // not stay behind: the next start lists `in/pictures/` only after a cut-off sync.
+    let mut server = Proftpd::start(Extensions::NoPosixRenameNoFsync);
+    let root = server.root.clone();
+    let sftp = SftpTransport::connect_with(server.own_site().config(), quick_retry()).unwrap();
+    let gate = server.dir().join("gate");
+    std::fs::create_dir(&gate).unwrap();
+    sftp.pause_between_renames_at(gate.clone());
+    let t = RetryingTransport::new(
+        sftp,
+        Backoff {
+            attempts: 6,
+            first: Duration::from_millis(200),
+            max: Duration::from_secs(1),
+            seed: Some(1),
+        },
     );
+    t.mkdir_all("in/pictures").unwrap();
+    t.write_atomic("in/pictures/a.png", &mut &b"old"[..])
+        .unwrap();
+    std::fs::write(gate.join("armed"), "in/pictures/a.png").unwrap();
+    std::thread::scope(|s| {
+        let upload = s.spawn(|| t.write_atomic_unflushed("in/pictures/a.png", &mut &b"new"[..]));
+        let t0 = Instant::now();
+        while !gate.join("reached").exists() {
+            assert!(t0.elapsed() < Duration::from_secs(30), "no pause");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!root.join("in/pictures/a.png").exists());
+        assert!(root.join("in/pictures/.a.png.old").exists());
+        server.restart();
+        std::fs::write(gate.join("go"), "").unwrap();
+        let w = upload.join().unwrap().expect("the retry sends it again");
+        assert_eq!(w.hash, hex(b"new"));
+    });
+    assert_eq!(
+        std::fs::read(root.join("in/pictures/a.png")).unwrap(),
+        b"new"
+    );
+    assert_eq!(old_files(&root), Vec::<String>::new());
+    assert_eq!(part_files(&root), Vec::<String>::new());
 }
 
 #[test]
@@ -394,7 +475,11 @@ fn sftp_server_killed_mid_upload_keeps_old_content_and_recovers() {
     let cleanup = |t: &SftpTransport| {
         ["in", "missing"]
             .iter()
-            .map(|d| transport::remove_stale(t, d, transport::is_part_name).unwrap())
+            .map(|d| {
+                transport::temporary::clean(t, d, |_| false)
+                    .unwrap()
+                    .removed
+            })
             .sum::<usize>()
     };
     assert_eq!(cleanup(&t), 1);

@@ -1,4 +1,6 @@
-//! The exchange server over SFTP (OpenSSH), through libssh2.
+//! The exchange server over SFTP, through libssh2. Tested against OpenSSH and ProFTPD 1.3.8
+//! mod_sftp, the latter also without OpenSSH's extensions (`SFTPExtensions -posixRename
+//! -fsync`).
 //!
 //! One libssh2 session serialises everything on one lock, so the transport keeps a small pool
 //! of sessions (`pool_size`), one per parallel worker. Lost connections are reopened with
@@ -7,18 +9,21 @@
 //! credentials.
 //!
 //! Uploads follow spec 3.3: `.NAME.part` beside the target, large pipelined writes hashed on
-//! the way, fsync@openssh.com when offered, then posix-rename@openssh.com onto the final name.
+//! the way, fsync@openssh.com when offered, then posix-rename@openssh.com onto the final name;
+//! a server without posix-rename gets the fallback replace (see `replace`), and the log says
+//! which, once per session.
 
 mod config;
 mod conn;
+pub mod pause;
 
 pub use config::{Secret, SftpConfig, SftpError, SftpTarget};
 
-use super::{
-    part_name, Entry, Features, HashingReader, Result, Transport, TransportError, Written,
-};
+use super::temporary::{old_name, part_name};
+use super::{Entry, Features, HashingReader, Offer, Result, Transport, TransportError, Written};
 use conn::{classify, classify_io, Conn, PosixRename};
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +69,11 @@ struct Inner {
     returned: Condvar,
     posix_rename: AtomicBool,
     fsync: AtomicBool,
+    /// Targets whose fallback replace was cut off between or after the renames, leaving
+    /// `.NAME.old`: the next replace onto NAME that succeeds removes it.
+    aside: Mutex<HashSet<String>>,
+    /// TEST ONLY: see [`pause`].
+    pause: Mutex<Option<PathBuf>>,
 }
 
 struct PoolState {
@@ -110,10 +120,19 @@ impl SftpTransport {
             returned: Condvar::new(),
             posix_rename: AtomicBool::new(false),
             fsync: AtomicBool::new(false),
+            aside: Mutex::new(HashSet::new()),
+            pause: Mutex::new(pause::gate_from_env()),
         });
         {
             let g = inner.acquire()?;
             inner.probe(g.conn());
+        }
+        // Once per transport, so once per session of the processor: the pool's later
+        // sessions and reconnections do not probe again.
+        let offer = inner.offer();
+        tracing::info!(server = %inner.target, "the SFTP server offers {}", offer.offers);
+        if let Some(note) = &offer.note {
+            tracing::warn!(server = %inner.target, "{note}");
         }
         if inner.cfg.keepalive_secs > 0 {
             spawn_keepalive(Arc::downgrade(&inner), inner.cfg.keepalive_secs);
@@ -158,6 +177,13 @@ impl SftpTransport {
     #[doc(hidden)]
     pub fn disable_posix_rename(&self) {
         self.inner.posix_rename.store(false, Ordering::Relaxed);
+    }
+
+    /// TEST ONLY: pauses the fallback replace between its renames through the folder `gate`
+    /// (see [`pause`]), as `COMPO_TEST_PAUSE_BETWEEN_RENAMES` does for a whole process.
+    #[doc(hidden)]
+    pub fn pause_between_renames_at(&self, gate: PathBuf) {
+        *self.inner.pause.lock().unwrap_or_else(|p| p.into_inner()) = Some(gate);
     }
 }
 
@@ -324,7 +350,7 @@ impl Inner {
         let posix = !matches!(c.posix_rename(&probe, &probe), PosixRename::Unsupported);
         self.posix_rename.store(posix, Ordering::Relaxed);
         // fsync@openssh.com on a folder handle: a server without the extension answers
-        // "unsupported", OpenSSH answers something else (it only syncs file handles).
+        // "unsupported"; OpenSSH and ProFTPD, which offer it, answer something else.
         let fsync = match c.sftp.opendir(self.target.remote("")) {
             Ok(mut dir) => !matches!(
                 dir.fsync().map_err(|e| e.code()),
@@ -337,6 +363,20 @@ impl Inner {
         self.fsync.store(fsync, Ordering::Relaxed);
     }
 
+    /// What the probe found, as the log and `status` say it.
+    fn offer(&self) -> Offer {
+        let posix = self.posix_rename.load(Ordering::Relaxed);
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        Offer {
+            offers: format!(
+                "posix-rename@openssh.com: {}, fsync@openssh.com: {}",
+                yn(posix),
+                yn(self.fsync.load(Ordering::Relaxed))
+            ),
+            note: (!posix).then(|| super::FALLBACK_NOTE.to_string()),
+        }
+    }
+
     fn remote(&self, rel: &str) -> PathBuf {
         self.target.remote(rel)
     }
@@ -346,14 +386,37 @@ impl Inner {
     /// Without posix-rename, a plain SFTP v3 rename refuses to replace an existing file. The
     /// fallback then moves the old file aside to `.NAME.old`, moves the new one in, and
     /// deletes the old one: a reader may briefly see no file under NAME, but never a partial
-    /// one. If the second step fails the old file is put back.
+    /// one. If the second step fails the old file is put back. If the connection is lost in
+    /// between, `.NAME.old` stays: the next replace onto NAME in this process removes it, and
+    /// start-up recovery ([`crate::transport::temporary`]) puts it back or removes it.
     fn replace(&self, c: &Conn, from_rel: &str, to_rel: &str) -> Result<()> {
+        let r = self.replace_once(c, from_rel, to_rel);
+        if r.is_ok() && self.aside_lock().remove(to_rel) {
+            // NAME is in place again. Failing here leaves the file to start-up recovery.
+            let old_rel = old_name(to_rel);
+            if c.sftp.unlink(&self.remote(&old_rel)).is_ok() {
+                tracing::info!(path = %old_rel, "removed the file a cut-off replace left aside");
+            }
+        }
+        r
+    }
+
+    fn aside_lock(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.aside.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn replace_once(&self, c: &Conn, from_rel: &str, to_rel: &str) -> Result<()> {
         let (from, to) = (self.remote(from_rel), self.remote(to_rel));
         if self.posix_rename.load(Ordering::Relaxed) {
             match c.posix_rename(&from, &to) {
                 PosixRename::Done => return Ok(()),
                 PosixRename::Failed(e) => return Err(classify(from_rel, e)),
-                PosixRename::Unsupported => self.posix_rename.store(false, Ordering::Relaxed),
+                PosixRename::Unsupported => {
+                    // The probe said otherwise: say it now that the fallback takes over.
+                    if self.posix_rename.swap(false, Ordering::Relaxed) {
+                        tracing::warn!(server = %self.target, "{}", super::FALLBACK_NOTE);
+                    }
+                }
             }
         }
         let flags = Some(RenameFlags::OVERWRITE | RenameFlags::ATOMIC | RenameFlags::NATIVE);
@@ -370,11 +433,20 @@ impl Inner {
         c.sftp
             .rename(&to, &old, flags)
             .map_err(|e| classify(to_rel, e))?;
+        {
+            let gate = self.pause.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            pause::between_renames(gate.as_deref(), to_rel);
+        }
         if let Err(e) = c.sftp.rename(&from, &to, flags) {
-            let _ = c.sftp.rename(&old, &to, flags);
+            if c.sftp.rename(&old, &to, flags).is_err() {
+                self.aside_lock().insert(to_rel.to_string());
+            }
             return Err(classify(from_rel, e));
         }
-        c.sftp.unlink(&old).map_err(|e| classify(&old_rel, e))
+        c.sftp.unlink(&old).map_err(|e| {
+            self.aside_lock().insert(to_rel.to_string());
+            classify(&old_rel, e)
+        })
     }
 
     fn open_part(&self, c: &Conn, path: &str) -> Result<ssh2::File> {
@@ -446,14 +518,6 @@ fn fill(src: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Where the fallback rename parks the file it replaces: `.NAME.old` beside it.
-fn old_name(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((dir, name)) => format!("{dir}/.{name}.old"),
-        None => format!(".{path}.old"),
-    }
-}
-
 fn entry_of(name: String, st: &FileStat) -> Entry {
     Entry {
         name,
@@ -472,6 +536,10 @@ fn file_name(p: &Path) -> String {
 impl Transport for SftpTransport {
     fn describe(&self) -> String {
         self.inner.target.to_string()
+    }
+
+    fn offer(&self) -> Option<Offer> {
+        Some(self.inner.offer())
     }
 
     fn features(&self) -> Features {
@@ -598,12 +666,6 @@ impl Transport for SftpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn old_name_sits_beside_the_target() {
-        assert_eq!(old_name("in/a.json"), "in/.a.json.old");
-        assert_eq!(old_name("a.json"), ".a.json.old");
-    }
 
     #[test]
     fn fill_gathers_small_reads_into_one_buffer() {
