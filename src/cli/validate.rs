@@ -1,6 +1,7 @@
 //! `compo-exchange validate`: the validator on its own, for people and for CI.
 
 use super::{Exit, OutputFormat};
+use crate::compo::messages::Lang;
 use crate::compo::model::{DataType, Side};
 use crate::compo::reader::EncodingMode;
 use crate::compo::report::Report;
@@ -19,6 +20,9 @@ pub struct Args {
     /// Encoding of the data files.
     #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
     pub encoding: EncodingArg,
+    /// Language of the messages (en, ru); by default the locale's (LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
     /// Validate as files from the portal's out/ (orders.<label>.json names).
     #[arg(long)]
     pub inbound: bool,
@@ -84,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         schemas,
         Options {
             encoding: args.encoding.into(),
+            lang: args.lang.unwrap_or_else(Lang::from_env),
             ..Options::default()
         },
     );
@@ -154,6 +159,10 @@ pub fn write_issues(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<
         reports.iter().map(|r| r.errors.len()).sum(),
         reports.iter().map(|r| r.warnings.len()).sum(),
     ))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| "not a language of the messages; one of: en, ru".to_string())
 }
 
 fn parse_type(s: &str) -> Result<DataType, String> {

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Number, Value};
 
 use crate::compo::ident::{self, IdentProblem};
+use crate::compo::messages::{msg, Lang};
 use crate::compo::model::{first_field, DataType, Step};
 use crate::compo::report::{codes, pointer_token, Issue};
 
@@ -26,11 +27,18 @@ const SUM_TOLERANCE: f64 = 0.01 + 1e-9;
 /// `is_delta` tells whether the file is a delta: a record with `"deleted": true` there carries
 /// only its key, so it gets no other check. In a snapshot such a record is itself an error, and
 /// it is checked like any other record so that the user sees everything at once.
-pub fn check_record(t: DataType, index: u64, record: &Value, is_delta: bool, out: &mut Vec<Issue>) {
+pub fn check_record(
+    t: DataType,
+    index: u64,
+    record: &Value,
+    is_delta: bool,
+    lang: Lang,
+    out: &mut Vec<Issue>,
+) {
     let Some(obj) = record.as_object() else {
         return;
     };
-    let mut c = Checker { index, out };
+    let mut c = Checker { index, lang, out };
     if obj.get("deleted") == Some(&Value::Bool(true)) {
         if is_delta {
             return;
@@ -38,9 +46,7 @@ pub fn check_record(t: DataType, index: u64, record: &Value, is_delta: bool, out
         c.push(
             &Loc::root(index).field("deleted"),
             codes::SNAPSHOT_DELETED,
-            "\"deleted\": true is only meaningful in a delta file; in a snapshot, leave the \
-             record out instead (or send it in <type>.delta.json)"
-                .to_string(),
+            msg!(lang, "snapshot-deleted"),
         );
     }
     match t {
@@ -160,6 +166,7 @@ fn visit<'a>(v: &'a Value, path: &[Step], at: &mut Vec<Seg>, f: &mut dyn FnMut(&
 
 struct Checker<'o> {
     index: u64,
+    lang: Lang,
     out: &'o mut Vec<Issue>,
 }
 
@@ -181,7 +188,7 @@ fn money(x: f64) -> String {
 
 /// Positions (1-based) where `actual` and `expected`, aligned at their ends, differ; used to
 /// name the wrong check digits.
-fn wrong_positions(actual: &str, expected: &str) -> (String, String) {
+fn wrong_positions(actual: &str, expected: &str) -> String {
     let start = actual.len() - expected.len();
     let positions: Vec<String> = actual.as_bytes()[start..]
         .iter()
@@ -190,21 +197,7 @@ fn wrong_positions(actual: &str, expected: &str) -> (String, String) {
         .filter(|(_, (a, e))| a != e)
         .map(|(i, _)| (start + i + 1).to_string())
         .collect();
-    let word = if positions.len() > 1 {
-        "positions"
-    } else {
-        "position"
-    };
-    (word.to_string(), positions.join(" and "))
-}
-
-fn kind_phrase(kind: &str) -> &'static str {
-    match kind {
-        "legal" => "a legal entity",
-        "entrepreneur" => "an entrepreneur",
-        "person" => "a person",
-        _ => "this kind of contragent",
-    }
+    positions.join(", ")
 }
 
 impl Checker<'_> {
@@ -232,19 +225,12 @@ impl Checker<'_> {
                 Some(k @ ("entrepreneur" | "person")) => self.push(
                     &loc,
                     codes::KPP_FORMAT,
-                    format!(
-                        "KPP \"{kpp}\" is given, but only legal entities have a KPP and this \
-                         contragent is {}; remove it",
-                        kind_phrase(k)
-                    ),
+                    msg!(self.lang, "kpp-format-not-legal", kpp = kpp, kind = k),
                 ),
                 _ if !ident::kpp_well_formed(kpp) => self.push(
                     &loc,
                     codes::KPP_FORMAT,
-                    format!(
-                        "KPP \"{kpp}\" is not 9 characters of the form 4 digits, 2 digits or \
-                         capital letters, 3 digits (like 773601001); correct it in the ERP"
-                    ),
+                    msg!(self.lang, "kpp-format", kpp = kpp),
                 ),
                 _ => {}
             }
@@ -266,16 +252,20 @@ impl Checker<'_> {
                     continue;
                 }
                 if !ident::account_matches_bik(number, bik) {
-                    let key = ident::expected_account_key(number, bik)
-                        .map(|k| format!(": for this BIK its control key (digit 9) would be {k}"))
-                        .unwrap_or_default();
+                    let message = match ident::expected_account_key(number, bik) {
+                        Some(key) => msg!(
+                            self.lang,
+                            "account-checksum-key",
+                            account = number,
+                            bik = bik,
+                            key = key.to_string()
+                        ),
+                        None => msg!(self.lang, "account-checksum", account = number, bik = bik),
+                    };
                     self.push(
                         &accounts.item(j).field("account"),
                         codes::ACCOUNT_CHECKSUM,
-                        format!(
-                            "account \"{number}\" does not match BIK \"{bik}\"{key}; check both \
-                             numbers against the bank's details"
-                        ),
+                        message,
                     );
                 }
             }
@@ -289,18 +279,12 @@ impl Checker<'_> {
             Some("entrepreneur" | "person") => Some(12),
             _ => None,
         };
+        let known_kind = wanted.and(kind).unwrap_or("other");
         if !is_digits(inn) {
-            let need = match wanted {
-                Some(n) => format!("{} has {n}", kind_phrase(kind.unwrap_or_default())),
-                None => "it has 10 (legal entity) or 12 (entrepreneur, person)".to_string(),
-            };
             self.push(
                 &loc,
                 codes::INN_FORMAT,
-                format!(
-                    "INN \"{inn}\" must consist of digits only ({need} digits); remove spaces \
-                     and other characters in the ERP"
-                ),
+                msg!(self.lang, "inn-format-digits", inn = inn, kind = known_kind),
             );
             return;
         }
@@ -310,36 +294,38 @@ impl Checker<'_> {
             None => len == 10 || len == 12,
         };
         if !length_ok {
-            let message = match (wanted, kind) {
-                (Some(n), Some(k)) => format!(
-                    "INN \"{inn}\" has {len} digits, but the INN of {} has {n}; check the \
-                     number and the contragent's kind",
-                    kind_phrase(k)
+            let message = match wanted {
+                Some(_) => msg!(
+                    self.lang,
+                    "inn-format-length",
+                    inn = inn,
+                    length = len,
+                    kind = known_kind
                 ),
-                _ => format!(
-                    "INN \"{inn}\" has {len} digits; an INN has 10 (legal entity) or 12 \
-                     (entrepreneur, person); check the number in the ERP"
-                ),
+                None => msg!(self.lang, "inn-format-length-any", inn = inn, length = len),
             };
             self.push(&loc, codes::INN_FORMAT, message);
             return;
         }
         if ident::check_inn(inn) == Err(IdentProblem::Checksum) {
             let expected = ident::expected_inn_check_digits(inn).unwrap_or_default();
-            let (word, positions) = wrong_positions(inn, &expected);
+            let positions = wrong_positions(inn, &expected);
             let digits: String = inn[len - expected.len()..]
                 .bytes()
                 .zip(expected.bytes())
                 .filter(|(a, e)| a != e)
                 .map(|(_, e)| char::from(e))
                 .collect();
-            let noun = if digits.len() > 1 { "digits" } else { "digit" };
             self.push(
                 &loc,
                 codes::INN_CHECKSUM,
-                format!(
-                    "INN \"{inn}\" has a wrong check {noun} (expected {digits} in {word} \
-                     {positions}); check the number in the ERP"
+                msg!(
+                    self.lang,
+                    "inn-checksum",
+                    inn = inn,
+                    count = digits.len(),
+                    digits = digits,
+                    positions = positions
                 ),
             );
         }
@@ -352,11 +338,7 @@ impl Checker<'_> {
                 self.push(
                     &loc,
                     codes::OGRN_FORMAT,
-                    format!(
-                        "OGRN \"{ogrn}\" is given for a person, who has none (an OGRN belongs \
-                         to a legal entity, an OGRNIP to an entrepreneur); remove it or correct \
-                         the kind"
-                    ),
+                    msg!(self.lang, "ogrn-format-person", ogrn = ogrn),
                 );
                 return;
             }
@@ -371,35 +353,31 @@ impl Checker<'_> {
                 None => len == 13 || len == 15,
             };
         if !shape_ok {
-            let need = match wanted {
-                Some(13) => "a legal entity's OGRN has 13 digits".to_string(),
-                Some(n) => format!("an entrepreneur's OGRNIP has {n} digits"),
-                None => "an OGRN has 13 digits, an OGRNIP 15".to_string(),
-            };
-            let what = if is_digits(ogrn) {
-                format!("has {len} digits")
-            } else {
-                "is not all digits".to_string()
-            };
             self.push(
                 &loc,
                 codes::OGRN_FORMAT,
-                format!(
-                    "OGRN \"{ogrn}\" {what}, but {need}; check the number and the contragent's \
-                     kind"
+                msg!(
+                    self.lang,
+                    "ogrn-format",
+                    ogrn = ogrn,
+                    digits = if is_digits(ogrn) { "yes" } else { "no" },
+                    length = len,
+                    kind = wanted.and(kind).unwrap_or("other")
                 ),
             );
             return;
         }
         if ident::check_ogrn(ogrn) == Err(IdentProblem::Checksum) {
-            let name = if len == 15 { "OGRNIP" } else { "OGRN" };
             let expected = ident::expected_ogrn_check_digit(ogrn).unwrap_or_default();
             self.push(
                 &loc,
                 codes::OGRN_CHECKSUM,
-                format!(
-                    "{name} \"{ogrn}\" has a wrong check digit (expected {expected} in position \
-                     {len}); check the number in the ERP"
+                msg!(
+                    self.lang,
+                    "ogrn-checksum",
+                    ogrn = ogrn,
+                    expected = expected.to_string(),
+                    length = len
                 ),
             );
         }
@@ -417,14 +395,16 @@ impl Checker<'_> {
             }
             if !ident::barcode_valid(code) {
                 let expected = ident::gs1_check_digit(&code[..code.len() - 1])
-                    .map(|d| format!(" (expected {d} at the end)"))
+                    .map(|d| d.to_string())
                     .unwrap_or_default();
                 self.push(
                     &self.root().field("barcodes").item(j),
                     codes::BARCODE_CHECKSUM,
-                    format!(
-                        "barcode \"{code}\" has a wrong check digit{expected}; correct it or \
-                         remove the barcode"
+                    msg!(
+                        self.lang,
+                        "barcode-checksum",
+                        barcode = code,
+                        expected = expected
                     ),
                 );
             }
@@ -443,10 +423,7 @@ impl Checker<'_> {
                 self.push(
                     &self.root().field(key),
                     codes::SECURITY_PASSWORD_FIELD,
-                    format!(
-                        "field \"{key}\" looks like a password; portal passwords are never \
-                         transferred, users set their own: remove the field from the export"
-                    ),
+                    msg!(self.lang, "security-password_field", field = key),
                 );
             }
         }
@@ -475,24 +452,29 @@ impl Checker<'_> {
                 let expected = q * p * (1.0 - discount / 100.0);
                 if (amount - expected).abs() > SUM_TOLERANCE {
                     let loc = base.item(j).field("amount");
-                    let formula = if discount == 0.0 {
-                        format!("quantity × price = {q} × {p}")
+                    let message = if discount == 0.0 {
+                        msg!(
+                            self.lang,
+                            "sum-mismatch-amount",
+                            field = &loc.path,
+                            amount = amount.to_string(),
+                            quantity = q.to_string(),
+                            price = p.to_string(),
+                            expected = money(expected)
+                        )
                     } else {
-                        format!(
-                            "quantity × price × (1 − discount/100) = {q} × {p} × (1 − \
-                             {discount}/100)"
+                        msg!(
+                            self.lang,
+                            "sum-mismatch-amount-discount",
+                            field = &loc.path,
+                            amount = amount.to_string(),
+                            quantity = q.to_string(),
+                            price = p.to_string(),
+                            discount = discount.to_string(),
+                            expected = money(expected)
                         )
                     };
-                    self.push(
-                        &loc,
-                        codes::SUM_MISMATCH,
-                        format!(
-                            "{} is {amount}, but {formula} = {}; correct the amount, quantity \
-                             or price in the ERP document",
-                            loc.path,
-                            money(expected)
-                        ),
-                    );
+                    self.push(&loc, codes::SUM_MISMATCH, message);
                 }
             }
         }
@@ -517,22 +499,27 @@ impl Checker<'_> {
         let sum: f64 = amounts.iter().sum();
         let expected = sum + cost;
         if (total - expected).abs() > SUM_TOLERANCE {
-            let delivery = if cost == 0.0 {
-                String::new()
+            let message = if cost == 0.0 {
+                msg!(
+                    self.lang,
+                    "sum-mismatch-total",
+                    total = total.to_string(),
+                    count = amounts.len(),
+                    sum = money(sum),
+                    expected = money(expected)
+                )
             } else {
-                format!(" plus delivery.cost {cost}")
+                msg!(
+                    self.lang,
+                    "sum-mismatch-total-delivery",
+                    total = total.to_string(),
+                    count = amounts.len(),
+                    sum = money(sum),
+                    cost = cost.to_string(),
+                    expected = money(expected)
+                )
             };
-            self.push(
-                &self.root().field("total"),
-                codes::SUM_MISMATCH,
-                format!(
-                    "total is {total}, but the {} item amounts add up to {}{delivery} = {}; \
-                     correct the total or the item amounts",
-                    amounts.len(),
-                    money(sum),
-                    money(expected)
-                ),
-            );
+            self.push(&self.root().field("total"), codes::SUM_MISMATCH, message);
         }
     }
 
@@ -564,12 +551,14 @@ impl Checker<'_> {
             self.push(
                 &self.root().field("closing_balance"),
                 codes::SUM_MISMATCH,
-                format!(
-                    "closing_balance is {closing}, but opening_balance {opening} + debit {} − \
-                     credit {} = {}; correct the closing balance or the lines",
-                    money(debit),
-                    money(credit),
-                    money(expected)
+                msg!(
+                    self.lang,
+                    "sum-mismatch-balance",
+                    closing = closing.to_string(),
+                    opening = opening.to_string(),
+                    debit = money(debit),
+                    credit = money(credit),
+                    expected = money(expected)
                 ),
             );
         }
@@ -586,10 +575,14 @@ impl Checker<'_> {
                 let digits = fractional_digits(n);
                 if digits > *max {
                     let loc = Loc::at(self.index, segs);
-                    let message = format!(
-                        "{} is {n}, with {digits} digits after the decimal point; {what} at \
-                         most {max}: round it in the export",
-                        loc.path
+                    let message = msg!(
+                        self.lang,
+                        "number-precision",
+                        field = &loc.path,
+                        value = n.to_string(),
+                        digits = digits,
+                        kind = *what,
+                        max = *max
                     );
                     self.push(&loc, codes::NUMBER_PRECISION, message);
                 }
@@ -612,10 +605,7 @@ impl Checker<'_> {
                 };
                 if let Some(problem) = problem {
                     let loc = Loc::at(self.index, segs);
-                    let message = format!(
-                        "{} \"{s}\" is not a real date: {problem}; correct it in the ERP",
-                        loc.path
-                    );
+                    let message = problem.message(self.lang, &loc.path, s);
                     self.push(&loc, codes::DATE_INVALID, message);
                 }
             });
@@ -638,9 +628,13 @@ impl Checker<'_> {
                 self.push(
                     &self.root().field(to_key),
                     codes::DATE_RANGE,
-                    format!(
-                        "{to_key} {to} is before {from_key} {from}; correct one of the dates \
-                         (or swap them)"
+                    msg!(
+                        self.lang,
+                        "date-range",
+                        to_field = to_key,
+                        to = to.to_string(),
+                        from_field = from_key,
+                        from = from.to_string()
                     ),
                 );
             }
@@ -652,8 +646,9 @@ impl Checker<'_> {
 static PRECISION_FIELDS: &[(DataType, &[Step], u32, &str)] = {
     use DataType::*;
     use Step::{Each, Field};
-    const MONEY: &str = "money has";
-    const PRICE: &str = "prices have";
+    // The kind of amount, as the catalogue's `number-precision` selects on it.
+    const MONEY: &str = "money";
+    const PRICE: &str = "price";
     &[
         (Orders, &[Field("total")], 2, MONEY),
         (Orders, &[Field("items"), Each, Field("amount")], 2, MONEY),
@@ -753,31 +748,91 @@ fn date_shape(s: &str) -> Option<(i32, u32, u32)> {
     Some((year, two_digits(&b[5..7])?, two_digits(&b[8..10])?))
 }
 
-fn month_name(m: u32) -> &'static str {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    NAMES[(m as usize).saturating_sub(1).min(11)]
+/// Why a string shaped like a date or a date-time is not a real one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DateProblem {
+    Month(u32),
+    Day {
+        year: i32,
+        month: u32,
+        days: i64,
+        day: u32,
+    },
+    Hour(u32),
+    Minute(u32),
+    Second {
+        second: u32,
+        minute: u32,
+    },
+    Offset(String),
+}
+
+impl DateProblem {
+    /// The `date.invalid` message for `value` in `field`.
+    fn message(&self, lang: Lang, field: &str, value: &str) -> String {
+        match *self {
+            DateProblem::Month(month) => msg!(
+                lang,
+                "date-invalid-month",
+                field = field,
+                value = value,
+                month = month
+            ),
+            DateProblem::Day {
+                year,
+                month,
+                days,
+                day,
+            } => msg!(
+                lang,
+                "date-invalid-day",
+                field = field,
+                value = value,
+                month = month,
+                year = year.to_string(),
+                days = days,
+                day = day
+            ),
+            DateProblem::Hour(hour) => msg!(
+                lang,
+                "date-invalid-hour",
+                field = field,
+                value = value,
+                hour = hour
+            ),
+            DateProblem::Minute(minute) => msg!(
+                lang,
+                "date-invalid-minute",
+                field = field,
+                value = value,
+                minute = minute
+            ),
+            DateProblem::Second { second, minute } => msg!(
+                lang,
+                "date-invalid-second",
+                field = field,
+                value = value,
+                second = second,
+                minute = minute
+            ),
+            DateProblem::Offset(ref offset) => msg!(
+                lang,
+                "date-invalid-offset",
+                field = field,
+                value = value,
+                offset = offset
+            ),
+        }
+    }
 }
 
 /// Why year-month-day is not a calendar date, or `None` when it is one.
-fn ymd_problem(y: i32, m: u32, d: u32) -> Option<String> {
+fn ymd_problem(y: i32, m: u32, d: u32) -> Option<DateProblem> {
     if NaiveDate::from_ymd_opt(y, m, d).is_some() {
         return None;
     }
     if !(1..=12).contains(&m) {
-        return Some(format!("there is no month {m}"));
+        return Some(DateProblem::Month(m));
     }
     let first = NaiveDate::from_ymd_opt(y, m, 1)?;
     let next = if m == 12 {
@@ -786,18 +841,23 @@ fn ymd_problem(y: i32, m: u32, d: u32) -> Option<String> {
         NaiveDate::from_ymd_opt(y, m + 1, 1)?
     };
     let days = next.signed_duration_since(first).num_days();
-    Some(format!("{} {y} has {days} days, not {d}", month_name(m)))
+    Some(DateProblem::Day {
+        year: y,
+        month: m,
+        days,
+        day: d,
+    })
 }
 
 /// For a string shaped like a date, why it is not a real one.
-fn date_problem(s: &str) -> Option<String> {
+fn date_problem(s: &str) -> Option<DateProblem> {
     let (y, m, d) = date_shape(s)?;
     ymd_problem(y, m, d)
 }
 
 /// For a string shaped like an RFC 3339 date-time (`2026-11-22T09:30:00.5+03:00`), why it is
 /// not a real one. Other shapes give `None`.
-fn date_time_problem(s: &str) -> Option<String> {
+fn date_time_problem(s: &str) -> Option<DateProblem> {
     let b = s.as_bytes();
     if b.len() < 20 || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return None;
@@ -827,18 +887,21 @@ fn date_time_problem(s: &str) -> Option<String> {
         return Some(p);
     }
     if h > 23 {
-        return Some(format!("there is no hour {h}"));
+        return Some(DateProblem::Hour(h));
     }
     if mi > 59 {
-        return Some(format!("there is no minute {mi}"));
+        return Some(DateProblem::Minute(mi));
     }
     // RFC 3339 allows a leap second, which can only end a minute.
     if sec > 60 || (sec == 60 && mi != 59) {
-        return Some(format!("there is no second {sec} at minute {mi}"));
+        return Some(DateProblem::Second {
+            second: sec,
+            minute: mi,
+        });
     }
     if let Some((oh, om)) = offset {
         if oh > 23 || om > 59 {
-            return Some(format!("the UTC offset {oh:02}:{om:02} does not exist"));
+            return Some(DateProblem::Offset(format!("{oh:02}:{om:02}")));
         }
     }
     None
@@ -851,7 +914,7 @@ mod tests {
 
     fn run(t: DataType, record: Value, is_delta: bool) -> Vec<Issue> {
         let mut out = Vec::new();
-        check_record(t, 7, &record, is_delta, &mut out);
+        check_record(t, 7, &record, is_delta, Lang::En, &mut out);
         for i in &out {
             assert_eq!(i.record, Some(7));
             assert!(i.pointer.starts_with("/7"), "{}", i.pointer);
@@ -923,7 +986,7 @@ mod tests {
         assert!(
             issues[0]
                 .message
-                .contains("expected 59 in positions 11 and 12"),
+                .contains("expected 59 in positions 11, 12"),
             "{}",
             issues[0].message
         );
@@ -1342,22 +1405,26 @@ mod tests {
     fn date_validity() {
         assert_eq!(date_problem("2026-02-28"), None);
         assert_eq!(date_problem("2024-02-29"), None);
+        let feb = |year, day| DateProblem::Day {
+            year,
+            month: 2,
+            days: 28,
+            day,
+        };
+        assert_eq!(date_problem("2026-02-30"), Some(feb(2026, 30)));
+        assert_eq!(date_problem("2025-02-29"), Some(feb(2025, 29)));
         assert_eq!(
-            date_problem("2026-02-30").as_deref(),
-            Some("February 2026 has 28 days, not 30")
+            feb(2026, 30).message(Lang::En, "date", "2026-02-30"),
+            "date \"2026-02-30\" is not a real date: February 2026 has 28 days, not 30; correct \
+             it in the ERP"
         );
         assert_eq!(
-            date_problem("2025-02-29").as_deref(),
-            Some("February 2025 has 28 days, not 29")
+            feb(2026, 30).message(Lang::Ru, "date", "2026-02-30"),
+            "date «2026-02-30» — несуществующая дата: в феврале 2026 года 28 дней, а не 30; \
+             исправьте дату в 1С"
         );
-        assert_eq!(
-            date_problem("2026-13-01").as_deref(),
-            Some("there is no month 13")
-        );
-        assert_eq!(
-            date_problem("2026-00-10").as_deref(),
-            Some("there is no month 0")
-        );
+        assert_eq!(date_problem("2026-13-01"), Some(DateProblem::Month(13)));
+        assert_eq!(date_problem("2026-00-10"), Some(DateProblem::Month(0)));
         assert!(date_problem("2026-04-31").is_some());
         assert!(date_problem("2026-04-00").is_some());
         // Other shapes are the schema's business.
@@ -1370,8 +1437,8 @@ mod tests {
         assert!(date_time_problem("2026-13-22T09:30:00Z").is_some());
         assert!(date_time_problem("2026-02-30T09:30:00Z").is_some());
         assert_eq!(
-            date_time_problem("2026-11-22T25:30:00+03:00").as_deref(),
-            Some("there is no hour 25")
+            date_time_problem("2026-11-22T25:30:00+03:00"),
+            Some(DateProblem::Hour(25))
         );
         assert!(date_time_problem("2026-11-22T09:60:00Z").is_some());
         assert!(date_time_problem("2026-11-22T09:30:61Z").is_some());

@@ -1,6 +1,7 @@
 //! Configuration: the TOML file as written (every struct refuses unknown keys), checked once
 //! into [`Settings`], the validated form the rest of the program uses.
 
+use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
 use crate::compo::validate::{Options, Policy};
 use crate::schedule::{Job, Plan};
@@ -83,6 +84,8 @@ pub struct RawValidation {
     pub max_picture_size: Option<u64>,
     pub max_invoice_size: Option<u64>,
     pub schemas: Option<PathBuf>,
+    /// `en` or `ru`; the locale's language when absent.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +277,7 @@ impl Settings {
                 .unwrap_or(defaults.max_errors_per_file),
             max_picture_size: v.max_picture_size.unwrap_or(defaults.max_picture_size),
             max_invoice_size: v.max_invoice_size.unwrap_or(defaults.max_invoice_size),
+            lang: v.language.unwrap_or_else(Lang::from_env),
         };
         if validation.max_errors_per_file == 0 {
             return Err(invalid(
