@@ -586,6 +586,7 @@ impl Run<'_> {
                 let reader = s.spawn(move || {
                     let mut r =
                         RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding)
+                            .messages_in(v.opts.lang)
                             .recycle_from(recycle_rx);
                     loop {
                         match r.next_batch() {

@@ -9,10 +9,11 @@
 
 encoding-invalid-utf16 = the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8
 encoding-invalid-nul = the file contains NUL bytes: it is UTF-16 or binary, not text; save it as UTF-8
-encoding-invalid-utf8 = invalid UTF-8 at line { $line } (byte offset { $offset }); the file must be UTF-8 or Windows-1251 throughout: re-save it in one encoding
+encoding-invalid-utf8 = the file is not valid UTF-8 at line { $line } (byte offset { $offset }), and the configuration says it is UTF-8 (validation.encoding = "utf-8"); save it as UTF-8, or set validation.encoding to "auto" or "windows-1251"
 encoding-invalid-windows1251 = the file is not valid Windows-1251 either (byte { $byte } at line { $line }); save it as UTF-8
 encoding-invalid-guess = the file is not UTF-8, and it does not read as Russian text in Windows-1251: it looks like { $encoding }. Save it as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8), or set validation.encoding = "windows-1251" if it really is Windows-1251
-encoding-invalid-mixed = the file is not in one encoding: { $detail }; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
+encoding-invalid-utf8-mixed = the file starts in UTF-8, but line { $line } (byte offset { $offset }) has bytes that are not UTF-8: parts of it were saved in different encodings; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
+encoding-invalid-mixed = the file reads as Windows-1251, but { $count } places in it are Cyrillic letters in UTF-8: parts of it were saved in different encodings; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
 file-empty = the file is empty
 report-truncated = { $count ->
     [one] { $count } more error is not listed; fix these and validate again
