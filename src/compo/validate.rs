@@ -395,9 +395,8 @@ impl Validator {
             .par_iter()
             .map(|a| {
                 let mut acc = Acc::new(&a.rel, Some(a.folder.name().to_string()), &self.opts);
-                for i in
-                    attached::check_file(&a.path, &a.name, a.folder, self.opts.max_size(a.folder))
-                {
+                let max = self.opts.max_size(a.folder);
+                for i in attached::check_file(&a.path, &a.name, a.folder, max, self.opts.lang) {
                     acc.error(i);
                 }
                 let (report, _) = acc.finish();

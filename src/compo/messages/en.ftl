@@ -199,3 +199,31 @@ schema-uniqueItems = { $field } lists the same element twice; keep each once
 schema-additionalProperties = { $field } has fields the schema does not allow: { $names }; remove them
 schema-oneOf = { $field } must match exactly one of the alternatives the schema allows ({ $detail })
 schema-other = { $field }: { $detail } (JSON Schema keyword { $keyword })
+file-size-bytes = { $bytes } bytes
+file-size = { $amount } { $unit } ({ $bytes } bytes)
+file-kind = { $kind ->
+    [jpeg] a JPEG image
+    [png] a PNG image
+    [gif] a GIF image
+    [webp] a WebP image
+    [bmp] a BMP image
+    [tiff] a TIFF image
+    [heic] a HEIC image
+    [avif] an AVIF image
+    [mp4] an MP4/QuickTime video
+    [pdf] a PDF
+    [xml] an XML document
+    [html] an HTML page
+    [text] plain text
+    [xlsx] an Excel workbook (xlsx)
+    [docx] a Word document (docx)
+    [xls] an Excel 97-2003 workbook (xls)
+    [doc] a Word 97-2003 document (doc)
+    [zip] a ZIP archive
+    [zip-or-office] a ZIP archive (or an xlsx/docx document)
+    [ole] a legacy Office document (xls/doc)
+    [gzip] a gzip archive
+    [rar] a RAR archive
+    [sevenzip] a 7-Zip archive
+   *[other] a file of this type
+}

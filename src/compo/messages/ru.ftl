@@ -181,7 +181,7 @@ file-name-extension = у имени «{ $name }» расширение «.{ $ext
 file-empty-attached = файл { $file } пуст (0 байт); выгрузите его заново
 file-too_large = файл { $file } занимает { $size }, больше предела { $limit } для { $folder }/; уменьшите файл или увеличьте { $key } в настройках
 file-magic = файл { $file } — это { $found }, а не { $expected }; выгрузите его заново или исправьте расширение
-file-magic-unknown = файл { $file } не похож на { $expected } (он начинается с байтов { $bytes }); выгрузите его заново или исправьте расширение
+file-magic-unknown = файл { $file } не похож на то, чем должен быть ({ $expected }): он начинается с байтов { $bytes }; выгрузите его заново или исправьте расширение
 
 ## Форматы партнёров (мосты команды convert)
 
@@ -234,3 +234,34 @@ schema-uniqueItems = в { $field } один и тот же элемент ука
 schema-additionalProperties = в { $field } есть поля, которых схема не допускает: { $names }; уберите их
 schema-oneOf = { $field } должно соответствовать ровно одному из вариантов, которые допускает схема ({ $detail })
 schema-other = { $field }: { $detail } (ключевое слово JSON Schema { $keyword })
+file-size-bytes = { $bytes } байт
+file-size = { $amount } { $unit ->
+    [MiB] МиБ
+   *[KiB] КиБ
+} ({ $bytes } байт)
+file-kind = { $kind ->
+    [jpeg] изображение JPEG
+    [png] изображение PNG
+    [gif] изображение GIF
+    [webp] изображение WebP
+    [bmp] изображение BMP
+    [tiff] изображение TIFF
+    [heic] изображение HEIC
+    [avif] изображение AVIF
+    [mp4] видео MP4/QuickTime
+    [pdf] документ PDF
+    [xml] документ XML
+    [html] веб-страница HTML
+    [text] обычный текст
+    [xlsx] книга Excel (xlsx)
+    [docx] документ Word (docx)
+    [xls] книга Excel 97-2003 (xls)
+    [doc] документ Word 97-2003 (doc)
+    [zip] архив ZIP
+    [zip-or-office] архив ZIP (или документ xlsx/docx)
+    [ole] документ старого формата Office (xls/doc)
+    [gzip] архив gzip
+    [rar] архив RAR
+    [sevenzip] архив 7-Zip
+   *[other] файл этого типа
+}
