@@ -982,13 +982,16 @@ impl Validator {
         if want_min {
             strict::minify_into(bytes, &mut o.minified);
         }
-        self.schemas.check(t, index, tape.root(), &mut o.issues);
+        let lang = self.opts.lang;
+        self.schemas
+            .check(t, index, tape.root(), lang, &mut o.issues);
         let value = match &self.reads[&t] {
             Some(members) => tape.root().to_value_with(members),
             None => tape.root().to_value(),
         };
         checks::check_record(t, index, &value, is_delta, self.opts.lang, &mut o.issues);
         record_facts(t, is_delta, &value, wanted, &mut o);
+        drop_facts_already_wrong(t, &mut o);
         o
     }
 
@@ -1070,6 +1073,23 @@ fn record_facts(
             });
         }
     }
+}
+
+/// One wrong value, one error: a reference or file name that already has an error of its own
+/// (an empty id, a name of the wrong type) is not looked up as well.
+fn drop_facts_already_wrong(t: DataType, o: &mut RecordOutcome) {
+    if o.issues.is_empty() {
+        return;
+    }
+    let issues = &o.issues;
+    let wrong = |path: &[Step], at: Option<u32>| {
+        let p = pointer_of(o.index, path, at);
+        issues.iter().any(|i| i.pointer == p)
+    };
+    o.refs
+        .retain(|(n, at, _)| !wrong(t.references()[*n as usize].path, *at));
+    o.files
+        .retain(|(n, at, _)| !wrong(t.attachments()[*n as usize].path, *at));
 }
 
 /// A record's key: `id`, or the composite key fields joined by U+001F (which ids cannot hold).

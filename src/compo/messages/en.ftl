@@ -160,7 +160,9 @@ xml-syntax = malformed XML: { $problem }
 ## JSON Schema keywords (code schema.<keyword>)
 
 schema-required = required field "{ $field }" is missing; add it
-schema-type = { $field } must be { $expected }, but it is { $found }; write it as { $expected }
+schema-type = { $field } must be { $expected }, but it is { $found }: { $value }; write it as { $expected }
+schema-type-or = { $first } or { $second }
+schema-record = the record
 schema-type-name = { $type ->
     [string] a string (text in quotes)
     [number] a number
@@ -170,9 +172,17 @@ schema-type-name = { $type ->
     [object] an object { "{" } ... { "}" }
    *[null] null
 }
+schema-type-found = { $type ->
+    [string] a string
+    [number] a number
+    [boolean] a boolean
+    [array] an array
+    [object] an object
+   *[null] null
+}
 schema-enum = { $field } is { $value }, which is not an allowed value; use one of: { $allowed }
 schema-const = { $field } is { $value }; the only allowed value is { $expected }
-schema-pattern = { $field } "{ $value }" is not { $description }
+schema-pattern = { $field } is "{ $value }", which does not fit its format: { $description }; for example { $examples }
 schema-pattern-undescribed = { $field } "{ $value }" does not have the format the schema requires (its pattern has no description: see the schema file)
 schema-minimum = { $field } is { $value }, less than the minimum { $limit }; correct the value
 schema-exclusiveMinimum = { $field } is { $value }; it must be greater than { $limit }
@@ -197,7 +207,9 @@ schema-maxItems = { $field } has { $count ->
 }, more than the allowed { $limit }; remove the extra ones
 schema-uniqueItems = { $field } lists the same element twice; keep each once
 schema-additionalProperties = { $field } has fields the schema does not allow: { $names }; remove them
-schema-oneOf = { $field } must match exactly one of the alternatives the schema allows ({ $detail })
+schema-oneOf = { $field } must have exactly one of the fields { $names }; keep one of them
+schema-oneOf-none = { $field } matches none of the alternatives the schema allows; see the schema's description of the field
+schema-oneOf-many = { $field } matches more than one of the alternatives the schema allows, and must match exactly one; see the schema's description of the field
 schema-other = { $field }: { $detail } (JSON Schema keyword { $keyword })
 file-size-bytes = { $bytes } bytes
 file-size = { $amount } { $unit } ({ $bytes } bytes)

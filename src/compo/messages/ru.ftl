@@ -193,7 +193,9 @@ xml-syntax = ошибка в XML: { $problem }
 ## Ключевые слова JSON Schema (код schema.<ключевое слово>)
 
 schema-required = нет обязательного поля «{ $field }»; добавьте его
-schema-type = { $field } должно быть { $expected }, а это { $found }; запишите его как { $expected }
+schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение как { $expected }
+schema-type-or = { $first } или { $second }
+schema-record = запись
 schema-type-name = { $type ->
     [string] строкой (текст в кавычках)
     [number] числом
@@ -203,9 +205,17 @@ schema-type-name = { $type ->
     [object] объектом { "{" } ... { "}" }
    *[null] null
 }
+schema-type-found = { $type ->
+    [string] строка
+    [number] число
+    [boolean] логическое значение
+    [array] массив
+    [object] объект
+   *[null] null
+}
 schema-enum = { $field } = { $value } — недопустимое значение; допустимы: { $allowed }
 schema-const = { $field } = { $value }; допустимо только значение { $expected }
-schema-pattern = { $field } «{ $value }» — не { $description }
+schema-pattern = { $field } = «{ $value }» — не подходит по формату: { $description }; например, { $examples }
 schema-pattern-undescribed = { $field } «{ $value }» не соответствует формату, который требует схема (у шаблона нет описания: см. файл схемы)
 schema-minimum = { $field } = { $value }, меньше минимума { $limit }; исправьте значение
 schema-exclusiveMinimum = { $field } = { $value }; значение должно быть больше { $limit }
@@ -232,7 +242,9 @@ schema-maxItems = в { $field } { $count ->
 }, а допустимо не больше { $limit }; уберите лишние
 schema-uniqueItems = в { $field } один и тот же элемент указан дважды; оставьте по одному
 schema-additionalProperties = в { $field } есть поля, которых схема не допускает: { $names }; уберите их
-schema-oneOf = { $field } должно соответствовать ровно одному из вариантов, которые допускает схема ({ $detail })
+schema-oneOf = в { $field } должно быть ровно одно из полей { $names }; оставьте одно
+schema-oneOf-none = { $field } не подходит ни под один из вариантов, которые допускает схема; см. описание поля в схеме
+schema-oneOf-many = { $field } подходит сразу под несколько вариантов схемы, а должно ровно под один; см. описание поля в схеме
 schema-other = { $field }: { $detail } (ключевое слово JSON Schema { $keyword })
 file-size-bytes = { $bytes } байт
 file-size = { $amount } { $unit ->
