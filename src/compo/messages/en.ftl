@@ -114,7 +114,7 @@ barcode-checksum = barcode "{ $barcode }" has a wrong check digit (expected { $e
 
 sum-mismatch-amount = { $field } is { $amount }, but quantity × price = { $quantity } × { $price } = { $expected }; correct the amount, quantity or price in the ERP document
 sum-mismatch-amount-discount = { $field } is { $amount }, but quantity × price × (1 − discount/100) = { $quantity } × { $price } × (1 − { $discount }/100) = { $expected }; correct the amount, quantity or price in the ERP document
-sum-mismatch-total = total is { $total }, but the { $count } item amounts add up to { $sum } = { $expected }; correct the total or the item amounts
+sum-mismatch-total = total is { $total }, but the { $count } item amounts add up to { $sum }; correct the total or the item amounts
 sum-mismatch-total-delivery = total is { $total }, but the { $count } item amounts add up to { $sum } plus delivery.cost { $cost } = { $expected }; correct the total or the item amounts
 sum-mismatch-balance = closing_balance is { $closing }, but opening_balance { $opening } + debit { $debit } − credit { $credit } = { $expected }; correct the closing balance or the lines
 number-precision = { $field } is { $value }, with { $digits } digits after the decimal point; { $kind ->

@@ -59,9 +59,9 @@ json-duplicate_key = ключ «{ $key }» дважды встречается �
 
 key-duplicate = ключ ({ $key }) уже занят записью { $first }; ключи в файле уникальны: объедините записи или удалите одну из них
 key-duplicate-email = e-mail «{ $email }» уже указан у записи { $first } (адреса сравниваются без учёта регистра); у каждого покупателя должен быть свой
-ref-missing = в { $target } нет записи «{ $value }»: её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
-ref-missing-deleted = в { $target } нет записи «{ $value }» (эта выгрузка её удаляет): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
-ref-missing-rejected = записи «{ $value }» из { $target } нет на портале (файл { $file }, где она есть, отклонён): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
+ref-missing = в { $target } нет записи «{ $value }»: её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
+ref-missing-deleted = в { $target } нет записи «{ $value }» (эта выгрузка её удаляет): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
+ref-missing-rejected = записи «{ $value }» из { $target } нет на портале (файл { $file }, где она есть, отклонён): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
 tree-cycle = категории { $cycle } образуют цикл по parent_id; у дерева должны быть корни: разорвите цикл
 file-missing = файла { $file } нет ни в этой выгрузке, ни на сервере; положите файл в { $folder }/ или исправьте имя
 file-missing-rejected = файл { $file } есть в выгрузке, но отклонён (см. его отчёт); исправьте этот файл
@@ -103,12 +103,13 @@ kpp-format-not-legal = указан КПП «{ $kpp }», но КПП бывае�
    *[person] физическое лицо
 }; уберите КПП
 ogrn-format-person = ОГРН «{ $ogrn }» указан у физического лица, а у него ОГРН нет (ОГРН бывает у юридического лица, ОГРНИП у предпринимателя); уберите его или исправьте вид контрагента
-ogrn-format = ОГРН «{ $ogrn }» { $digits ->
-    [yes] из { $length ->
-        [one] { $length } цифры
+ogrn-format = в ОГРН «{ $ogrn }» { $digits ->
+    [yes] { $length ->
+        [one] { $length } цифра
+        [few] { $length } цифры
        *[other] { $length } цифр
     }
-   *[no] содержит не только цифры
+   *[no] есть не только цифры
 }, а { $kind ->
     [legal] ОГРН юридического лица состоит из 13 цифр
     [entrepreneur] ОГРНИП предпринимателя состоит из 15 цифр
@@ -132,7 +133,7 @@ sum-mismatch-amount-discount = { $field } = { $amount }, а количество
 sum-mismatch-total = total = { $total }, а сумма { $count ->
     [one] { $count } строки
    *[other] { $count } строк
-} (amount) = { $sum } = { $expected }; исправьте итог или суммы строк
+} (amount) = { $sum }; исправьте итог или суммы строк
 sum-mismatch-total-delivery = total = { $total }, а сумма { $count ->
     [one] { $count } строки
    *[other] { $count } строк
@@ -204,7 +205,7 @@ xml-syntax = ошибка в XML: { $problem }
 ## Ключевые слова JSON Schema (код schema.<ключевое слово>)
 
 schema-required = нет обязательного поля «{ $field }»; добавьте его
-schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение как { $expected }
+schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение { $expected }
 schema-type-or = { $first } или { $second }
 schema-record = запись
 schema-type-name = { $type ->
