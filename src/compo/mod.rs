@@ -4,6 +4,7 @@ pub mod attached;
 pub mod checks;
 pub mod ident;
 pub mod model;
+pub mod normalise;
 pub mod pattern;
 pub mod reader;
 pub mod report;

@@ -6,6 +6,7 @@
 //! record's index is put in front of every pointer.
 
 use super::model::DataType;
+use super::normalise::gate;
 use super::pattern::FastPattern;
 use super::report::{codes, Issue};
 use super::tape::{TapeJson, TapeNode};
@@ -93,15 +94,20 @@ impl Entry {
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(false)
             .with_pattern_options(jsonschema::PatternOptions::regex());
-        if quick {
-            options = options.with_keyword("pattern", FastPattern::keyword);
-        }
-        options
-            .build(&self.record)
-            .map_err(|e| SchemaError::Invalid {
-                origin: self.origin.clone(),
-                message: e.to_string(),
-            })
+        let gated;
+        let schema = if quick {
+            options = options
+                .with_keyword("pattern", FastPattern::keyword)
+                .with_keyword(gate::KEYWORD, gate::Canonical::keyword);
+            gated = gate::gated(&self.record);
+            &gated
+        } else {
+            &self.record
+        };
+        options.build(schema).map_err(|e| SchemaError::Invalid {
+            origin: self.origin.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn validator(&self, quick: bool) -> &jsonschema::Validator<TapeJson> {
@@ -211,10 +217,27 @@ impl Schemas {
     /// standard one, whose errors are the report (and which has the last word: a record the
     /// quick pass could not vouch for but that is valid gets no issue).
     pub fn check(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
-        let entry = &self.entries[&t];
-        if entry.validator(true).is_valid(record) {
+        if self.quick_valid(t, record) {
             return;
         }
+        self.explain(t, index, record, out);
+    }
+
+    /// The quick pass alone: `true` when the record is valid and in the canonical form (see
+    /// [`gate`]); `false` says only that the standard validator and the normaliser must look.
+    pub fn quick_valid(&self, t: DataType, record: TapeNode<'_>) -> bool {
+        self.entries[&t].validator(true).is_valid(record)
+    }
+
+    /// The file schema of `t` turned into a record schema (what the normaliser reads its
+    /// fields from: `$defs` are kept as written).
+    pub fn record_schema(&self, t: DataType) -> &Value {
+        &self.entries[&t].record
+    }
+
+    /// The standard validator's problems with a record.
+    pub fn explain(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
+        let entry = &self.entries[&t];
         for e in entry.validator(false).iter_errors(record) {
             let keyword = e.kind().keyword();
             let pointer = format!("/{index}{}", e.instance_path().as_str());

@@ -83,6 +83,10 @@ pub struct RawValidation {
     pub max_picture_size: Option<u64>,
     pub max_invoice_size: Option<u64>,
     pub schemas: Option<PathBuf>,
+    /// IANA name of the zone 1C's local dates and times are in; default the host's.
+    pub timezone: Option<String>,
+    /// Every normalisation is an error: for exporters that write the canonical form.
+    pub strict: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +278,14 @@ impl Settings {
                 .unwrap_or(defaults.max_errors_per_file),
             max_picture_size: v.max_picture_size.unwrap_or(defaults.max_picture_size),
             max_invoice_size: v.max_invoice_size.unwrap_or(defaults.max_invoice_size),
+            normalise: crate::compo::normalise::Settings {
+                zone: match &v.timezone {
+                    Some(name) => crate::compo::normalise::zone::Zone::parse(name)
+                        .map_err(|m| invalid("validation.timezone", m))?,
+                    None => defaults.normalise.zone,
+                },
+                strict: v.strict.unwrap_or(false),
+            },
         };
         if validation.max_errors_per_file == 0 {
             return Err(invalid(
