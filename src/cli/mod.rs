@@ -6,7 +6,6 @@ mod exchange;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit codes of every command.
@@ -121,4 +120,3 @@ fn init_logging(format: LogFormat, verbose: u8) {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
     };
 }
-

@@ -1,7 +1,9 @@
 //! `compo-exchange validate`: the validator on its own, for people and for CI.
 
 use super::{Exit, OutputFormat};
+use crate::compo::messages::Lang;
 use crate::compo::model::{DataType, Side};
+use crate::compo::normalise::{self, zone::Zone};
 use crate::compo::reader::EncodingMode;
 use crate::compo::report::Report;
 use crate::compo::validate::{BatchInput, Observer, Options, Quiet, Validator};
@@ -19,6 +21,17 @@ pub struct Args {
     /// Encoding of the data files.
     #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
     pub encoding: EncodingArg,
+    /// Language of the messages (en, ru); by default the locale's (LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+    /// Treat every normalisation (a date written as a date-time, 1C's empty date or reference,
+    /// null or "" for "no value", a date-time without offset) as an error, not a warning.
+    #[arg(long)]
+    pub strict: bool,
+    /// Time zone (IANA name, e.g. Europe/Moscow) of date-times written without offset; by
+    /// default the host's (TZ, then the system's setting).
+    #[arg(long, value_name = "ZONE", value_parser = Zone::parse)]
+    pub timezone: Option<Zone>,
     /// Validate as files from the portal's out/ (orders.<label>.json names).
     #[arg(long)]
     pub inbound: bool,
@@ -84,6 +97,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         schemas,
         Options {
             encoding: args.encoding.into(),
+            lang: args.lang.unwrap_or_else(Lang::from_env),
+            normalise: normalise::Settings {
+                zone: args.timezone.unwrap_or_default(),
+                strict: args.strict,
+            },
             ..Options::default()
         },
     );
@@ -154,6 +172,10 @@ pub fn write_issues(out: &mut dyn Write, reports: &[Report]) -> std::io::Result<
         reports.iter().map(|r| r.errors.len()).sum(),
         reports.iter().map(|r| r.warnings.len()).sum(),
     ))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| "not a language of the messages; one of: en, ru".to_string())
 }
 
 fn parse_type(s: &str) -> Result<DataType, String> {

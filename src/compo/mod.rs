@@ -3,6 +3,7 @@
 pub mod attached;
 pub mod checks;
 pub mod ident;
+pub mod messages;
 pub mod model;
 pub mod normalise;
 pub mod pattern;

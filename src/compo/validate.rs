@@ -8,6 +8,7 @@
 
 use super::attached;
 use super::checks;
+use super::messages::{msg, Lang};
 use super::model::{first_field, AttachedFolder, DataFileName, DataType, Side, Step};
 use super::normalise::{self, rewrite, Normaliser};
 use super::reader::{Batch, Detected, EncodingMode, ReadError, RecordReader, Span};
@@ -45,6 +46,8 @@ pub struct Options {
     pub max_invoice_size: u64,
     /// The time zone of 1C's local dates, and whether normalising is an error.
     pub normalise: normalise::Settings,
+    /// Language of the messages in reports.
+    pub lang: Lang,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             max_picture_size: AttachedFolder::Pictures.default_max_size(),
             max_invoice_size: AttachedFolder::Invoices.default_max_size(),
             normalise: normalise::Settings::default(),
+            lang: Lang::default(),
         }
     }
 }
@@ -329,15 +333,17 @@ struct Acc {
     cap: usize,
     /// (code, field) -> its warning in the report.
     counted: HashMap<(String, u16), usize>,
+    lang: Lang,
 }
 
 impl Acc {
-    fn new(rel: &str, data_type: Option<String>, cap: usize) -> Acc {
+    fn new(rel: &str, data_type: Option<String>, opts: &Options) -> Acc {
         Acc {
             report: Report::new(rel, data_type),
             errors_total: 0,
             bad: BTreeSet::new(),
-            cap,
+            cap: opts.max_errors_per_file,
+            lang: opts.lang,
             counted: HashMap::new(),
         }
     }
@@ -378,7 +384,7 @@ impl Acc {
             let more = self.errors_total - self.report.errors.len();
             self.report.warnings.push(Issue::file(
                 codes::REPORT_TRUNCATED,
-                format!("{more} more errors are not listed; fix these and validate again"),
+                msg!(self.lang, "report-truncated", count = more),
             ));
         }
         self.report.settle();
@@ -392,7 +398,9 @@ impl Validator {
             .into_iter()
             .map(|t| (t, members_read(t)))
             .collect();
-        let normaliser = Normaliser::new(opts.normalise.clone(), |t| schemas.record_schema(t));
+        let normaliser = Normaliser::new(opts.normalise.clone(), opts.lang, |t| {
+            schemas.record_schema(t)
+        });
         Validator {
             normaliser,
             schemas,
@@ -418,11 +426,7 @@ impl Validator {
             .attached
             .par_iter()
             .map(|a| {
-                let mut acc = Acc::new(
-                    &a.rel,
-                    Some(a.folder.name().to_string()),
-                    self.opts.max_errors_per_file,
-                );
+                let mut acc = Acc::new(&a.rel, Some(a.folder.name().to_string()), &self.opts);
                 for i in
                     attached::check_file(&a.path, &a.name, a.folder, self.opts.max_size(a.folder))
                 {
@@ -474,7 +478,7 @@ impl Validator {
             run.accs.push(Acc::new(
                 &d.rel,
                 Some(d.name.data_type.name().to_string()),
-                self.opts.max_errors_per_file,
+                &self.opts,
             ));
         }
         let mut order: Vec<usize> = (0..batch.data.len()).collect();
@@ -510,7 +514,7 @@ impl Validator {
             let mut r = Report::new(u, None);
             r.errors.push(Issue::file(
                 codes::NAME_UNKNOWN_TYPE,
-                unknown_name_message(u),
+                unknown_name_message(u, self.opts.lang),
             ));
             r.settle();
             out.push(FileOutcome {
@@ -525,7 +529,7 @@ impl Validator {
     }
 }
 
-fn unknown_name_message(rel: &str) -> String {
+fn unknown_name_message(rel: &str, lang: Lang) -> String {
     let name = rel.rsplit(['/', '\\']).next().unwrap_or(rel);
     let stem = name.split('.').next().unwrap_or(name);
     let hint = DataType::ALL
@@ -534,13 +538,16 @@ fn unknown_name_message(rel: &str) -> String {
             t.name().eq_ignore_ascii_case(stem)
                 || t.name().trim_end_matches('s').eq_ignore_ascii_case(stem)
         })
-        .map(|t| format!(" (did you mean \"{}.json\"?)", t.name()))
-        .unwrap_or_default();
-    format!(
-        "\"{name}\" is not a data file name of the protocol{hint}; names are <type>.json, \
-         <type>.delta.json or <type>.delta-<label>.json with a type of the protocol, spelled \
-         exactly"
-    )
+        .map(|t| format!("{}.json", t.name()));
+    match hint {
+        Some(suggestion) => msg!(
+            lang,
+            "name-unknown_type-hint",
+            name = name,
+            suggestion = suggestion
+        ),
+        None => msg!(lang, "name-unknown_type", name = name),
+    }
 }
 
 /// The references of a batch worth collecting from its records: those that can be checked.
@@ -742,9 +749,11 @@ impl Run<'_> {
                             Some(idx),
                             pointer,
                             codes::KEY_DUPLICATE,
-                            format!(
-                                "the key ({shown}) was already used by record {first}; keys are \
-                                 unique within a file: merge or remove one of them"
+                            msg!(
+                                self.v.opts.lang,
+                                "key-duplicate",
+                                key = shown,
+                                first = first
                             ),
                         ));
                     }
@@ -759,9 +768,11 @@ impl Run<'_> {
                     Some(idx),
                     format!("/{idx}/email"),
                     codes::KEY_DUPLICATE,
-                    format!(
-                        "e-mail \"{email}\" is already used by record {first} (e-mails are \
-                         compared ignoring case); each customer needs their own"
+                    msg!(
+                        self.v.opts.lang,
+                        "key-duplicate-email",
+                        email = &email,
+                        first = *first
                     ),
                 ));
             } else {
@@ -827,21 +838,26 @@ impl Run<'_> {
         if found {
             return None;
         }
-        let why = if let Some(r) = rejected_in {
-            format!(" on the portal ({r}, which has it, was rejected)")
+        let lang = self.v.opts.lang;
+        let target = target.name();
+        let message = if let Some(file) = rejected_in {
+            msg!(
+                lang,
+                "ref-missing-rejected",
+                target = target,
+                value = value,
+                file = file
+            )
         } else if deleted {
-            " (this batch deletes it)".to_string()
+            msg!(lang, "ref-missing-deleted", target = target, value = value)
         } else {
-            String::new()
+            msg!(lang, "ref-missing", target = target, value = value)
         };
         Some(Issue::new(
             Some(record),
             pointer_of(record, path, at),
             codes::REF_MISSING,
-            format!(
-                "{target} \"{value}\" does not exist{why}: it is neither in this batch nor on the \
-                 portal; send that {target} record or fix the reference"
-            ),
+            message,
         ))
     }
 
@@ -852,14 +868,14 @@ impl Run<'_> {
         folder: AttachedFolder,
         name: &str,
     ) -> Option<Issue> {
+        let lang = self.v.opts.lang;
+        let file = format!("{folder}/{name}");
         let message = match self.files_in_batch.get(&(folder, name)) {
             Some(true) => return None,
             // Validating alone, the file exists and its own report says what is wrong; for
             // the engine it will not reach the server, so the reference would dangle.
             Some(false) if self.state.is_none() => return None,
-            Some(false) => format!(
-                "{folder}/{name} is in the batch but was rejected (see its report); fix that file"
-            ),
+            Some(false) => msg!(lang, "file-missing-rejected", file = file),
             None => {
                 match self.state.and_then(|s| s.has_attached(folder, name)) {
                     Some(true) => return None,
@@ -867,10 +883,7 @@ impl Run<'_> {
                     None if !self.folders.contains(&folder) => return None,
                     None => {}
                 }
-                format!(
-                    "{folder}/{name} is neither in this batch nor on the server; put the file into \
-                     {folder}/ or fix the name"
-                )
+                msg!(lang, "file-missing", file = file, folder = folder.name())
             }
         };
         Some(Issue::new(
@@ -934,11 +947,7 @@ impl Run<'_> {
                 Some(idx),
                 format!("/{idx}/parent_id"),
                 codes::TREE_CYCLE,
-                format!(
-                    "categories {} form a cycle through parent_id; the tree must have roots: \
-                     break the cycle",
-                    names.join(" → ")
-                ),
+                msg!(self.v.opts.lang, "tree-cycle", cycle = names.join(" → ")),
             ));
         }
     }
@@ -1054,7 +1063,7 @@ impl Validator {
             Some(members) => root.to_value_with(members),
             None => root.to_value(),
         };
-        checks::check_record(t, index, &value, is_delta, &mut o.issues);
+        checks::check_record(t, index, &value, is_delta, self.opts.lang, &mut o.issues);
         record_facts(t, is_delta, &value, wanted, &mut o);
         if !scan.notes.is_empty() {
             self.take_notes(t, index, scan, &mut o);
@@ -1093,13 +1102,23 @@ impl Validator {
     fn parse_problem(&self, p: ParseProblem, batch: &Batch, span: &Span, o: &mut RecordOutcome) {
         let index = span.index;
         match p {
-            ParseProblem::Syntax { message, line, .. } => {
+            ParseProblem::Syntax {
+                message,
+                line,
+                column,
+            } => {
                 let at = batch.line_of(span) + line as u64 - 1;
                 o.issues.push(Issue::new(
                     Some(index),
                     format!("/{index}"),
                     codes::JSON_SYNTAX,
-                    format!("line {at}: {message}; the file must be strict JSON (no comments, trailing commas or NaN)"),
+                    msg!(
+                        self.opts.lang,
+                        "json-syntax",
+                        line = at,
+                        column = column,
+                        problem = message
+                    ),
                 ));
             }
             ParseProblem::DuplicateKey { pointer, key } => {
@@ -1107,7 +1126,7 @@ impl Validator {
                     Some(index),
                     format!("/{index}{pointer}"),
                     codes::JSON_DUPLICATE_KEY,
-                    format!("key \"{key}\" appears twice in one object; keep one"),
+                    msg!(self.opts.lang, "json-duplicate_key", key = key),
                 ));
             }
         }
@@ -1280,8 +1299,8 @@ mod tests {
                 );
                 for delta in [false, true] {
                     let (mut full, mut part) = (Vec::new(), Vec::new());
-                    checks::check_record(t, i as u64, rec, delta, &mut full);
-                    checks::check_record(t, i as u64, &partial, delta, &mut part);
+                    checks::check_record(t, i as u64, rec, delta, Lang::En, &mut full);
+                    checks::check_record(t, i as u64, &partial, delta, Lang::En, &mut part);
                     let codes = |v: &[Issue]| -> Vec<(String, String)> {
                         v.iter()
                             .map(|x| (x.code.to_string(), x.pointer.clone()))

@@ -1,6 +1,7 @@
 //! Configuration: the TOML file as written (every struct refuses unknown keys), checked once
 //! into [`Settings`], the validated form the rest of the program uses.
 
+use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
 use crate::compo::validate::{Options, Policy};
 use crate::schedule::{Job, Plan};
@@ -87,6 +88,8 @@ pub struct RawValidation {
     pub timezone: Option<String>,
     /// Every normalisation is an error: for exporters that write the canonical form.
     pub strict: Option<bool>,
+    /// `en` or `ru`; the locale's language when absent.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,6 +289,7 @@ impl Settings {
                 },
                 strict: v.strict.unwrap_or(false),
             },
+            lang: v.language.unwrap_or_else(Lang::from_env),
         };
         if validation.max_errors_per_file == 0 {
             return Err(invalid(

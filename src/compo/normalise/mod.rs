@@ -12,6 +12,7 @@ pub mod gate;
 pub mod rewrite;
 pub mod zone;
 
+use super::messages::{msg, Lang};
 use super::model::DataType;
 use super::report::{codes, pointer_token, Issue};
 use super::tape::TapeNode;
@@ -37,6 +38,7 @@ pub struct Settings {
 pub struct Normaliser {
     fields: HashMap<DataType, Fields>,
     settings: Settings,
+    lang: Lang,
 }
 
 /// What the normalisation of one record found.
@@ -153,77 +155,91 @@ impl Found {
         matches!(self, Found::RequiredEmpty { .. } | Found::Blank { .. })
     }
 
-    /// The message for the person who fixes the export.
-    pub fn message(&self, field: &str, zone: &Zone) -> String {
+    /// The message for the person who fixes the export; `field` is the field's path.
+    pub fn message(&self, field: &str, zone: &Zone, lang: Lang) -> String {
+        let field = format!("`{field}`");
+        let zone = zone.name();
         match self {
             Found::DateTime {
                 written,
                 date,
                 converted,
                 time,
-            } => {
-                let mut m = format!(
-                    "{field} is a date but was written as a date-time \"{written}\"; published \
-                     as \"{date}\""
-                );
-                if *converted {
-                    m.push_str(&format!(" (its date in {})", zone.name()));
-                }
-                if let Some(t) = time {
-                    m.push_str(&format!(
-                        "; the time {t} was not midnight and is dropped: check that the export \
-                         writes the date you mean"
-                    ));
-                }
-                m.push_str("; write dates as YYYY-MM-DD, e.g. 2026-11-20");
-                m
+            } => match (converted, time) {
+                (false, None) => msg!(
+                    lang,
+                    "date-datetime",
+                    field = &field,
+                    written = written,
+                    date = date
+                ),
+                (true, None) => msg!(
+                    lang,
+                    "date-datetime-converted",
+                    field = &field,
+                    written = written,
+                    date = date,
+                    zone = zone
+                ),
+                (false, Some(time)) => msg!(
+                    lang,
+                    "date-datetime-time",
+                    field = &field,
+                    written = written,
+                    date = date,
+                    time = time
+                ),
+                (true, Some(time)) => msg!(
+                    lang,
+                    "date-datetime-converted-time",
+                    field = &field,
+                    written = written,
+                    date = date,
+                    zone = zone,
+                    time = time
+                ),
+            },
+            Found::NoOffset { written, published } => msg!(
+                lang,
+                "datetime-no_offset",
+                field = &field,
+                written = written,
+                published = published,
+                zone = zone
+            ),
+            Found::EmptyDate { written } => {
+                msg!(lang, "date-empty", field = &field, written = written)
             }
-            Found::NoOffset { written, published } => format!(
-                "{field} \"{written}\" has no time-zone offset; published as \"{published}\", \
-                 taken in {} (validation.timezone); write the offset, e.g. \
-                 2026-11-20T09:30:00+03:00 (in 1C: ВариантЗаписиДатыJSON.ЛокальнаяДатаСоСмещением)",
-                zone.name()
-            ),
-            Found::EmptyDate { written } => format!(
-                "{field} holds 1C's empty date \"{written}\"; the field is left out: leave \
-                 empty dates out of the export"
-            ),
-            Found::Null => format!(
-                "{field} is null; the field is left out (null and no field mean the same): \
-                 leave empty fields out of the export"
-            ),
-            Found::EmptyRef { written } => format!(
-                "{field} is an empty reference (\"{written}\"); the field is left out: leave \
-                 empty references out of the export"
-            ),
-            Found::EmptyValue { written } => format!(
-                "{field} is empty (\"{written}\"); the field is left out: leave empty fields out \
-                 of the export"
-            ),
-            Found::RequiredEmpty { idiom } => {
-                let what = match idiom {
-                    Idiom::EmptyDate => "1C's empty date",
-                    Idiom::EmptyGuid => {
-                        "1C's empty reference (00000000-0000-0000-0000-000000000000)"
-                    }
-                    Idiom::EmptyString => "an empty value \"\"",
-                    Idiom::Null => "null",
-                };
-                format!("{what} in {field}: the field is required, fill it in the ERP")
+            Found::Null => msg!(lang, "value-null", field = &field),
+            Found::EmptyRef { written } => {
+                msg!(lang, "ref-empty", field = &field, written = written)
             }
+            Found::EmptyValue { written } => {
+                msg!(lang, "value-empty", field = &field, written = written)
+            }
+            Found::RequiredEmpty { idiom } => match idiom {
+                Idiom::EmptyDate => msg!(lang, "value-required_empty-date", field = &field),
+                Idiom::EmptyGuid => msg!(lang, "value-required_empty-guid", field = &field),
+                Idiom::EmptyString => msg!(lang, "value-required_empty-string", field = &field),
+                Idiom::Null => msg!(lang, "value-required_empty-null", field = &field),
+            },
             Found::Blank { written } => {
-                format!("{field} is required but blank (\"{written}\"): fill it in the ERP")
+                msg!(lang, "value-blank", field = &field, written = written)
             }
-            Found::VatFraction { value } => format!(
-                "{field} is {value}: a fraction where a percent is expected (20 means 20%); \
-                 if {} % is meant, write {}",
-                value * 100.0,
-                value * 100.0
-            ),
-            Found::IdWhitespace { written } => format!(
-                "{field} \"{written}\" has spaces at the start or end, which are part of the \
-                 id: a reference written without them will not find it; trim it in the export"
-            ),
+            Found::VatFraction { value } => {
+                // 0.2 * 100 is 20.000000000000004 in binary floating point.
+                let percent = (value * 100.0 * 1e6).round() / 1e6;
+                msg!(
+                    lang,
+                    "vat-fraction",
+                    field = &field,
+                    value = value.to_string(),
+                    percent = percent.to_string()
+                )
+            }
+            Found::IdWhitespace { written } => {
+                msg!(lang, "id-whitespace", field = &field, written = written)
+            }
         }
     }
 }
@@ -237,6 +253,7 @@ impl Normaliser {
     /// The fields of each type are read from `schema_of(type)`, a file schema.
     pub fn new<'a>(
         settings: Settings,
+        lang: Lang,
         schema_of: impl Fn(DataType) -> &'a serde_json::Value,
     ) -> Normaliser {
         Normaliser {
@@ -245,6 +262,7 @@ impl Normaliser {
                 .map(|t| (t, Fields::of_file_schema(schema_of(t))))
                 .collect(),
             settings,
+            lang,
         }
     }
 
@@ -320,7 +338,7 @@ impl Normaliser {
         };
         if let Some(found) = found {
             let error = found.is_error() || (self.settings.strict && found.is_normalisation());
-            let message = found.message(&format!("`{}`", f.path), &self.settings.zone);
+            let message = found.message(&f.path, &self.settings.zone, self.lang);
             out.notes.push(Note {
                 issue: Issue::new(Some(index), pointer.clone(), found.code(), message),
                 error,

@@ -9,6 +9,7 @@ fn normaliser(strict: bool) -> (Schemas, Normaliser) {
             zone: Zone::parse("Europe/Moscow").unwrap(),
             strict,
         },
+        Lang::En,
         |t| schemas.record_schema(t),
     );
     (schemas, n)
