@@ -320,8 +320,8 @@ struct RecordOutcome {
     refs: Vec<(u8, Option<u32>, String)>,
     /// (which attachment of the type, array index on its path, file name)
     files: Vec<(u8, Option<u32>, String)>,
-    /// Warnings to count once per file and field: (warning, field number).
-    warnings: Vec<(Issue, u16)>,
+    /// Warnings to count once per file and field: (warning, what it is counted by).
+    warnings: Vec<(Issue, u32)>,
     minified: Vec<u8>,
 }
 
@@ -332,7 +332,7 @@ struct Acc {
     bad: BTreeSet<u64>,
     cap: usize,
     /// (code, field) -> its warning in the report.
-    counted: HashMap<(String, u16), usize>,
+    counted: HashMap<(String, u32), usize>,
     lang: Lang,
 }
 
@@ -359,7 +359,7 @@ impl Acc {
     }
 
     /// A warning listed once per file and field: the first with its pointer, the rest counted.
-    fn counted_warning(&mut self, issue: Issue, field: u16) {
+    fn counted_warning(&mut self, issue: Issue, field: u32) {
         use std::collections::hash_map::Entry;
         match self.counted.entry((issue.code.clone(), field)) {
             Entry::Occupied(e) => {
@@ -1091,7 +1091,7 @@ impl Validator {
             if n.error {
                 errors.push(n.issue);
             } else {
-                o.warnings.push((n.issue, n.field));
+                o.warnings.push((n.issue, n.group));
             }
         }
         errors.append(&mut o.issues);

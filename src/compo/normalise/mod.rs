@@ -69,8 +69,9 @@ impl Scan {
 pub struct Note {
     pub issue: Issue,
     pub error: bool,
-    /// The field, for counting warnings once per file and field.
-    pub field: u16,
+    /// What warnings are counted by: the field, and for a date whose time is dropped a group
+    /// of its own (it is the one that loses information, so it must not hide in a count).
+    pub group: u32,
 }
 
 /// What was found in a value, with what a message needs.
@@ -211,12 +212,14 @@ impl Found {
                 msg!(lang, "date-empty", field = &field, written = written)
             }
             Found::Null => msg!(lang, "value-null", field = &field),
-            Found::EmptyRef { written } => {
-                msg!(lang, "ref-empty", field = &field, written = written)
+            Found::EmptyRef { written } if written == EMPTY_GUID => {
+                msg!(lang, "ref-empty-guid", field = &field)
             }
-            Found::EmptyValue { written } => {
-                msg!(lang, "value-empty", field = &field, written = written)
+            Found::EmptyRef { .. } => msg!(lang, "ref-empty", field = &field),
+            Found::EmptyValue { written } if written == EMPTY_GUID => {
+                msg!(lang, "value-empty-guid", field = &field)
             }
+            Found::EmptyValue { .. } => msg!(lang, "value-empty", field = &field),
             Found::RequiredEmpty { idiom } => match idiom {
                 Idiom::EmptyDate => msg!(lang, "value-required_empty-date", field = &field),
                 Idiom::EmptyGuid => msg!(lang, "value-required_empty-guid", field = &field),
@@ -339,10 +342,11 @@ impl Normaliser {
         if let Some(found) = found {
             let error = found.is_error() || (self.settings.strict && found.is_normalisation());
             let message = found.message(&f.path, &self.settings.zone, self.lang);
+            let apart = matches!(found, Found::DateTime { time: Some(_), .. });
             out.notes.push(Note {
                 issue: Issue::new(Some(index), pointer.clone(), found.code(), message),
                 error,
-                field: f.id,
+                group: u32::from(f.id) * 2 + u32::from(apart),
             });
         }
     }
