@@ -1035,8 +1035,14 @@ impl Validator {
             } else {
                 let mut out = Vec::with_capacity(bytes.len());
                 rewrite::write(bytes, &scan.edits, &mut out);
-                // Edits only remove members and write ASCII strings: still UTF-8.
-                rewritten = String::from_utf8(out).unwrap_or_default();
+                // Edits cut the record at token boundaries and insert JSON strings, so the
+                // text stays UTF-8; simdutf8 confirms it at memory speed (std's check was 6%
+                // of the time on a file that needs normalising throughout).
+                rewritten = match simdutf8::basic::from_utf8(&out) {
+                    // SAFETY: `out` was just validated as UTF-8.
+                    Ok(_) => unsafe { String::from_utf8_unchecked(out) },
+                    Err(_) => String::new(),
+                };
                 retaped = Tape::parse(&rewritten);
                 match &retaped {
                     Some(t2) => {

@@ -353,7 +353,7 @@ impl Normaliser {
 
     fn string(&self, f: &Field, s: &str, at: u32, out: &mut Scan) -> Option<Found> {
         let key = at - 1;
-        let written = s.to_string();
+        let written = || s.to_string();
         let empty_idiom = if s.is_empty() {
             Some(Idiom::EmptyString)
         } else if s == EMPTY_GUID {
@@ -369,7 +369,7 @@ impl Normaliser {
                     });
                 }
                 out.edits.push(Edit::Drop { key });
-                Some(Found::EmptyDate { written })
+                Some(Found::EmptyDate { written: written() })
             }
             Kind::Date => {
                 let w = zone::read_datetime(s)?;
@@ -388,7 +388,7 @@ impl Normaliser {
                     json: serde_json::to_string(&date).expect("a string serialises"),
                 });
                 Some(Found::DateTime {
-                    written,
+                    written: written(),
                     date,
                     converted: w.offset.is_some(),
                     time,
@@ -405,7 +405,10 @@ impl Normaliser {
                     value: at,
                     json: serde_json::to_string(&published).expect("a string serialises"),
                 });
-                Some(Found::NoOffset { written, published })
+                Some(Found::NoOffset {
+                    written: written(),
+                    published,
+                })
             }
             Kind::Id | Kind::Formatted if empty_idiom.is_some() => {
                 if f.required {
@@ -415,13 +418,15 @@ impl Normaliser {
                 }
                 out.edits.push(Edit::Drop { key });
                 Some(if f.kind == Kind::Id {
-                    Found::EmptyRef { written }
+                    Found::EmptyRef { written: written() }
                 } else {
-                    Found::EmptyValue { written }
+                    Found::EmptyValue { written: written() }
                 })
             }
-            Kind::Id if s.trim() != s => Some(Found::IdWhitespace { written }),
-            Kind::Text if f.required && s.trim().is_empty() => Some(Found::Blank { written }),
+            Kind::Id if s.trim() != s => Some(Found::IdWhitespace { written: written() }),
+            Kind::Text if f.required && s.trim().is_empty() => {
+                Some(Found::Blank { written: written() })
+            }
             _ => None,
         }
     }
