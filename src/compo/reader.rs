@@ -2,11 +2,18 @@
 //! Windows-1251), checks the top-level array's structure and cuts the input into batches of
 //! whole records that can be parsed and checked in parallel.
 //!
+//! Encodings: UTF-8 is read as it is. A file that is not valid UTF-8 is decoded as
+//! Windows-1251 when so configured, or, in `auto` mode, when a detector made for the job
+//! (chardetng) also reads it as Windows-1251; otherwise (KOI8-R, Latin-1, a file mixing UTF-8
+//! and Windows-1251) it is refused with the encoding it looks like. The detector only ever sees
+//! files that are not UTF-8, so UTF-8 input pays nothing for it.
+//!
 //! Only the array's punctuation is checked here; each record's inside is parsed strictly later,
 //! on a worker thread. Memory is bounded by the batch size plus the largest record.
 
+use super::messages::{msg, Lang};
 use super::report::{codes, Issue};
-use encoding_rs::WINDOWS_1251;
+use encoding_rs::{Encoding, WINDOWS_1251};
 use std::io::{self, Read};
 
 /// How to decode a data file.
@@ -95,6 +102,25 @@ impl From<io::Error> for ReadError {
     }
 }
 
+/// Non-ASCII bytes enough for the detector to judge a file from its first chunk.
+const EARLY_VERDICT_BYTES: u64 = 256;
+/// UTF-8 Cyrillic letters that make a Windows-1251 file a mixed one.
+const MIXED_PAIRS: u64 = 3;
+
+/// How a message names an encoding the detector recognised.
+fn encoding_name(e: &'static Encoding) -> &'static str {
+    match e.name() {
+        // The detector answers KOI8-U, KOI8-R's Ukrainian superset, for Russian KOI8 text.
+        "KOI8-R" | "KOI8-U" => "KOI8-R",
+        "IBM866" => "DOS (CP866)",
+        "x-mac-cyrillic" => "Mac Cyrillic",
+        "ISO-8859-5" => "ISO-8859-5",
+        "windows-1252" | "ISO-8859-1" => "Latin-1 (Windows-1252, ISO-8859-1)",
+        "ISO-8859-2" | "windows-1250" => "Central European (Windows-1250, ISO-8859-2)",
+        other => other,
+    }
+}
+
 const CHUNK: usize = 1 << 18;
 /// Reads shrink towards a batch's end, so that little is left over to copy into the next one.
 const MIN_READ: usize = 1 << 16;
@@ -141,8 +167,16 @@ pub struct RecordReader<R> {
     lines_before_buf: u64,
     bytes_read: u64,
     decoder: Option<encoding_rs::Decoder>,
+    /// Set when `auto` mode fell back from UTF-8: what the undecoded bytes look like.
+    detector: Option<Box<chardetng::EncodingDetector>>,
+    /// Non-ASCII bytes fed to the detector.
     high_bytes: u64,
-    cyrillic: u64,
+    /// Pairs of bytes that read as a UTF-8 Cyrillic letter (`D0`/`D1` then `80..BF`): in a
+    /// Windows-1251 file, the mark of a part saved in UTF-8.
+    utf8_pairs: u64,
+    /// The last byte decoded, for pairs cut by a chunk boundary.
+    last_byte: u8,
+    lang: Lang,
     pending: Option<ReadError>,
     /// Batch buffers handed back by the consumer, reused instead of fresh allocations (fresh
     /// multi-megabyte blocks cost page faults and zeroing).
@@ -153,6 +187,12 @@ impl<R: Read> RecordReader<R> {
     /// Reuses the buffers received on `rx` for new batches.
     pub fn recycle_from(mut self, rx: crossbeam_channel::Receiver<Vec<u8>>) -> Self {
         self.recycled = Some(rx);
+        self
+    }
+
+    /// Writes its messages in `lang`.
+    pub fn messages_in(mut self, lang: Lang) -> Self {
+        self.lang = lang;
         self
     }
 
@@ -178,8 +218,11 @@ impl<R: Read> RecordReader<R> {
             lines_before_buf: 1,
             bytes_read: 0,
             decoder: None,
+            detector: None,
             high_bytes: 0,
-            cyrillic: 0,
+            utf8_pairs: 0,
+            last_byte: 0,
+            lang: Lang::default(),
             pending: None,
             recycled: None,
         }
@@ -276,9 +319,7 @@ impl<R: Read> RecordReader<R> {
                 return Err(self.content_err(
                     None,
                     codes::ENCODING_INVALID,
-                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as \
-                     UTF-8"
-                        .into(),
+                    msg!(self.lang, "encoding-invalid-utf16"),
                 ));
             }
         }
@@ -295,8 +336,7 @@ impl<R: Read> RecordReader<R> {
             return Err(self.content_err(
                 None,
                 codes::ENCODING_INVALID,
-                "the file contains NUL bytes: it is UTF-16 or binary, not text; save it as UTF-8"
-                    .into(),
+                msg!(self.lang, "encoding-invalid-nul"),
             ));
         }
         if direct {
@@ -313,21 +353,34 @@ impl<R: Read> RecordReader<R> {
 
     fn decode_1251(&mut self, from: usize, n: usize) -> Result<(), ReadError> {
         let raw = &self.raw[from..n];
-        for &b in raw {
+        let mut prev = self.last_byte;
+        for (i, &b) in raw.iter().enumerate() {
             if b >= 0x80 {
                 self.high_bytes += 1;
-                if b >= 0xC0 || b == 0xA8 || b == 0xB8 {
-                    self.cyrillic += 1;
-                } else if b == 0x98 {
+                if matches!(prev, 0xD0 | 0xD1) && b <= 0xBF {
+                    self.utf8_pairs += 1;
+                }
+                if b == 0x98 {
+                    // The one byte Windows-1251 leaves undefined.
+                    let line = self.line_at(self.filled)
+                        + memchr::memchr_iter(b'\n', &raw[..i]).count() as u64;
                     return Err(self.content_err(
                         None,
                         codes::ENCODING_INVALID,
-                        "byte 0x98 is not a Windows-1251 character: the file is neither UTF-8 \
-                         nor Windows-1251; save it as UTF-8"
-                            .into(),
+                        msg!(
+                            self.lang,
+                            "encoding-invalid-windows1251",
+                            byte = "0x98",
+                            line = line
+                        ),
                     ));
                 }
             }
+            prev = b;
+        }
+        self.last_byte = prev;
+        if let Some(d) = self.detector.as_mut() {
+            d.feed(raw, false);
         }
         let mut dec = self
             .decoder
@@ -378,44 +431,81 @@ impl<R: Read> RecordReader<R> {
                     && prefix_ascii
                 {
                     self.decoding = Decoding::Windows1251;
+                    self.detector = Some(Box::new(chardetng::EncodingDetector::new(
+                        chardetng::Iso2022JpDetection::Deny,
+                    )));
                     let undecoded = self.buf[self.validated..self.filled].to_vec();
                     self.filled = self.validated;
                     let (from, n) = (0, undecoded.len());
                     let saved = std::mem::replace(&mut self.raw, undecoded);
                     let r = self.decode_1251(from, n);
                     self.raw = saved;
-                    return r;
+                    r?;
+                    // A first chunk with enough text to judge is judged at once, so that a
+                    // KOI8-R file does not go on to fill the report with garbled values.
+                    if self.high_bytes >= EARLY_VERDICT_BYTES {
+                        self.judge_guess()?;
+                    }
+                    return Ok(());
                 }
                 let line = self.line_at(self.validated + good);
-                Err(self.content_err(
-                    None,
-                    codes::ENCODING_INVALID,
-                    format!(
-                        "invalid UTF-8 at line {line} (byte offset {}); the file must be UTF-8 \
-                         or Windows-1251 throughout: re-save it in one encoding",
-                        self.bytes_read as usize - (self.filled - self.validated - good)
-                    ),
-                ))
+                let offset = self.bytes_read as usize - (self.filled - self.validated - good);
+                let id = if self.mode == EncodingMode::Utf8 {
+                    msg!(
+                        self.lang,
+                        "encoding-invalid-utf8",
+                        line = line,
+                        offset = offset
+                    )
+                } else {
+                    msg!(
+                        self.lang,
+                        "encoding-invalid-utf8-mixed",
+                        line = line,
+                        offset = offset
+                    )
+                };
+                Err(self.content_err(None, codes::ENCODING_INVALID, id))
             }
         }
     }
 
+    /// Refuses a file taken for Windows-1251 that the detector reads as something else.
+    fn judge_guess(&mut self) -> Result<(), ReadError> {
+        let Some(d) = self.detector.as_ref() else {
+            return Ok(());
+        };
+        // Some UTF-8 Cyrillic in a Windows-1251 file: parts saved in different encodings.
+        // Genuine Windows-1251 text almost never has 'Р' or 'С' before these symbols.
+        if self.utf8_pairs >= MIXED_PAIRS {
+            return Err(self.content_err(
+                None,
+                codes::ENCODING_INVALID,
+                msg!(self.lang, "encoding-invalid-mixed", count = self.utf8_pairs),
+            ));
+        }
+        // The generic top-level domain: no hint towards Cyrillic, the bytes alone decide.
+        let guess = d.guess(None, chardetng::Utf8Detection::Deny);
+        if guess == WINDOWS_1251 {
+            return Ok(());
+        }
+        Err(self.content_err(
+            None,
+            codes::ENCODING_INVALID,
+            msg!(
+                self.lang,
+                "encoding-invalid-guess",
+                encoding = encoding_name(guess)
+            ),
+        ))
+    }
+
     fn finish_decoding(&mut self) -> Result<(), ReadError> {
         if self.decoding == Decoding::Windows1251 {
-            // Most non-ASCII bytes of Russian text in Windows-1251 are letters; a file where
-            // they are not is some other single-byte encoding we must not guess at.
-            if self.high_bytes > 0 && self.cyrillic * 10 < self.high_bytes * 7 {
-                return Err(self.content_err(
-                    None,
-                    codes::ENCODING_INVALID,
-                    format!(
-                        "the file is not UTF-8, and only {} of its {} non-ASCII bytes are \
-                         Cyrillic letters in Windows-1251: it is in another encoding; save it \
-                         as UTF-8",
-                        self.cyrillic, self.high_bytes
-                    ),
-                ));
+            if let Some(d) = self.detector.as_mut() {
+                d.feed(&[], true);
             }
+            self.judge_guess()?;
         } else if self.validated < self.filled {
             self.check_utf8(true)?;
         }
@@ -510,7 +600,7 @@ impl<R: Read> RecordReader<R> {
         let c = self.skip_ws()?;
         match (self.state, c) {
             (State::Start, None) => {
-                Err(self.content_err(None, codes::FILE_EMPTY, "the file is empty".into()))
+                Err(self.content_err(None, codes::FILE_EMPTY, msg!(self.lang, "file-empty")))
             }
             (State::Start, Some(b'[')) => {
                 self.pos += 1;
@@ -520,19 +610,24 @@ impl<R: Read> RecordReader<R> {
             (State::Start, Some(b'{')) => Err(self.content_err(
                 None,
                 codes::JSON_NOT_ARRAY,
-                "the file holds one JSON object; a data file is an array of records: wrap the \
-                 records in [ ]"
-                    .into(),
+                msg!(self.lang, "json-not_array-object"),
             )),
             (State::Start, Some(b)) if b == b'"' || b == b'-' || b.is_ascii_alphanumeric() => {
                 Err(self.content_err(
                     None,
                     codes::JSON_NOT_ARRAY,
-                    "the file holds a single JSON value; a data file is an array of records".into(),
+                    msg!(self.lang, "json-not_array-scalar"),
                 ))
             }
             (State::Start, Some(b)) => {
-                Err(self.syntax_here(None, format!("expected '[' but found {}", show(b))))
+                let line = self.line_at(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-expected-array",
+                    line = line,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
             }
             (State::AfterOpen, Some(b']')) | (State::AfterValue, Some(b']')) => {
                 self.pos += 1;
@@ -544,48 +639,53 @@ impl<R: Read> RecordReader<R> {
                 self.state = State::AfterComma;
                 Ok(())
             }
-            (State::AfterComma, Some(b']')) => Err(self.syntax_here(
-                None,
-                "trailing comma after the last record; remove it".into(),
-            )),
+            (State::AfterComma, Some(b']')) => {
+                let line = self.line_at(self.pos);
+                let message = msg!(self.lang, "json-syntax-trailing-comma-records", line = line);
+                Err(self.syntax_err(None, message))
+            }
             (State::AfterOpen | State::AfterComma, Some(_)) => {
                 let span = self.scan_record()?;
                 records.push(span);
                 self.state = State::AfterValue;
                 Ok(())
             }
-            (State::AfterValue, Some(b)) => Err(self.syntax_here(
-                None,
-                format!(
-                    "expected ',' or ']' after record {} but found {}",
-                    self.next_index - 1,
-                    show(b)
-                ),
-            )),
-            (State::AfterOpen | State::AfterValue | State::AfterComma, None) => Err(self
-                .syntax_here(
-                    None,
-                    "the file ends before the closing ']': it is truncated; send it again".into(),
-                )),
+            (State::AfterValue, Some(b)) => {
+                let line = self.line_at(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-after-record",
+                    line = line,
+                    index = self.next_index - 1,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
+            }
+            (State::AfterOpen | State::AfterValue | State::AfterComma, None) => {
+                let line = self.line_at(self.pos);
+                let message = msg!(self.lang, "json-syntax-truncated", line = line);
+                Err(self.syntax_err(None, message))
+            }
             (State::AfterClose, None) => {
                 self.state = State::Done;
                 Ok(())
             }
-            (State::AfterClose, Some(b)) => Err(self.syntax_here(
-                None,
-                format!("{} after the closing ']'; remove it", show(b)),
-            )),
+            (State::AfterClose, Some(b)) => {
+                let line = self.line_at(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-after-close",
+                    line = line,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
+            }
             (State::Done, _) => Ok(()),
         }
     }
 
-    fn syntax_here(&self, record: Option<u64>, message: String) -> ReadError {
-        let line = self.line_at(self.pos);
-        self.content_err(
-            record,
-            codes::JSON_SYNTAX,
-            format!("line {line}: {message}"),
-        )
+    fn syntax_err(&self, record: Option<u64>, message: String) -> ReadError {
+        self.content_err(record, codes::JSON_SYNTAX, message)
     }
 
     fn scan_record(&mut self) -> Result<Span, ReadError> {
@@ -598,18 +698,28 @@ impl<R: Read> RecordReader<R> {
                     self.next_index += 1;
                     return Ok(Span { start, end, index });
                 }
-                Scan::Invalid(at, msg) => {
+                Scan::Invalid(at, found) => {
                     self.pos = at;
+                    let line = self.line_at(self.pos);
                     // Nothing of a record has begun yet: the problem lies between records.
-                    let hint = if self.buf[at] == b'/' {
-                        " (JSON has no comments: remove it)"
+                    let message = if self.buf[at] == b'/' {
+                        msg!(
+                            self.lang,
+                            "json-syntax-record-start-comment",
+                            line = line,
+                            found = found,
+                            index = index
+                        )
                     } else {
-                        ""
+                        msg!(
+                            self.lang,
+                            "json-syntax-record-start",
+                            line = line,
+                            found = found,
+                            index = index
+                        )
                     };
-                    return Err(self.syntax_here(
-                        None,
-                        format!("{msg} where record {index} should start{hint}"),
-                    ));
+                    return Err(self.syntax_err(None, message));
                 }
                 Scan::Incomplete => {
                     let before = self.validated;
@@ -627,13 +737,14 @@ impl<R: Read> RecordReader<R> {
                             });
                         }
                         self.pos = self.validated;
-                        return Err(self.syntax_here(
-                            Some(index),
-                            format!(
-                                "the file ends inside record {index}: it is truncated; send it \
-                                 again"
-                            ),
-                        ));
+                        let line = self.line_at(self.pos);
+                        let message = msg!(
+                            self.lang,
+                            "json-syntax-truncated-record",
+                            line = line,
+                            index = index
+                        );
+                        return Err(self.syntax_err(Some(index), message));
                     }
                 }
             }
@@ -641,11 +752,12 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
+/// A byte as messages show it: the character, or its code when it is not printable.
 fn show(b: u8) -> String {
     if b.is_ascii_graphic() {
         format!("'{}'", b as char)
     } else {
-        format!("byte 0x{b:02X}")
+        format!("0x{b:02X}")
     }
 }
 
@@ -718,7 +830,7 @@ fn scan_value(buf: &[u8], start: usize) -> Scan {
                 None => Scan::Incomplete,
             }
         }
-        b => Scan::Invalid(start, format!("unexpected {}", show(b))),
+        b => Scan::Invalid(start, show(b)),
     }
 }
 
@@ -836,6 +948,82 @@ mod tests {
         let (cp, _, _) = WINDOWS_1251.encode("[{\"name\":\"Молоко\"}]");
         let (_, err, _) = all(&cp, 4096, EncodingMode::Utf8);
         assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
+    }
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        std::fs::read(root.join(rel)).unwrap()
+    }
+
+    /// The message a file gets in `lang`, or `None` when it is accepted.
+    fn refusal(input: &[u8], lang: Lang) -> Option<Issue> {
+        let mut r = RecordReader::new(Trickle(input, 4096), EncodingMode::Auto).messages_in(lang);
+        loop {
+            match r.next_batch() {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(ReadError::Content(i)) => return Some(i),
+                Err(ReadError::Io(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn single_byte_files_are_taken_only_when_they_read_as_windows_1251() {
+        // Real exports: a product catalogue in KOI8-R, a West European warehouse list in
+        // Windows-1252 (Latin-1), a catalogue half Windows-1251, half UTF-8.
+        let koi8 = fixture("invalid/products/encoding-koi8r.json");
+        let i = refusal(&koi8, Lang::En).expect("KOI8-R is refused");
+        assert_eq!(i.code, codes::ENCODING_INVALID);
+        assert!(i.message.contains("looks like KOI8-R"), "{}", i.message);
+        assert!(i.message.contains("КодировкаТекста.UTF8"), "{}", i.message);
+        let ru = refusal(&koi8, Lang::Ru).unwrap().message;
+        assert!(ru.contains("похоже, это KOI8-R"), "{ru}");
+
+        let latin = fixture("invalid/warehouses/encoding-windows1252.json");
+        let i = refusal(&latin, Lang::En).expect("Latin-1 is refused");
+        assert_eq!(i.code, codes::ENCODING_INVALID);
+        assert!(i.message.contains("Latin-1"), "{}", i.message);
+
+        let mixed = fixture("invalid/products/encoding-mixed.json");
+        let i = refusal(&mixed, Lang::En).expect("a mixed file is refused");
+        assert_eq!(i.code, codes::ENCODING_INVALID);
+        assert!(i.message.contains("different encodings"), "{}", i.message);
+
+        // UTF-8 first, then Windows-1251: refused at the first byte that is not UTF-8.
+        let mut utf8_then_1251 = "[{\"name\": \"Молоко\"},\r\n{\"name\": \""
+            .as_bytes()
+            .to_vec();
+        utf8_then_1251.extend(WINDOWS_1251.encode("Сыр\"}]").0.iter());
+        let i = refusal(&utf8_then_1251, Lang::En).unwrap();
+        assert!(
+            i.message.contains("starts in UTF-8, but line 2"),
+            "{}",
+            i.message
+        );
+
+        // Windows-1251 as 1C writes it is still accepted, and so is the batch's.
+        let products = String::from_utf8(fixture("valid/products.json")).unwrap();
+        let (cp, _, unmappable) = WINDOWS_1251.encode(&products);
+        assert!(!unmappable);
+        assert_eq!(refusal(&cp, Lang::En), None);
+        let (recs, err, det) = all(&cp, 4096, EncodingMode::Auto);
+        assert!(err.is_none());
+        assert_eq!(det, Detected::Windows1251);
+        assert!(
+            recs[0].contains("Стиральный порошок «Чистота»"),
+            "{}",
+            recs[0]
+        );
+        assert_eq!(refusal(&fixture("batch/warehouses.json"), Lang::En), None);
+    }
+
+    #[test]
+    fn a_configured_encoding_is_not_second_guessed() {
+        let koi8 = fixture("invalid/products/encoding-koi8r.json");
+        let (_, err, det) = all(&koi8, 4096, EncodingMode::Windows1251);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(det, Detected::Windows1251);
     }
 
     #[test]

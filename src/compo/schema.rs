@@ -4,12 +4,20 @@
 //! A schema describes a whole file (an array). Validators of whole arrays need the whole
 //! document in memory, so each record is checked against the schema's `items` instead and the
 //! record's index is put in front of every pointer.
+//!
+//! The validator's errors are turned into catalogue messages for the person who fixes the
+//! export: a pattern is explained by its schema's `description`, `examples` and
+//! `x-description-ru` (never shown as a regular expression), an enum lists its values, and a
+//! value that breaks several keywords (an empty id: `minLength` and `pattern`) gets one error.
 
+use super::messages::{msg, Lang};
 use super::model::DataType;
 use super::normalise::gate;
 use super::pattern::FastPattern;
-use super::report::{codes, Issue};
+use super::report::{codes, pointer_token, Issue};
 use super::tape::{TapeJson, TapeNode};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::ValidationError;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,6 +83,19 @@ struct Entry {
     quick: OnceLock<jsonschema::Validator<TapeJson>>,
     /// The standard validator, which explains.
     full: OnceLock<jsonschema::Validator<TapeJson>>,
+    /// What each pattern of the schema means, for messages.
+    patterns: HashMap<String, PatternText>,
+}
+
+/// A pattern explained, from the annotations beside it in the schema.
+#[derive(Debug, Clone, Default)]
+struct PatternText {
+    /// `description`.
+    en: Option<String>,
+    /// `x-description-ru`.
+    ru: Option<String>,
+    /// `examples`.
+    examples: Vec<String>,
 }
 
 impl Entry {
@@ -185,11 +206,14 @@ impl Schemas {
                 origin: origin.clone(),
                 message: "the root must be an object with an \"items\" schema".into(),
             })?;
+            let mut patterns = HashMap::new();
+            collect_patterns(&record, "", &mut patterns);
             let entry = Entry {
                 origin,
                 record,
                 quick: OnceLock::new(),
                 full: OnceLock::new(),
+                patterns,
             };
             if eager {
                 entry.compile_now()?;
@@ -216,11 +240,21 @@ impl Schemas {
     /// The quick validator settles the valid records; the others are validated again by the
     /// standard one, whose errors are the report (and which has the last word: a record the
     /// quick pass could not vouch for but that is valid gets no issue).
-    pub fn check(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
+    ///
+    /// A value that fails several keywords is reported once, by the keyword that says most
+    /// plainly what is wrong (its type, then its allowed values, its length, its format).
+    pub fn check(
+        &self,
+        t: DataType,
+        index: u64,
+        record: TapeNode<'_>,
+        lang: Lang,
+        out: &mut Vec<Issue>,
+    ) {
         if self.quick_valid(t, record) {
             return;
         }
-        self.explain(t, index, record, out);
+        self.explain(t, index, record, lang, out);
     }
 
     /// The quick pass alone: `true` when the record is valid and in the canonical form (see
@@ -235,20 +269,92 @@ impl Schemas {
         &self.entries[&t].record
     }
 
-    /// The standard validator's problems with a record.
-    pub fn explain(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
+    /// The standard validator's problems with a record (see [`Schemas::check`]).
+    pub fn explain(
+        &self,
+        t: DataType,
+        index: u64,
+        record: TapeNode<'_>,
+        lang: Lang,
+        out: &mut Vec<Issue>,
+    ) {
         let entry = &self.entries[&t];
+        // (rank, issue) of the value keywords, one per pointer; other keywords as they come.
+        let mut by_value: Vec<(u8, Issue)> = Vec::new();
         for e in entry.validator(false).iter_errors(record) {
             let keyword = e.kind().keyword();
             let pointer = format!("/{index}{}", e.instance_path().as_str());
-            let message = explain(keyword, &e.to_string());
-            out.push(Issue::new(
+            let message = explain(&e, &entry.patterns, lang);
+            let issue = Issue::new(
                 Some(index),
                 pointer,
                 &format!("{}{keyword}", codes::SCHEMA_PREFIX),
                 message,
-            ));
+            );
+            match value_rank(keyword) {
+                Some(rank) => match by_value
+                    .iter_mut()
+                    .find(|(_, i)| i.pointer == issue.pointer)
+                {
+                    Some(kept) if kept.0 <= rank => {}
+                    Some(kept) => *kept = (rank, issue),
+                    None => by_value.push((rank, issue)),
+                },
+                None => out.push(issue),
+            }
         }
+        out.extend(by_value.into_iter().map(|(_, i)| i));
+    }
+}
+
+/// For keywords that judge a single value, which one speaks when several fail on it (lower
+/// first); `None` for the others.
+fn value_rank(keyword: &str) -> Option<u8> {
+    Some(match keyword {
+        "type" => 0,
+        "const" | "enum" => 1,
+        "minLength" | "maxLength" => 2,
+        "pattern" | "format" => 3,
+        "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => 4,
+        _ => return None,
+    })
+}
+
+/// Every `pattern` of a schema with the annotations beside it, by the JSON pointer of the
+/// `pattern` keyword (`/$defs/date/pattern`): the same pattern may mean different fields.
+fn collect_patterns(v: &Value, at: &str, out: &mut HashMap<String, PatternText>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(_)) = o.get("pattern") {
+                let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+                let examples = o
+                    .get("examples")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.insert(
+                    format!("{at}/pattern"),
+                    PatternText {
+                        en: text("description"),
+                        ru: text("x-description-ru"),
+                        examples,
+                    },
+                );
+            }
+            for (k, x) in o {
+                collect_patterns(x, &format!("{at}/{}", pointer_token(k)), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                collect_patterns(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -274,22 +380,259 @@ fn record_schema(file_schema: &Value) -> Option<Value> {
     Some(Value::Object(root))
 }
 
-/// Adds what to do to the validator's description of what is wrong.
-fn explain(keyword: &str, what: &str) -> String {
-    let hint = match keyword {
-        "required" => "add the field",
-        "type" => "send the value with the type the schema gives",
-        "enum" | "const" => "use one of the allowed values",
-        "pattern" => "fix the value's format",
-        "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum" => {
-            "the value is out of range"
+/// The catalogue message for one validator error.
+fn explain(e: &ValidationError<'_>, patterns: &HashMap<String, PatternText>, lang: Lang) -> String {
+    let field = field_name(e.instance_path(), lang);
+    let instance: &Value = e.instance();
+    let value = shown(instance);
+    match e.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string);
+            let path = e.instance_path().as_str();
+            let field = if path.is_empty() {
+                name
+            } else {
+                format!("{}.{name}", readable_path(path))
+            };
+            msg!(lang, "schema-required", field = field)
         }
-        "minLength" | "maxLength" => "fix the value's length",
-        "minItems" | "maxItems" => "fix the number of elements",
-        "oneOf" => "exactly one of the alternatives must apply",
-        _ => "see the schema",
-    };
-    format!("{what}; {hint}")
+        ValidationErrorKind::Type { kind } => {
+            let names: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![type_name(t.as_str(), lang)],
+                TypeKind::Multiple(set) => {
+                    set.iter().map(|t| type_name(t.as_str(), lang)).collect()
+                }
+            };
+            let expected = names
+                .into_iter()
+                .reduce(|a, b| msg!(lang, "schema-type-or", first = a, second = b))
+                .unwrap_or_default();
+            msg!(
+                lang,
+                "schema-type",
+                field = field,
+                expected = expected,
+                found = msg!(lang, "schema-type-found", type = json_type(instance)),
+                value = value
+            )
+        }
+        ValidationErrorKind::Enum { options } => {
+            let allowed: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(shown).collect())
+                .unwrap_or_default();
+            msg!(
+                lang,
+                "schema-enum",
+                field = field,
+                value = value,
+                allowed = allowed.join(", ")
+            )
+        }
+        ValidationErrorKind::Constant { expected_value } => msg!(
+            lang,
+            "schema-const",
+            field = field,
+            value = value,
+            expected = shown(expected_value)
+        ),
+        ValidationErrorKind::Pattern { .. } => {
+            // Where the keyword is in the schema, `$ref`s resolved: `/$defs/date/pattern`.
+            let text = patterns.get(e.schema_path().as_str());
+            let description = text.and_then(|t| match lang {
+                Lang::En => t.en.as_deref(),
+                Lang::Ru => t.ru.as_deref().or(t.en.as_deref()),
+            });
+            let value = instance.as_str().map_or(value.clone(), str::to_string);
+            match (description, text) {
+                (Some(d), Some(t)) if !t.examples.is_empty() => msg!(
+                    lang,
+                    "schema-pattern",
+                    field = field,
+                    value = value,
+                    description = as_clause(d),
+                    examples = t.examples.join(", ")
+                ),
+                _ => msg!(
+                    lang,
+                    "schema-pattern-undescribed",
+                    field = field,
+                    value = value
+                ),
+            }
+        }
+        ValidationErrorKind::MinLength { limit } => match instance.as_str() {
+            Some("") => msg!(lang, "schema-minLength-empty", field = field),
+            s => msg!(
+                lang,
+                "schema-minLength",
+                field = field,
+                value = s.unwrap_or_default(),
+                limit = *limit
+            ),
+        },
+        ValidationErrorKind::MaxLength { limit } => msg!(
+            lang,
+            "schema-maxLength",
+            field = field,
+            value = shorten(instance.as_str().unwrap_or_default()),
+            limit = *limit
+        ),
+        ValidationErrorKind::Minimum { limit } => msg!(
+            lang,
+            "schema-minimum",
+            field = field,
+            value = value,
+            limit = limit.to_string()
+        ),
+        ValidationErrorKind::Maximum { limit } => msg!(
+            lang,
+            "schema-maximum",
+            field = field,
+            value = value,
+            limit = limit.to_string()
+        ),
+        ValidationErrorKind::ExclusiveMinimum { limit } => msg!(
+            lang,
+            "schema-exclusiveMinimum",
+            field = field,
+            value = value,
+            limit = limit.to_string()
+        ),
+        ValidationErrorKind::ExclusiveMaximum { limit } => msg!(
+            lang,
+            "schema-exclusiveMaximum",
+            field = field,
+            value = value,
+            limit = limit.to_string()
+        ),
+        ValidationErrorKind::MinItems { limit } => msg!(
+            lang,
+            "schema-minItems",
+            field = field,
+            count = instance.as_array().map_or(0, Vec::len),
+            limit = *limit
+        ),
+        ValidationErrorKind::MaxItems { limit } => msg!(
+            lang,
+            "schema-maxItems",
+            field = field,
+            count = instance.as_array().map_or(0, Vec::len),
+            limit = *limit
+        ),
+        ValidationErrorKind::UniqueItems => msg!(lang, "schema-uniqueItems", field = field),
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => msg!(
+            lang,
+            "schema-additionalProperties",
+            field = field,
+            names = unexpected.join(", ")
+        ),
+        ValidationErrorKind::OneOfNotValid { context } => {
+            // Alternatives that each require a field: name the fields.
+            let names: Vec<String> = context
+                .iter()
+                .flatten()
+                .filter_map(|e| match e.kind() {
+                    ValidationErrorKind::Required { property } => {
+                        property.as_str().map(str::to_string)
+                    }
+                    _ => None,
+                })
+                .collect();
+            if names.is_empty() {
+                msg!(lang, "schema-oneOf-none", field = field)
+            } else {
+                msg!(
+                    lang,
+                    "schema-oneOf",
+                    field = field,
+                    names = names.join(", ")
+                )
+            }
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            msg!(lang, "schema-oneOf-many", field = field)
+        }
+        _ => msg!(
+            lang,
+            "schema-other",
+            field = field,
+            detail = e.to_string(),
+            keyword = e.kind().keyword()
+        ),
+    }
+}
+
+/// The value as JSON, cut when long: what a message shows of what was found.
+fn shown(v: &Value) -> String {
+    shorten(&v.to_string())
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn type_name(t: &str, lang: Lang) -> String {
+    msg!(lang, "schema-type-name", type = t)
+}
+
+/// A description ("A date written YYYY-MM-DD.") as the middle of a sentence: no final period,
+/// and a capital only where the word keeps it ("ISO 4217", "БИК").
+fn as_clause(d: &str) -> String {
+    let d = d.trim().trim_end_matches('.');
+    let first_word = d.split(' ').next().unwrap_or_default();
+    if first_word.chars().skip(1).all(char::is_lowercase) {
+        let mut chars = d.chars();
+        chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        d.to_string()
+    }
+}
+
+/// `/items/0/price` as `items[0].price`.
+fn readable_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+/// How a message names the value at `path` (the record itself when the path is empty).
+fn field_name(path: &jsonschema::paths::Location, lang: Lang) -> String {
+    match path.as_str() {
+        "" => msg!(lang, "schema-record"),
+        p => readable_path(p),
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +658,7 @@ mod tests {
             crate::compo::tape::Tape::parse(r#"{"id": "P1", "category_id": "C1", "unit": "шт"}"#)
                 .unwrap()
                 .root(),
+            Lang::En,
             &mut out,
         );
         assert!(
@@ -331,6 +675,7 @@ mod tests {
             )
             .unwrap()
             .root(),
+            Lang::En,
             &mut out,
         );
         assert!(
@@ -338,5 +683,175 @@ mod tests {
                 .any(|i| i.code == "schema.type" && i.pointer == "/0/name"),
             "{out:?}"
         );
+    }
+
+    fn problems(t: DataType, record: &str, lang: Lang) -> Vec<Issue> {
+        let s = Schemas::embedded().unwrap();
+        let tape = crate::compo::tape::Tape::parse(record).unwrap();
+        let mut out = Vec::new();
+        s.check(t, 0, tape.root(), lang, &mut out);
+        out
+    }
+
+    const CONTRACT: &str = r#""id": "K1", "contragent_id": "C1", "number": "1", "currency": "RUB""#;
+
+    #[test]
+    fn every_pattern_is_explained_in_both_languages_with_examples_that_match_it() {
+        for (name, text) in EMBEDDED {
+            let schema: Value = serde_json::from_str(text).unwrap();
+            let mut found = HashMap::new();
+            collect_patterns(&schema, "", &mut found);
+            let mut patterns = Vec::new();
+            find_patterns(&schema, &mut patterns);
+            assert_eq!(found.len(), patterns.len(), "{name}");
+            for (p, t) in patterns {
+                let what = format!("{name}: pattern {p}");
+                assert!(
+                    t.en.as_deref().is_some_and(|d| !d.is_empty()),
+                    "{what}: description"
+                );
+                assert!(
+                    t.ru.as_deref().is_some_and(|d| !d.is_empty()),
+                    "{what}: x-description-ru"
+                );
+                assert!(!t.examples.is_empty(), "{what}: examples");
+                let re = regex::Regex::new(&p).unwrap();
+                for ex in &t.examples {
+                    assert!(re.is_match(ex), "{what}: example {ex} does not match");
+                }
+            }
+        }
+    }
+
+    fn find_patterns(v: &Value, out: &mut Vec<(String, PatternText)>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(p)) = o.get("pattern") {
+                    let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+                    let examples = o
+                        .get("examples")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|e| e.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    out.push((
+                        p.clone(),
+                        PatternText {
+                            en: text("description"),
+                            ru: text("x-description-ru"),
+                            examples,
+                        },
+                    ));
+                }
+                o.values().for_each(|x| find_patterns(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| find_patterns(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_pattern_is_explained_by_its_description_and_example_never_by_the_regex() {
+        let record = format!(r#"{{{CONTRACT}, "date": "2026-01-15T00:00:00"}}"#);
+        let en = problems(DataType::Contracts, &record, Lang::En);
+        assert_eq!(en.len(), 1, "{en:?}");
+        assert_eq!(en[0].code, "schema.pattern");
+        assert_eq!(
+            en[0].message,
+            "date is \"2026-01-15T00:00:00\", which does not fit its format: a date written \
+             YYYY-MM-DD; for example 2026-11-20"
+        );
+        let ru = problems(DataType::Contracts, &record, Lang::Ru);
+        assert_eq!(
+            ru[0].message,
+            "date = «2026-01-15T00:00:00» — не подходит по формату: дата в виде ГГГГ-ММ-ДД; \
+             например, 2026-11-20"
+        );
+        // The same pattern, a different field: its own description.
+        let c = r#"{"id": "C1", "name": "X", "kind": "legal", "inn": "7707083893",
+            "bank_accounts": [{"bik": "044525225", "account": "1", "corr_account": "2"}]}"#;
+        let i = problems(DataType::Contragents, c, Lang::En);
+        let corr = i
+            .iter()
+            .find(|i| i.pointer.ends_with("corr_account"))
+            .unwrap();
+        assert!(
+            corr.message.contains("correspondent account"),
+            "{}",
+            corr.message
+        );
+        for i in en.iter().chain(&ru).chain(&i) {
+            assert!(
+                !i.message.contains("^[") && !i.message.contains("{4}"),
+                "{}",
+                i.message
+            );
+        }
+    }
+
+    #[test]
+    fn an_enum_lists_every_allowed_value() {
+        let order = r#"{"id": "O1", "date": "2026-11-20", "status": "done", "contragent_id": "C1",
+            "currency": "RUB", "total": 1, "items": [{"product_id": "P", "quantity": 1, "price": 1,
+            "amount": 1}]}"#;
+        let i = problems(DataType::Orders, order, Lang::En);
+        assert_eq!(i.len(), 1, "{i:?}");
+        assert_eq!(
+            i[0].message,
+            "status is \"done\", which is not an allowed value; use one of: \"new\", \
+             \"accepted\", \"processing\", \"shipped\", \"completed\", \"canceled\""
+        );
+    }
+
+    #[test]
+    fn one_wrong_value_gives_one_error() {
+        // An empty required id breaks minLength and pattern: one error, the plainer one.
+        let record = r#"{"id": "", "name": "Чай", "category_id": "C1", "unit": "шт"}"#;
+        let i = problems(DataType::Products, record, Lang::En);
+        assert_eq!(i.len(), 1, "{i:?}");
+        assert_eq!(
+            (i[0].code.as_str(), i[0].pointer.as_str()),
+            ("schema.minLength", "/0/id")
+        );
+        assert_eq!(i[0].message, "id is empty; fill it in");
+        assert_eq!(
+            problems(DataType::Products, record, Lang::Ru)[0].message,
+            "id пусто; заполните поле"
+        );
+        // Two missing fields are two errors.
+        let i = problems(
+            DataType::Products,
+            r#"{"id": "P1", "unit": "шт"}"#,
+            Lang::En,
+        );
+        assert_eq!(i.len(), 2, "{i:?}");
+        assert!(i
+            .iter()
+            .any(|i| i.message == "required field \"name\" is missing; add it"));
+    }
+
+    #[test]
+    fn types_are_named_and_control_characters_escaped() {
+        let record = format!(r#"{{{CONTRACT}, "date": "2026-11-20", "credit_limit": "899.90"}}"#);
+        let i = problems(DataType::Contracts, &record, Lang::En);
+        assert_eq!(
+            i[0].message,
+            "credit_limit must be a number, but it is a string: \"899.90\"; write it as a number"
+        );
+        let ru = problems(DataType::Contracts, &record, Lang::Ru);
+        assert_eq!(
+            ru[0].message,
+            "credit_limit должно быть числом, а это строка: \"899.90\"; запишите значение как \
+             числом"
+        );
+        let record = r#"{"id": "K\u0001", "contragent_id": "C1", "number": "1",
+            "currency": "RUB", "date": "2026-11-20"}"#;
+        let i = problems(DataType::Contracts, record, Lang::En);
+        assert_eq!(i.len(), 1, "{i:?}");
+        assert!(i[0].message.contains("\"K\\u0001\""), "{}", i[0].message);
+        assert!(!i[0].message.contains('\u{1}'));
     }
 }

@@ -427,9 +427,8 @@ impl Validator {
             .par_iter()
             .map(|a| {
                 let mut acc = Acc::new(&a.rel, Some(a.folder.name().to_string()), &self.opts);
-                for i in
-                    attached::check_file(&a.path, &a.name, a.folder, self.opts.max_size(a.folder))
-                {
+                let max = self.opts.max_size(a.folder);
+                for i in attached::check_file(&a.path, &a.name, a.folder, max, self.opts.lang) {
                     acc.error(i);
                 }
                 let (report, _) = acc.finish();
@@ -618,6 +617,7 @@ impl Run<'_> {
                 let reader = s.spawn(move || {
                     let mut r =
                         RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding)
+                            .messages_in(v.opts.lang)
                             .recycle_from(recycle_rx);
                     loop {
                         match r.next_batch() {
@@ -1030,7 +1030,8 @@ impl Validator {
                 if want_min {
                     strict::minify_into(bytes, &mut o.minified);
                 }
-                self.schemas.explain(t, index, tape.root(), &mut o.issues);
+                self.schemas
+                    .explain(t, index, tape.root(), self.opts.lang, &mut o.issues);
                 tape.root()
             } else {
                 let mut out = Vec::with_capacity(bytes.len());
@@ -1049,7 +1050,8 @@ impl Validator {
                         if want_min {
                             o.minified.extend_from_slice(rewritten.as_bytes());
                         }
-                        self.schemas.check(t, index, t2.root(), &mut o.issues);
+                        self.schemas
+                            .check(t, index, t2.root(), self.opts.lang, &mut o.issues);
                         t2.root()
                     }
                     // Not expected (the rewrite of strict JSON is strict JSON): the record is
@@ -1059,7 +1061,8 @@ impl Validator {
                         if want_min {
                             strict::minify_into(bytes, &mut o.minified);
                         }
-                        self.schemas.explain(t, index, tape.root(), &mut o.issues);
+                        self.schemas
+                            .explain(t, index, tape.root(), self.opts.lang, &mut o.issues);
                         tape.root()
                     }
                 }
@@ -1074,6 +1077,7 @@ impl Validator {
         if !scan.notes.is_empty() {
             self.take_notes(t, index, scan, &mut o);
         }
+        drop_facts_already_wrong(t, &mut o);
         o
     }
 
@@ -1182,6 +1186,23 @@ fn record_facts(
             });
         }
     }
+}
+
+/// One wrong value, one error: a reference or file name that already has an error of its own
+/// (an empty id, a name of the wrong type) is not looked up as well.
+fn drop_facts_already_wrong(t: DataType, o: &mut RecordOutcome) {
+    if o.issues.is_empty() {
+        return;
+    }
+    let issues = &o.issues;
+    let wrong = |path: &[Step], at: Option<u32>| {
+        let p = pointer_of(o.index, path, at);
+        issues.iter().any(|i| i.pointer == p)
+    };
+    o.refs
+        .retain(|(n, at, _)| !wrong(t.references()[*n as usize].path, *at));
+    o.files
+        .retain(|(n, at, _)| !wrong(t.attachments()[*n as usize].path, *at));
 }
 
 /// A record's key: `id`, or the composite key fields joined by U+001F (which ids cannot hold).

@@ -9,10 +9,11 @@
 
 encoding-invalid-utf16 = the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8
 encoding-invalid-nul = the file contains NUL bytes: it is UTF-16 or binary, not text; save it as UTF-8
-encoding-invalid-utf8 = invalid UTF-8 at line { $line } (byte offset { $offset }); the file must be UTF-8 or Windows-1251 throughout: re-save it in one encoding
+encoding-invalid-utf8 = the file is not valid UTF-8 at line { $line } (byte offset { $offset }), and the configuration says it is UTF-8 (validation.encoding = "utf-8"); save it as UTF-8, or set validation.encoding to "auto" or "windows-1251"
 encoding-invalid-windows1251 = the file is not valid Windows-1251 either (byte { $byte } at line { $line }); save it as UTF-8
 encoding-invalid-guess = the file is not UTF-8, and it does not read as Russian text in Windows-1251: it looks like { $encoding }. Save it as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8), or set validation.encoding = "windows-1251" if it really is Windows-1251
-encoding-invalid-mixed = the file is not in one encoding: { $detail }; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
+encoding-invalid-utf8-mixed = the file starts in UTF-8, but line { $line } (byte offset { $offset }) has bytes that are not UTF-8: parts of it were saved in different encodings; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
+encoding-invalid-mixed = the file reads as Windows-1251, but { $count } places in it are Cyrillic letters in UTF-8: parts of it were saved in different encodings; save the whole file as UTF-8 (in 1C: ЗаписьТекста with КодировкаТекста.UTF8)
 file-empty = the file is empty
 report-truncated = { $count ->
     [one] { $count } more error is not listed; fix these and validate again
@@ -159,7 +160,9 @@ xml-syntax = malformed XML: { $problem }
 ## JSON Schema keywords (code schema.<keyword>)
 
 schema-required = required field "{ $field }" is missing; add it
-schema-type = { $field } must be { $expected }, but it is { $found }; write it as { $expected }
+schema-type = { $field } must be { $expected }, but it is { $found }: { $value }; write it as { $expected }
+schema-type-or = { $first } or { $second }
+schema-record = the record
 schema-type-name = { $type ->
     [string] a string (text in quotes)
     [number] a number
@@ -169,9 +172,17 @@ schema-type-name = { $type ->
     [object] an object { "{" } ... { "}" }
    *[null] null
 }
+schema-type-found = { $type ->
+    [string] a string
+    [number] a number
+    [boolean] a boolean
+    [array] an array
+    [object] an object
+   *[null] null
+}
 schema-enum = { $field } is { $value }, which is not an allowed value; use one of: { $allowed }
 schema-const = { $field } is { $value }; the only allowed value is { $expected }
-schema-pattern = { $field } "{ $value }" is not { $description }
+schema-pattern = { $field } is "{ $value }", which does not fit its format: { $description }; for example { $examples }
 schema-pattern-undescribed = { $field } "{ $value }" does not have the format the schema requires (its pattern has no description: see the schema file)
 schema-minimum = { $field } is { $value }, less than the minimum { $limit }; correct the value
 schema-exclusiveMinimum = { $field } is { $value }; it must be greater than { $limit }
@@ -196,7 +207,9 @@ schema-maxItems = { $field } has { $count ->
 }, more than the allowed { $limit }; remove the extra ones
 schema-uniqueItems = { $field } lists the same element twice; keep each once
 schema-additionalProperties = { $field } has fields the schema does not allow: { $names }; remove them
-schema-oneOf = { $field } must match exactly one of the alternatives the schema allows ({ $detail })
+schema-oneOf = { $field } must have exactly one of the fields { $names }; keep one of them
+schema-oneOf-none = { $field } matches none of the alternatives the schema allows; see the schema's description of the field
+schema-oneOf-many = { $field } matches more than one of the alternatives the schema allows, and must match exactly one; see the schema's description of the field
 schema-other = { $field }: { $detail } (JSON Schema keyword { $keyword })
 
 ## What ERPs write instead of the canonical form (spec 4.1): normalised with a warning, or refused
@@ -219,3 +232,31 @@ value-required_empty-null = null in { $field }: the field is required, fill it i
 value-blank = { $field } is required but blank ("{ $written }"): fill it in the ERP
 vat-fraction = { $field } is { $value }: a fraction where a percent is expected (20 means 20%); if { $percent }% is meant, write { $percent }
 id-whitespace = { $field } "{ $written }" starts or ends with a space, which is part of the id: a reference written without it will not find this record; trim it in the export (СокрЛП)
+file-size-bytes = { $bytes } bytes
+file-size = { $amount } { $unit } ({ $bytes } bytes)
+file-kind = { $kind ->
+    [jpeg] a JPEG image
+    [png] a PNG image
+    [gif] a GIF image
+    [webp] a WebP image
+    [bmp] a BMP image
+    [tiff] a TIFF image
+    [heic] a HEIC image
+    [avif] an AVIF image
+    [mp4] an MP4/QuickTime video
+    [pdf] a PDF
+    [xml] an XML document
+    [html] an HTML page
+    [text] plain text
+    [xlsx] an Excel workbook (xlsx)
+    [docx] a Word document (docx)
+    [xls] an Excel 97-2003 workbook (xls)
+    [doc] a Word 97-2003 document (doc)
+    [zip] a ZIP archive
+    [zip-or-office] a ZIP archive (or an xlsx/docx document)
+    [ole] a legacy Office document (xls/doc)
+    [gzip] a gzip archive
+    [rar] a RAR archive
+    [sevenzip] a 7-Zip archive
+   *[other] a file of this type
+}

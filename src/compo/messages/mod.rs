@@ -93,8 +93,8 @@ fn bundle(lang: Lang) -> &'static Bundle {
 fn build(lang: Lang) -> Bundle {
     // The catalogues are part of the binary and parsed by a unit test of every build, so a
     // syntax error cannot reach a release.
-    let resource =
-        FluentResource::try_new(lang.source().to_string()).expect("the .ftl catalogue parses");
+    let resource = FluentResource::try_new(lang.source().to_string())
+        .unwrap_or_else(|(_, errors)| panic!("{lang}.ftl does not parse: {errors:?}"));
     let id = lang.code().parse().expect("a valid language identifier");
     let mut b = FluentBundle::new_concurrent(vec![id]);
     // No Unicode isolation marks around arguments: messages go to terminals and JSON reports,

@@ -9,10 +9,14 @@
 
 encoding-invalid-utf16 = файл в UTF-16 (начинается с метки порядка байтов UTF-16); сохраните его в UTF-8
 encoding-invalid-nul = в файле есть нулевые байты: это UTF-16 или двоичный файл, а не текст; сохраните его в UTF-8
-encoding-invalid-utf8 = недопустимая последовательность UTF-8 в строке { $line } (смещение { $offset } байт); весь файл должен быть в одной кодировке, UTF-8 или Windows-1251: пересохраните его
+encoding-invalid-utf8 = в строке { $line } (смещение { $offset } байт) файл не в UTF-8, а в настройках указана кодировка UTF-8 (validation.encoding = "utf-8"); сохраните файл в UTF-8 или укажите validation.encoding = "auto" либо "windows-1251"
 encoding-invalid-windows1251 = файл не читается и как Windows-1251 (байт { $byte } в строке { $line }); сохраните его в UTF-8
 encoding-invalid-guess = файл не в UTF-8 и не читается как русский текст в Windows-1251: похоже, это { $encoding }. Сохраните его в UTF-8 (в 1С: ЗаписьТекста с КодировкаТекста.UTF8) или, если это действительно Windows-1251, укажите validation.encoding = "windows-1251"
-encoding-invalid-mixed = в файле смешаны кодировки: { $detail }; сохраните весь файл в UTF-8 (в 1С: ЗаписьТекста с КодировкаТекста.UTF8)
+encoding-invalid-utf8-mixed = файл начинается в UTF-8, но в строке { $line } (смещение { $offset } байт) есть байты не в UTF-8: части файла сохранены в разных кодировках; сохраните весь файл в UTF-8 (в 1С: ЗаписьТекста с КодировкаТекста.UTF8)
+encoding-invalid-mixed = файл читается как Windows-1251, но в { $count ->
+    [one] { $count } месте
+   *[other] { $count } местах
+} в нём русские буквы в UTF-8: части файла сохранены в разных кодировках; сохраните весь файл в UTF-8 (в 1С: ЗаписьТекста с КодировкаТекста.UTF8)
 file-empty = файл пуст
 report-truncated = { $count ->
     [one] ещё { $count } ошибка не показана; исправьте эти и проверьте файл снова
@@ -177,7 +181,7 @@ file-name-extension = у имени «{ $name }» расширение «.{ $ext
 file-empty-attached = файл { $file } пуст (0 байт); выгрузите его заново
 file-too_large = файл { $file } занимает { $size }, больше предела { $limit } для { $folder }/; уменьшите файл или увеличьте { $key } в настройках
 file-magic = файл { $file } — это { $found }, а не { $expected }; выгрузите его заново или исправьте расширение
-file-magic-unknown = файл { $file } не похож на { $expected } (он начинается с байтов { $bytes }); выгрузите его заново или исправьте расширение
+file-magic-unknown = файл { $file } не похож на то, чем должен быть ({ $expected }): он начинается с байтов { $bytes }; выгрузите его заново или исправьте расширение
 
 ## Форматы партнёров (мосты команды convert)
 
@@ -189,7 +193,9 @@ xml-syntax = ошибка в XML: { $problem }
 ## Ключевые слова JSON Schema (код schema.<ключевое слово>)
 
 schema-required = нет обязательного поля «{ $field }»; добавьте его
-schema-type = { $field } должно быть { $expected }, а это { $found }; запишите его как { $expected }
+schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение как { $expected }
+schema-type-or = { $first } или { $second }
+schema-record = запись
 schema-type-name = { $type ->
     [string] строкой (текст в кавычках)
     [number] числом
@@ -199,9 +205,17 @@ schema-type-name = { $type ->
     [object] объектом { "{" } ... { "}" }
    *[null] null
 }
+schema-type-found = { $type ->
+    [string] строка
+    [number] число
+    [boolean] логическое значение
+    [array] массив
+    [object] объект
+   *[null] null
+}
 schema-enum = { $field } = { $value } — недопустимое значение; допустимы: { $allowed }
 schema-const = { $field } = { $value }; допустимо только значение { $expected }
-schema-pattern = { $field } «{ $value }» — не { $description }
+schema-pattern = { $field } = «{ $value }» — не подходит по формату: { $description }; например, { $examples }
 schema-pattern-undescribed = { $field } «{ $value }» не соответствует формату, который требует схема (у шаблона нет описания: см. файл схемы)
 schema-minimum = { $field } = { $value }, меньше минимума { $limit }; исправьте значение
 schema-exclusiveMinimum = { $field } = { $value }; значение должно быть больше { $limit }
@@ -228,7 +242,9 @@ schema-maxItems = в { $field } { $count ->
 }, а допустимо не больше { $limit }; уберите лишние
 schema-uniqueItems = в { $field } один и тот же элемент указан дважды; оставьте по одному
 schema-additionalProperties = в { $field } есть поля, которых схема не допускает: { $names }; уберите их
-schema-oneOf = { $field } должно соответствовать ровно одному из вариантов, которые допускает схема ({ $detail })
+schema-oneOf = в { $field } должно быть ровно одно из полей { $names }; оставьте одно
+schema-oneOf-none = { $field } не подходит ни под один из вариантов, которые допускает схема; см. описание поля в схеме
+schema-oneOf-many = { $field } подходит сразу под несколько вариантов схемы, а должно ровно под один; см. описание поля в схеме
 schema-other = { $field }: { $detail } (ключевое слово JSON Schema { $keyword })
 
 ## Что пишут учётные системы вместо канонической формы (спецификация 4.1): нормализуется с предупреждением или отклоняется
@@ -251,3 +267,34 @@ value-required_empty-null = null в { $field }: поле обязательно�
 value-blank = { $field } обязательно, но не заполнено («{ $written }»): заполните его в учётной системе
 vat-fraction = { $field } равно { $value }: доля вместо процента (20 означает 20%); если имеется в виду { $percent }%, выгружайте { $percent }
 id-whitespace = { $field } «{ $written }» начинается или заканчивается пробелом, а пробел — часть идентификатора: ссылка без него эту запись не найдёт; уберите пробелы в выгрузке (СокрЛП)
+file-size-bytes = { $bytes } байт
+file-size = { $amount } { $unit ->
+    [MiB] МиБ
+   *[KiB] КиБ
+} ({ $bytes } байт)
+file-kind = { $kind ->
+    [jpeg] изображение JPEG
+    [png] изображение PNG
+    [gif] изображение GIF
+    [webp] изображение WebP
+    [bmp] изображение BMP
+    [tiff] изображение TIFF
+    [heic] изображение HEIC
+    [avif] изображение AVIF
+    [mp4] видео MP4/QuickTime
+    [pdf] документ PDF
+    [xml] документ XML
+    [html] веб-страница HTML
+    [text] обычный текст
+    [xlsx] книга Excel (xlsx)
+    [docx] документ Word (docx)
+    [xls] книга Excel 97-2003 (xls)
+    [doc] документ Word 97-2003 (doc)
+    [zip] архив ZIP
+    [zip-or-office] архив ZIP (или документ xlsx/docx)
+    [ole] документ старого формата Office (xls/doc)
+    [gzip] архив gzip
+    [rar] архив RAR
+    [sevenzip] архив 7-Zip
+   *[other] файл этого типа
+}
