@@ -225,3 +225,28 @@ fn a_time_zone_that_is_not_an_iana_name_is_a_config_error_naming_the_key() {
     let o = run(["validate", "--timezone", "Moscow", "x.json"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn strict_in_the_config_rejects_in_the_exchange_what_would_be_normalised() {
+    let w = Work::with_config("[validation]\ntimezone = \"Europe/Moscow\"\nstrict = true\n");
+    w.drop_file(
+        "contracts.json",
+        &std::fs::read(dir().join("input/contracts.json")).unwrap(),
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!w.path("server/in/contracts.json").exists());
+    let report = read_json(&w.path("rejected/contracts.json.report.json"));
+    let codes: BTreeSet<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["date.datetime", "date.empty", "ref.empty"]
+            .into_iter()
+            .collect()
+    );
+}
