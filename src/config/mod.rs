@@ -444,6 +444,27 @@ mod tests {
     }
 
     #[test]
+    fn the_time_zone_is_an_iana_name_and_strict_is_off_by_default() {
+        let raw: RawConfig =
+            toml::from_str("[validation]\ntimezone = \"Asia/Novosibirsk\"\nstrict = true").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.normalise.zone.name(), "Asia/Novosibirsk");
+        assert!(s.validation.normalise.strict);
+        let d = Settings::from_raw(RawConfig::default(), &Overrides::default(), Path::new("/"))
+            .unwrap();
+        assert!(!d.validation.normalise.strict);
+        let raw: RawConfig = toml::from_str("[validation]\ntimezone = \"GMT+3\"").unwrap();
+        let e = Settings::from_raw(raw, &Overrides::default(), Path::new("/"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("validation.timezone:") && e.contains("GMT+3"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn overrides_win_and_urls_are_classified() {
         let o = Overrides {
             workdir: Some("/w".into()),
