@@ -3,6 +3,7 @@
 use super::{Exit, OutputFormat};
 use crate::compo::messages::{msg, Lang};
 use crate::compo::model::{DataType, Side};
+use crate::compo::normalise::{self, zone::Zone};
 use crate::compo::reader::{record_lines, EncodingMode};
 use crate::compo::report::Report;
 use crate::compo::validate::{BatchInput, Observer, Options, Quiet, Validator};
@@ -23,6 +24,14 @@ pub struct Args {
     /// Language of the messages (en, ru); by default the locale's (LC_ALL, LC_MESSAGES, LANG).
     #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub lang: Option<Lang>,
+    /// Treat every normalisation (a date written as a date-time, 1C's empty date or reference,
+    /// null or "" for "no value", a date-time without offset) as an error, not a warning.
+    #[arg(long)]
+    pub strict: bool,
+    /// Time zone (IANA name, e.g. Europe/Moscow) of date-times written without offset; by
+    /// default the host's (TZ, then the system's setting).
+    #[arg(long, value_name = "ZONE", value_parser = Zone::parse)]
+    pub timezone: Option<Zone>,
     /// Validate as files from the portal's out/ (orders.<label>.json names).
     #[arg(long)]
     pub inbound: bool,
@@ -91,6 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Options {
             encoding,
             lang,
+            normalise: normalise::Settings {
+                zone: args.timezone.unwrap_or_default(),
+                strict: args.strict,
+            },
             ..Options::default()
         },
     );

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod ident;
 pub mod messages;
 pub mod model;
+pub mod normalise;
 pub mod pattern;
 pub mod reader;
 pub mod report;

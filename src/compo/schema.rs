@@ -12,6 +12,7 @@
 
 use super::messages::{msg, Lang};
 use super::model::DataType;
+use super::normalise::gate;
 use super::pattern::FastPattern;
 use super::report::{codes, pointer_token, Issue};
 use super::tape::{TapeJson, TapeNode};
@@ -114,15 +115,20 @@ impl Entry {
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(false)
             .with_pattern_options(jsonschema::PatternOptions::regex());
-        if quick {
-            options = options.with_keyword("pattern", FastPattern::keyword);
-        }
-        options
-            .build(&self.record)
-            .map_err(|e| SchemaError::Invalid {
-                origin: self.origin.clone(),
-                message: e.to_string(),
-            })
+        let gated;
+        let schema = if quick {
+            options = options
+                .with_keyword("pattern", FastPattern::keyword)
+                .with_keyword(gate::KEYWORD, gate::Canonical::keyword);
+            gated = gate::gated(&self.record);
+            &gated
+        } else {
+            &self.record
+        };
+        options.build(schema).map_err(|e| SchemaError::Invalid {
+            origin: self.origin.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn validator(&self, quick: bool) -> &jsonschema::Validator<TapeJson> {
@@ -245,10 +251,34 @@ impl Schemas {
         lang: Lang,
         out: &mut Vec<Issue>,
     ) {
-        let entry = &self.entries[&t];
-        if entry.validator(true).is_valid(record) {
+        if self.quick_valid(t, record) {
             return;
         }
+        self.explain(t, index, record, lang, out);
+    }
+
+    /// The quick pass alone: `true` when the record is valid and in the canonical form (see
+    /// [`gate`]); `false` says only that the standard validator and the normaliser must look.
+    pub fn quick_valid(&self, t: DataType, record: TapeNode<'_>) -> bool {
+        self.entries[&t].validator(true).is_valid(record)
+    }
+
+    /// The file schema of `t` turned into a record schema (what the normaliser reads its
+    /// fields from: `$defs` are kept as written).
+    pub fn record_schema(&self, t: DataType) -> &Value {
+        &self.entries[&t].record
+    }
+
+    /// The standard validator's problems with a record (see [`Schemas::check`]).
+    pub fn explain(
+        &self,
+        t: DataType,
+        index: u64,
+        record: TapeNode<'_>,
+        lang: Lang,
+        out: &mut Vec<Issue>,
+    ) {
+        let entry = &self.entries[&t];
         // (rank, issue) of the value keywords, one per pointer; other keywords as they come.
         let mut by_value: Vec<(u8, Issue)> = Vec::new();
         for e in entry.validator(false).iter_errors(record) {

@@ -222,6 +222,27 @@ schema-oneOf = { $field } must have exactly one of the fields { $names }; keep o
 schema-oneOf-none = { $field } matches none of the alternatives the schema allows; see the schema's description of the field
 schema-oneOf-many = { $field } matches more than one of the alternatives the schema allows, and must match exactly one; see the schema's description of the field
 schema-other = { $field }: { $detail } (JSON Schema keyword { $keyword })
+
+## What ERPs write instead of the canonical form (spec 4.1): normalised with a warning, or refused
+
+date-datetime = { $field } is a date but was written as a date-time "{ $written }"; published as "{ $date }". Write dates as YYYY-MM-DD, e.g. 2026-11-20 (in 1C: Формат(Дата, "ДФ=yyyy-MM-dd"))
+date-datetime-converted = { $field } is a date but was written as a date-time with an offset, "{ $written }"; published as its date in { $zone }, "{ $date }". Write dates as YYYY-MM-DD, e.g. 2026-11-20 (in 1C: Формат(Дата, "ДФ=yyyy-MM-dd"))
+date-datetime-time = { $field } is a date but was written as a date-time "{ $written }" whose time is not midnight ({ $time }); published as "{ $date }", without the time: check that the export writes the date you mean, as YYYY-MM-DD
+date-datetime-converted-time = { $field } is a date but was written as a date-time with an offset, "{ $written }", which is { $time } in { $zone }, not midnight; published as "{ $date }", without the time: check that the export writes the date you mean, as YYYY-MM-DD
+datetime-no_offset = { $field } "{ $written }" has no time-zone offset; published as "{ $published }", taken in { $zone } (validation.timezone). Write the offset, e.g. 2026-11-20T09:30:00+03:00 (in 1C: ВариантЗаписиДатыJSON.ЛокальнаяДатаСоСмещением)
+date-empty = { $field } holds 1C's empty date "{ $written }"; the field is left out. Leave empty dates out of the export
+value-null = { $field } is null; the field is left out (null and no field mean the same). Leave empty fields out of the export
+ref-empty = { $field } is an empty reference (""); the field is left out. Leave empty references out of the export (check ЗначениеЗаполнено)
+ref-empty-guid = { $field } is 1C's empty reference (00000000-0000-0000-0000-000000000000); the field is left out. Leave empty references out of the export (check ЗначениеЗаполнено)
+value-empty = { $field } is empty (""); the field is left out. Leave empty fields out of the export
+value-empty-guid = { $field } is 1C's empty reference (00000000-0000-0000-0000-000000000000); the field is left out. Leave empty values out of the export (check ЗначениеЗаполнено)
+value-required_empty-date = 1C's empty date in { $field }: the field is required, fill it in the ERP
+value-required_empty-guid = 1C's empty reference (00000000-0000-0000-0000-000000000000) in { $field }: the field is required, fill it in the ERP
+value-required_empty-string = an empty value "" in { $field }: the field is required, fill it in the ERP
+value-required_empty-null = null in { $field }: the field is required, fill it in the ERP
+value-blank = { $field } is required but blank ("{ $written }"): fill it in the ERP
+vat-fraction = { $field } is { $value }: a fraction where a percent is expected (20 means 20%); if { $percent }% is meant, write { $percent }
+id-whitespace = { $field } "{ $written }" starts or ends with a space, which is part of the id: a reference written without it will not find this record; trim it in the export (СокрЛП)
 file-size-bytes = { $bytes } bytes
 file-size = { $amount } { $unit } ({ $bytes } bytes)
 file-kind = { $kind ->
