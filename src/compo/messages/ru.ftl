@@ -33,14 +33,14 @@ io-error-not-regular = { $file } — не обычный файл (катало�
 
 json-not_array-object = в файле один объект JSON, а файл данных — это массив записей: заключите записи в [ ]
 json-not_array-scalar = в файле одно значение JSON, а файл данных — это массив записей
-json-syntax-expected-array = строка { $line }: ожидалась «[», а найдено { $found }
-json-syntax-trailing-comma-records = строка { $line }: лишняя запятая после последней записи; уберите её
-json-syntax-after-record = строка { $line }: после записи { $index } ожидалась «,» или «]», а найдено { $found }
-json-syntax-truncated = строка { $line }: файл кончается до закрывающей «]» — он обрезан; отправьте его заново
-json-syntax-after-close = строка { $line }: { $found } после закрывающей «]»; уберите это
-json-syntax-record-start = строка { $line }: неожиданный символ { $found } там, где должна начинаться запись { $index }
-json-syntax-record-start-comment = строка { $line }: неожиданный символ { $found } там, где должна начинаться запись { $index } (в JSON нет комментариев: уберите его)
-json-syntax-truncated-record = строка { $line }: файл кончается внутри записи { $index } — он обрезан; отправьте его заново
+json-syntax-expected-array = строка { $line }, позиция { $column }: ожидалась «[», а найдено { $found }
+json-syntax-trailing-comma-records = строка { $line }, позиция { $column }: лишняя запятая после последней записи; уберите её
+json-syntax-after-record = строка { $line }, позиция { $column }: после записи { $index } ожидалась «,» или «]», а найдено { $found }
+json-syntax-truncated = строка { $line }, позиция { $column }: файл кончается до закрывающей «]» — он обрезан; отправьте его заново
+json-syntax-after-close = строка { $line }, позиция { $column }: { $found } после закрывающей «]»; уберите это
+json-syntax-record-start = строка { $line }, позиция { $column }: неожиданный символ { $found } там, где должна начинаться запись { $index }
+json-syntax-record-start-comment = строка { $line }, позиция { $column }: неожиданный символ { $found } там, где должна начинаться запись { $index } (в JSON нет комментариев: уберите его)
+json-syntax-truncated-record = строка { $line }, позиция { $column }: файл кончается внутри записи { $index } — он обрезан; отправьте его заново
 json-syntax = строка { $line }, позиция { $column }: { $problem }; файл должен быть строгим JSON (без комментариев, лишних запятых и NaN)
 json-syntax-quote = строка { $line }, позиция { $column }: двойная кавычка внутри текста закрывает его раньше времени; кавычку внутри текста пишите как \" (например, "ООО \"Ромашка\"")
 json-syntax-line-break = строка { $line }, позиция { $column }: перевод строки внутри текста; в JSON текст не может занимать несколько строк: запишите перевод строки как \n
@@ -53,6 +53,11 @@ json-syntax-escape = строка { $line }, позиция { $column }: обр�
 json-syntax-decimal-comma = строка { $line }, позиция { $column }: число записано с десятичной запятой; в JSON дробную часть отделяют точкой (899.90, а не 899,90)
 json-syntax-key = строка { $line }, позиция { $column }: ключ должен быть текстом в двойных кавычках ("name": ...)
 json-syntax-eof = строка { $line }, позиция { $column }: запись обрывается: не хватает закрывающей { "}" } или ] либо значения
+json-syntax-comma = строка { $line }, позиция { $column }: между двумя значениями или полями не хватает запятой; поставьте её
+json-syntax-colon = строка { $line }, позиция { $column }: после ключа не хватает двоеточия; пишите "ключ": значение
+json-syntax-value = строка { $line }, позиция { $column }: значения нет или оно не в формате JSON; пишите текст в двойных кавычках, числа с точкой, true, false или null
+json-syntax-literal = строка { $line }, позиция { $column }: это не значение JSON; пишите true, false или null полностью и строчными буквами
+json-syntax-number = строка { $line }, позиция { $column }: это не число JSON (без ведущих нулей, без знака плюс, с цифрами после точки); пишите так: 7, -5 или 0.5
 json-duplicate_key = ключ «{ $key }» дважды встречается в одном объекте; оставьте один
 
 ## Ключи и ссылки
