@@ -465,6 +465,24 @@ mod tests {
     }
 
     #[test]
+    fn the_language_of_messages_is_en_or_ru() {
+        let raw: RawConfig = toml::from_str("[validation]\nlanguage = \"ru\"").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.lang, Lang::Ru);
+        let raw: RawConfig = toml::from_str("[validation]\nlanguage = \"en\"").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.lang, Lang::En);
+        let e = toml::from_str::<RawConfig>("[validation]\nlanguage = \"de\"")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("language") && e.contains("en") && e.contains("ru"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn overrides_win_and_urls_are_classified() {
         let o = Overrides {
             workdir: Some("/w".into()),

@@ -369,3 +369,24 @@ fn every_fixture_message_in_both_languages() {
         "messages differ from fixtures/messages.json; review and regenerate with REGEN_MESSAGES=1"
     );
 }
+
+#[test]
+fn the_exchange_writes_its_reports_in_the_configured_language() {
+    let w = crate::harness::Work::with_config("[validation]\nlanguage = \"ru\"");
+    w.run("once", &["--samples"]);
+    w.drop_file(
+        "remains.delta-b.json",
+        br#"[{"product_id":"P-404","warehouse_id":"WH-MSK","quantity":3}]"#,
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let text =
+        std::fs::read_to_string(w.path("rejected/remains.delta-b.json.report.json")).unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["errors"][0]["code"], "ref.missing");
+    assert_eq!(
+        r["errors"][0]["message"],
+        "в products нет записи «P-404»: её нет ни в этой выгрузке, ни на портале; выгрузите \
+         эту запись в products или исправьте ссылку"
+    );
+}
