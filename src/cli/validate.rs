@@ -1,7 +1,7 @@
 //! `compo-exchange validate`: the validator on its own, for people and for CI.
 
 use super::{Exit, OutputFormat};
-use crate::compo::messages::{msg, Lang};
+use crate::compo::messages::{escape_controls, msg, Lang};
 use crate::compo::model::{DataType, Side};
 use crate::compo::normalise::{self, zone::Zone};
 use crate::compo::reader::{record_lines, EncodingMode};
@@ -201,10 +201,15 @@ pub fn write_issues_in(
                     None if !i.pointer.is_empty() => format!(" {}:", i.pointer),
                     None => String::new(),
                 };
+                // Names and pointers come from the files: no raw control character reaches
+                // the terminal.
                 writeln!(
                     out,
-                    "{}{line}:{at} {kind} {}: {}",
-                    r.file, i.code, i.message
+                    "{}{line}:{} {kind} {}: {}",
+                    escape_controls(&r.file),
+                    escape_controls(&at),
+                    i.code,
+                    i.message
                 )?;
             }
         }

@@ -744,7 +744,7 @@ impl Run<'_> {
                             format!("/{idx}")
                         };
                         let first = e.get().index;
-                        let shown = e.key().replace('\u{1f}', ", ");
+                        let shown = key_shown(t, e.key());
                         self.accs[file].error(Issue::new(
                             Some(idx),
                             pointer,
@@ -1225,6 +1225,18 @@ fn key_of(t: DataType, obj: &serde_json::Map<String, Value>) -> Option<String> {
         }
     }
     Some(key)
+}
+
+/// A key as messages show it: `id "P-1"`, or the composite key's fields that have a value
+/// (`product_id "P-1", prices_type_id "PT-1"`).
+fn key_shown(t: DataType, key: &str) -> String {
+    t.key_fields()
+        .iter()
+        .zip(key.split('\u{1f}'))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(f, v)| format!("{f} \"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `1`, `1.0` and `1e0` are the same quantity break.

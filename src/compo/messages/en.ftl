@@ -58,7 +58,7 @@ json-duplicate_key = key "{ $key }" appears twice in one object; keep one
 
 ## Keys and references
 
-key-duplicate = the key ({ $key }) was already used by record { $first }; keys are unique within a file: merge or remove one of them
+key-duplicate = the key { $key } was already used by record { $first }; keys are unique within a file: merge or remove one of them
 key-duplicate-email = e-mail "{ $email }" is already used by record { $first } (e-mails are compared ignoring case); each customer needs their own
 ref-missing = { $target } "{ $value }" does not exist: it is neither in this batch nor on the portal; send that { $target } record or fix the reference
 ref-missing-deleted = { $target } "{ $value }" does not exist (this batch deletes it): it is neither in this batch nor on the portal; send that { $target } record or fix the reference
