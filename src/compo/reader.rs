@@ -149,6 +149,8 @@ impl From<io::Error> for ReadError {
     }
 }
 
+/// How much of a file that is not UTF-8 the detector reads before it judges.
+const DETECTOR_SAMPLE: usize = 1 << 20;
 /// Non-ASCII bytes enough for the detector to judge a file from its first chunk.
 const EARLY_VERDICT_BYTES: u64 = 256;
 /// UTF-8 Cyrillic letters that make a Windows-1251 file a mixed one.
@@ -217,7 +219,14 @@ pub struct RecordReader<R> {
     bytes_read: u64,
     decoder: Option<encoding_rs::Decoder>,
     /// Set when `auto` mode fell back from UTF-8: what the undecoded bytes look like.
+    /// Dropped once it has seen [`DETECTOR_SAMPLE`] bytes and judged them: it reads about
+    /// 10 MB/s, and a file does not change its encoding half-way (a part in UTF-8 is caught
+    /// by `utf8_pairs` over the whole file).
     detector: Option<Box<chardetng::EncodingDetector>>,
+    /// Bytes fed to the detector.
+    detector_fed: usize,
+    /// `auto` mode fell back to Windows-1251: the file must prove to be that.
+    guessing: bool,
     /// Non-ASCII bytes fed to the detector.
     high_bytes: u64,
     /// Pairs of bytes that read as a UTF-8 Cyrillic letter (`D0`/`D1` then `80..BF`): in a
@@ -269,6 +278,8 @@ impl<R: Read> RecordReader<R> {
             bytes_read: 0,
             decoder: None,
             detector: None,
+            detector_fed: 0,
+            guessing: false,
             high_bytes: 0,
             utf8_pairs: 0,
             last_byte: 0,
@@ -442,6 +453,11 @@ impl<R: Read> RecordReader<R> {
         self.last_byte = prev;
         if let Some(d) = self.detector.as_mut() {
             d.feed(raw, false);
+            self.detector_fed += raw.len();
+            if self.detector_fed >= DETECTOR_SAMPLE {
+                self.judge_guess()?;
+                self.detector = None;
+            }
         }
         let mut dec = self
             .decoder
@@ -492,6 +508,7 @@ impl<R: Read> RecordReader<R> {
                     && prefix_ascii
                 {
                     self.decoding = Decoding::Windows1251;
+                    self.guessing = true;
                     self.detector = Some(Box::new(chardetng::EncodingDetector::new(
                         chardetng::Iso2022JpDetection::Deny,
                     )));
@@ -533,9 +550,9 @@ impl<R: Read> RecordReader<R> {
 
     /// Refuses a file taken for Windows-1251 that the detector reads as something else.
     fn judge_guess(&mut self) -> Result<(), ReadError> {
-        let Some(d) = self.detector.as_ref() else {
+        if !self.guessing {
             return Ok(());
-        };
+        }
         // Some UTF-8 Cyrillic in a Windows-1251 file: parts saved in different encodings.
         // Genuine Windows-1251 text almost never has 'Р' or 'С' before these symbols.
         if self.utf8_pairs >= MIXED_PAIRS {
@@ -545,6 +562,9 @@ impl<R: Read> RecordReader<R> {
                 msg!(self.lang, "encoding-invalid-mixed", count = self.utf8_pairs),
             ));
         }
+        let Some(d) = self.detector.as_ref() else {
+            return Ok(()); // judged on its sample already
+        };
         // The generic top-level domain: no hint towards Cyrillic, the bytes alone decide.
         let guess = d.guess(None, chardetng::Utf8Detection::Deny);
         if guess == WINDOWS_1251 {
@@ -1099,6 +1119,27 @@ mod tests {
             recs[0]
         );
         assert_eq!(refusal(&fixture("batch/warehouses.json"), Lang::En), None);
+    }
+
+    #[test]
+    fn past_the_detectors_sample_a_utf8_part_is_still_found() {
+        // Some 3 MB of Windows-1251 records, beyond what the detector reads.
+        let record = "{\"id\": \"P-1\", \"name\": \"Стиральный порошок «Чистота» автомат, 3 кг\"}";
+        let mut text = String::from("[");
+        while text.len() < 3 * DETECTOR_SAMPLE {
+            text.push_str(record);
+            text.push_str(",\r\n");
+        }
+        let mut cp = WINDOWS_1251.encode(&text).0.into_owned();
+        assert_eq!(refusal(&[&cp[..], &b"{}]"[..]].concat(), Lang::En), None);
+        // The same file with its last records appended in UTF-8.
+        for _ in 0..3 {
+            cp.extend_from_slice(record.as_bytes());
+            cp.extend_from_slice(b",\r\n");
+        }
+        cp.extend_from_slice(b"{}]");
+        let i = refusal(&cp, Lang::En).expect("the UTF-8 tail is found");
+        assert!(i.message.contains("different encodings"), "{}", i.message);
     }
 
     #[test]
