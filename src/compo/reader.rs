@@ -46,6 +46,8 @@ pub struct Batch {
     pub records: Vec<Span>,
     /// Line number (1-based) of `data[0]` in the decoded file.
     pub first_line: u64,
+    /// Characters before `data[0]` on its line.
+    first_column: u64,
     /// `data` was validated as UTF-8 (or decoded into it) as a whole.
     utf8: bool,
 }
@@ -85,6 +87,51 @@ impl Batch {
     pub fn line_of(&self, s: &Span) -> u64 {
         self.first_line + memchr::memchr_iter(b'\n', &self.data[..s.start]).count() as u64
     }
+
+    /// Characters before a record's first byte on its line (0 when the record starts a line);
+    /// only computed for records that have problems.
+    pub fn column_of(&self, s: &Span) -> u64 {
+        let before = &self.data[..s.start];
+        match memchr::memrchr(b'\n', before) {
+            Some(n) => chars_in(&before[n + 1..]),
+            None => self.first_column + chars_in(before),
+        }
+    }
+}
+
+/// The line (from 1) on which each record of `wanted` starts, read again from `src`: reports
+/// name the line of each bad record, and only files with bad records pay for a second reading.
+/// Reading stops at the last wanted record, or where the file stops being readable.
+pub fn record_lines(
+    src: impl Read,
+    mode: EncodingMode,
+    wanted: &std::collections::BTreeSet<u64>,
+) -> std::collections::HashMap<u64, u64> {
+    let mut out = std::collections::HashMap::new();
+    let Some(&last) = wanted.last() else {
+        return out;
+    };
+    let mut r = RecordReader::new(io::BufReader::with_capacity(1 << 16, src), mode);
+    while let Ok(Some(b)) = r.next_batch() {
+        // One pass over the batch: count line breaks from one wanted record to the next.
+        let (mut line, mut at) = (b.first_line, 0);
+        for s in &b.records {
+            if wanted.contains(&s.index) {
+                line += memchr::memchr_iter(b'\n', &b.data[at..s.start]).count() as u64;
+                at = s.start;
+                out.insert(s.index, line);
+            }
+        }
+        if b.records.last().is_some_and(|s| s.index >= last) {
+            break;
+        }
+    }
+    out
+}
+
+/// UTF-8 characters in `b` (its bytes that do not continue a character).
+fn chars_in(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u64
 }
 
 /// Why reading stopped.
@@ -165,6 +212,8 @@ pub struct RecordReader<R> {
     state: State,
     next_index: u64,
     lines_before_buf: u64,
+    /// Characters before `buf[0]` on its line.
+    columns_before_buf: u64,
     bytes_read: u64,
     decoder: Option<encoding_rs::Decoder>,
     /// Set when `auto` mode fell back from UTF-8: what the undecoded bytes look like.
@@ -216,6 +265,7 @@ impl<R: Read> RecordReader<R> {
             state: State::Start,
             next_index: 0,
             lines_before_buf: 1,
+            columns_before_buf: 0,
             bytes_read: 0,
             decoder: None,
             detector: None,
@@ -583,7 +633,12 @@ impl<R: Read> RecordReader<R> {
         self.filled = rest;
         let len = self.pos;
         let first_line = self.lines_before_buf;
+        let first_column = self.columns_before_buf;
         self.lines_before_buf += memchr::memchr_iter(b'\n', &data[..len]).count() as u64;
+        self.columns_before_buf = match memchr::memrchr(b'\n', &data[..len]) {
+            Some(n) => chars_in(&data[n + 1..len]),
+            None => first_column + chars_in(&data[..len]),
+        };
         let utf8 = self.pos <= self.validated;
         self.validated -= self.pos.min(self.validated);
         self.pos = 0;
@@ -592,6 +647,7 @@ impl<R: Read> RecordReader<R> {
             len,
             records,
             first_line,
+            first_column,
             utf8,
         }
     }
@@ -1024,6 +1080,16 @@ mod tests {
         let (_, err, det) = all(&koi8, 4096, EncodingMode::Windows1251);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(det, Detected::Windows1251);
+    }
+
+    #[test]
+    fn lines_of_records_are_found_again() {
+        let input = b"[\r\n\t{\"a\": 1},\r\n\t{\"a\":\n 2},\r\n\t{\"a\": 3}, {\"a\": 4}\r\n]";
+        let wanted = [0, 2, 3, 9].into_iter().collect();
+        let lines = record_lines(&input[..], EncodingMode::Auto, &wanted);
+        let mut got: Vec<_> = lines.into_iter().collect();
+        got.sort();
+        assert_eq!(got, [(0, 2), (2, 5), (3, 5)]);
     }
 
     #[test]

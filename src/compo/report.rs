@@ -75,6 +75,9 @@ pub struct Issue {
     /// first); absent for single problems.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub count: Option<u64>,
+    /// Line of the file (from 1) where the record starts, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 impl Issue {
@@ -90,6 +93,7 @@ impl Issue {
             code: code.to_string(),
             message: message.into(),
             count: None,
+            line: None,
         }
     }
 
@@ -141,6 +145,25 @@ impl Report {
 
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// Sets the line of every issue of record `record` that has none.
+    pub fn set_lines(&mut self, lines: &std::collections::HashMap<u64, u64>) {
+        for i in self.errors.iter_mut().chain(self.warnings.iter_mut()) {
+            if let (None, Some(r)) = (i.line, i.record) {
+                i.line = lines.get(&r).copied();
+            }
+        }
+    }
+
+    /// The records that issues name without a line.
+    pub fn records_without_line(&self) -> std::collections::BTreeSet<u64> {
+        self.errors
+            .iter()
+            .chain(&self.warnings)
+            .filter(|i| i.line.is_none())
+            .filter_map(|i| i.record)
+            .collect()
     }
 
     /// Sets the status from the errors: valid when there are none.

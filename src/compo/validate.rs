@@ -1116,19 +1116,20 @@ impl Validator {
                 message,
                 line,
                 column,
+                cause,
             } => {
                 let at = batch.line_of(span) + line as u64 - 1;
+                // On the record's first line, the record may start mid-line.
+                let column = if line == 1 {
+                    batch.column_of(span) + column as u64
+                } else {
+                    column as u64
+                };
                 o.issues.push(Issue::new(
                     Some(index),
                     format!("/{index}"),
                     codes::JSON_SYNTAX,
-                    msg!(
-                        self.opts.lang,
-                        "json-syntax",
-                        line = at,
-                        column = column,
-                        problem = message
-                    ),
+                    strict::explain_syntax(self.opts.lang, at, column, cause, &message),
                 ));
             }
             ParseProblem::DuplicateKey { pointer, key } => {

@@ -116,9 +116,135 @@ fn text_output_names_file_record_pointer_code_and_summary() {
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1));
     let line = text.lines().next().unwrap();
-    assert!(line.contains("record 0 at /0/barcodes/1"), "{line}");
-    assert!(line.contains("barcode.checksum"), "{line}");
+    // The record starts on line 2 of the file: `file:2:` as compilers write it.
+    let file = p.display().to_string();
+    assert!(
+        line.starts_with(&format!(
+            "{file}:2: record 0 at /0/barcodes/1: error barcode.checksum: "
+        )),
+        "{line}"
+    );
     assert!(text.lines().last().unwrap().contains("1 invalid"), "{text}");
+    // The JSON report carries the line too.
+    let o = run([
+        "validate".into(),
+        "--format".into(),
+        "json".into(),
+        "--type".into(),
+        "products".into(),
+        p.into_os_string(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["errors"][0]["line"], 2, "{v}");
+}
+
+/// A catalogue as 1C writes it by hand: one record per tab-indented line, CRLF.
+fn one_c_file(dir: &std::path::Path, name: &str, records: &[&str]) -> std::path::PathBuf {
+    let body: Vec<String> = records.iter().map(|r| format!("\t{r}")).collect();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("[\r\n{}\r\n]\r\n", body.join(",\r\n"))).unwrap();
+    p
+}
+
+#[test]
+fn messages_follow_lang_and_the_locale() {
+    let p = fixtures().join("invalid/products/barcode-checksum.json");
+    let ru = |o: &std::process::Output| {
+        let text = stdout(o);
+        assert!(
+            text.contains("ошибка barcode.checksum: у штрихкода"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 файл, 4 записи: без ошибок 0, с ошибками 1"),
+            "{text}"
+        );
+    };
+    ru(&run([
+        "validate".into(),
+        "--lang".into(),
+        "ru".into(),
+        "--type".into(),
+        "products".into(),
+        p.clone().into_os_string(),
+    ]));
+    let mut c = crate::harness::cli();
+    c.env("LC_ALL", "ru_RU.UTF-8")
+        .args(["validate", "--type", "products"])
+        .arg(&p);
+    ru(&c.output().unwrap());
+    // --lang wins over the locale; codes are the same in every language.
+    let mut c = crate::harness::cli();
+    c.env("LC_ALL", "ru_RU.UTF-8")
+        .args(["validate", "--lang", "en", "--type", "products"])
+        .arg(&p);
+    let text = stdout(&c.output().unwrap());
+    assert!(text.contains("error barcode.checksum: barcode"), "{text}");
+    assert_eq!(
+        run(["validate", "--lang", "de", "x.json"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn an_empty_required_reference_is_one_error_and_control_characters_are_escaped() {
+    let d = crate::harness::tempdir();
+    std::fs::copy(
+        fixtures().join("valid/price_groups.json"),
+        d.path().join("price_groups.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("valid/categories.json"),
+        d.path().join("categories.json"),
+    )
+    .unwrap();
+    one_c_file(
+        d.path(),
+        "products.json",
+        &[
+            r#"{"id": "P-1", "name": "Чай", "category_id": "", "unit": "шт", "price_group_id": "PG-CHEM"}"#,
+            r#"{"id": "P-\u0001", "name": "Кофе", "category_id": "CAT-1", "unit": "шт"}"#,
+        ],
+    );
+    let o = run([std::ffi::OsString::from("validate"), d.path().into()]);
+    let text = stdout(&o);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error ")).collect();
+    assert_eq!(errors.len(), 2, "{text}");
+    assert!(
+        // An empty required reference is one of the idioms of spec 4.1 (value.required_empty).
+        errors[0].ends_with("products.json:2: record 0 at /0/category_id: error value.required_empty: an empty value \"\" in `category_id`: the field is required, fill it in the ERP"),
+        "{text}"
+    );
+    assert!(
+        errors[1].contains("products.json:3: record 1 at /1/id: error schema.pattern"),
+        "{text}"
+    );
+    assert!(errors[1].contains("\"P-\\u0001\""), "{text}");
+    assert!(!text.contains('\u{1}'), "{text}");
+}
+
+#[test]
+fn a_quote_inside_a_name_is_reported_with_line_column_and_the_fix() {
+    let d = crate::harness::tempdir();
+    let p = one_c_file(
+        d.path(),
+        "warehouses.json",
+        &[
+            r#"{"id": "WH-1", "name": "Склад"}"#,
+            r#"{"id": "WH-2", "name": "Склад "Северный""}"#,
+        ],
+    );
+    let o = run(["validate".into(), p.clone().into_os_string()]);
+    let text = stdout(&o);
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.contains(
+            ":3: record 1 at /1: error json.syntax: line 3, column 33: a double quote inside a \
+             text value ends it too early; write a quote inside text as \\\""
+        ),
+        "{text}"
+    );
 }
 
 #[test]

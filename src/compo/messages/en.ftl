@@ -38,6 +38,17 @@ json-syntax-record-start = line { $line }: unexpected { $found } where record { 
 json-syntax-record-start-comment = line { $line }: unexpected { $found } where record { $index } should start (JSON has no comments: remove it)
 json-syntax-truncated-record = line { $line }: the file ends inside record { $index }: it is truncated; send it again
 json-syntax = line { $line }, column { $column }: { $problem }; the file must be strict JSON (no comments, trailing commas or NaN)
+json-syntax-quote = line { $line }, column { $column }: a double quote inside a text value ends it too early; write a quote inside text as \" (for example "ООО \"Ромашка\"")
+json-syntax-line-break = line { $line }, column { $column }: a line break inside a text value; JSON text cannot span lines: write the break as \n
+json-syntax-control = line { $line }, column { $column }: a control character inside a text value; write it as { $escape }
+json-syntax-trailing-comma = line { $line }, column { $column }: a comma before a closing bracket; remove the comma after the last element
+json-syntax-comment = line { $line }, column { $column }: JSON has no comments; remove the comment
+json-syntax-nan = line { $line }, column { $column }: { $found } is not a JSON number; write a number, or null when there is no value
+json-syntax-single-quote = line { $line }, column { $column }: text and keys are written in double quotes ("), not single ones
+json-syntax-escape = line { $line }, column { $column }: a backslash inside a text value must be doubled (\\), unless it starts an escape such as \n or \"
+json-syntax-decimal-comma = line { $line }, column { $column }: a number written with a decimal comma; JSON numbers use a dot (899.90, not 899,90)
+json-syntax-key = line { $line }, column { $column }: a key must be text in double quotes ("name": ...)
+json-syntax-eof = line { $line }, column { $column }: the record ends too early: a closing { "}" } or ] or a value is missing
 json-duplicate_key = key "{ $key }" appears twice in one object; keep one
 
 ## Keys and references
@@ -259,4 +270,20 @@ file-kind = { $kind ->
     [rar] a RAR archive
     [sevenzip] a 7-Zip archive
    *[other] a file of this type
+}
+
+## Text output of `validate`
+
+output-error = error
+output-warning = warning
+output-record = record { $record } at { $pointer }
+output-summary = { $files ->
+    [one] { $files } file
+   *[other] { $files } files
+}, { $records ->
+    [one] { $records } record
+   *[other] { $records } records
+}: { $valid } valid, { $invalid } invalid, { $errors ->
+    [one] { $errors } error
+   *[other] { $errors } errors
 }

@@ -42,6 +42,17 @@ json-syntax-record-start = строка { $line }: неожиданный сим
 json-syntax-record-start-comment = строка { $line }: неожиданный символ { $found } там, где должна начинаться запись { $index } (в JSON нет комментариев: уберите его)
 json-syntax-truncated-record = строка { $line }: файл кончается внутри записи { $index } — он обрезан; отправьте его заново
 json-syntax = строка { $line }, позиция { $column }: { $problem }; файл должен быть строгим JSON (без комментариев, лишних запятых и NaN)
+json-syntax-quote = строка { $line }, позиция { $column }: двойная кавычка внутри текста закрывает его раньше времени; кавычку внутри текста пишите как \" (например, "ООО \"Ромашка\"")
+json-syntax-line-break = строка { $line }, позиция { $column }: перевод строки внутри текста; в JSON текст не может занимать несколько строк: запишите перевод строки как \n
+json-syntax-control = строка { $line }, позиция { $column }: управляющий символ внутри текста; запишите его как { $escape }
+json-syntax-trailing-comma = строка { $line }, позиция { $column }: запятая перед закрывающей скобкой; уберите запятую после последнего элемента
+json-syntax-comment = строка { $line }, позиция { $column }: в JSON нет комментариев; уберите комментарий
+json-syntax-nan = строка { $line }, позиция { $column }: { $found } — не число JSON; запишите число или null, если значения нет
+json-syntax-single-quote = строка { $line }, позиция { $column }: текст и ключи пишутся в двойных кавычках ("), а не в одинарных
+json-syntax-escape = строка { $line }, позиция { $column }: обратную косую черту внутри текста нужно удваивать (\\), если она не начинает последовательность вроде \n или \"
+json-syntax-decimal-comma = строка { $line }, позиция { $column }: число записано с десятичной запятой; в JSON дробную часть отделяют точкой (899.90, а не 899,90)
+json-syntax-key = строка { $line }, позиция { $column }: ключ должен быть текстом в двойных кавычках ("name": ...)
+json-syntax-eof = строка { $line }, позиция { $column }: запись обрывается: не хватает закрывающей { "}" } или ] либо значения
 json-duplicate_key = ключ «{ $key }» дважды встречается в одном объекте; оставьте один
 
 ## Ключи и ссылки
@@ -297,4 +308,23 @@ file-kind = { $kind ->
     [rar] архив RAR
     [sevenzip] архив 7-Zip
    *[other] файл этого типа
+}
+
+## Текстовый вывод команды validate
+
+output-error = ошибка
+output-warning = предупреждение
+output-record = запись { $record }, { $pointer }
+output-summary = { $files ->
+    [one] { $files } файл
+    [few] { $files } файла
+   *[other] { $files } файлов
+}, { $records ->
+    [one] { $records } запись
+    [few] { $records } записи
+   *[other] { $records } записей
+}: без ошибок { $valid }, с ошибками { $invalid }, { $errors ->
+    [one] { $errors } ошибка
+    [few] { $errors } ошибки
+   *[other] { $errors } ошибок
 }
