@@ -301,6 +301,17 @@ impl<R: Read> RecordReader<R> {
         ReadError::Content(Issue::new(record, pointer, code, message))
     }
 
+    /// Line and column (in characters, from 1) of `buf[pos]` in the file.
+    fn position(&self, pos: usize) -> (u64, u64) {
+        let end = pos.min(self.filled);
+        let before = &self.buf[..end];
+        let column = match memchr::memrchr(b'\n', before) {
+            Some(n) => chars_in(&before[n + 1..]),
+            None => self.columns_before_buf + chars_in(before),
+        };
+        (self.line_at(pos), column + 1)
+    }
+
     fn line_at(&self, pos: usize) -> u64 {
         let end = pos.min(self.filled);
         self.lines_before_buf + memchr::memchr_iter(b'\n', &self.buf[..end]).count() as u64
@@ -676,11 +687,12 @@ impl<R: Read> RecordReader<R> {
                 ))
             }
             (State::Start, Some(b)) => {
-                let line = self.line_at(self.pos);
+                let (line, column) = self.position(self.pos);
                 let message = msg!(
                     self.lang,
                     "json-syntax-expected-array",
                     line = line,
+                    column = column,
                     found = show(b)
                 );
                 Err(self.syntax_err(None, message))
@@ -696,8 +708,13 @@ impl<R: Read> RecordReader<R> {
                 Ok(())
             }
             (State::AfterComma, Some(b']')) => {
-                let line = self.line_at(self.pos);
-                let message = msg!(self.lang, "json-syntax-trailing-comma-records", line = line);
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-trailing-comma-records",
+                    line = line,
+                    column = column
+                );
                 Err(self.syntax_err(None, message))
             }
             (State::AfterOpen | State::AfterComma, Some(_)) => {
@@ -707,19 +724,25 @@ impl<R: Read> RecordReader<R> {
                 Ok(())
             }
             (State::AfterValue, Some(b)) => {
-                let line = self.line_at(self.pos);
+                let (line, column) = self.position(self.pos);
                 let message = msg!(
                     self.lang,
                     "json-syntax-after-record",
                     line = line,
+                    column = column,
                     index = self.next_index - 1,
                     found = show(b)
                 );
                 Err(self.syntax_err(None, message))
             }
             (State::AfterOpen | State::AfterValue | State::AfterComma, None) => {
-                let line = self.line_at(self.pos);
-                let message = msg!(self.lang, "json-syntax-truncated", line = line);
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-truncated",
+                    line = line,
+                    column = column
+                );
                 Err(self.syntax_err(None, message))
             }
             (State::AfterClose, None) => {
@@ -727,11 +750,12 @@ impl<R: Read> RecordReader<R> {
                 Ok(())
             }
             (State::AfterClose, Some(b)) => {
-                let line = self.line_at(self.pos);
+                let (line, column) = self.position(self.pos);
                 let message = msg!(
                     self.lang,
                     "json-syntax-after-close",
                     line = line,
+                    column = column,
                     found = show(b)
                 );
                 Err(self.syntax_err(None, message))
@@ -756,13 +780,14 @@ impl<R: Read> RecordReader<R> {
                 }
                 Scan::Invalid(at, found) => {
                     self.pos = at;
-                    let line = self.line_at(self.pos);
+                    let (line, column) = self.position(self.pos);
                     // Nothing of a record has begun yet: the problem lies between records.
                     let message = if self.buf[at] == b'/' {
                         msg!(
                             self.lang,
                             "json-syntax-record-start-comment",
                             line = line,
+                            column = column,
                             found = found,
                             index = index
                         )
@@ -771,6 +796,7 @@ impl<R: Read> RecordReader<R> {
                             self.lang,
                             "json-syntax-record-start",
                             line = line,
+                            column = column,
                             found = found,
                             index = index
                         )
@@ -793,11 +819,12 @@ impl<R: Read> RecordReader<R> {
                             });
                         }
                         self.pos = self.validated;
-                        let line = self.line_at(self.pos);
+                        let (line, column) = self.position(self.pos);
                         let message = msg!(
                             self.lang,
                             "json-syntax-truncated-record",
                             line = line,
+                            column = column,
                             index = index
                         );
                         return Err(self.syntax_err(Some(index), message));

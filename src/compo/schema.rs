@@ -599,7 +599,12 @@ fn type_name(t: &str, lang: Lang) -> String {
 fn as_clause(d: &str) -> String {
     let d = d.trim().trim_end_matches('.');
     let first_word = d.split(' ').next().unwrap_or_default();
-    if first_word.chars().skip(1).all(char::is_lowercase) {
+    if first_word
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .skip(1)
+        .all(char::is_lowercase)
+    {
         let mut chars = d.chars();
         chars
             .next()
@@ -844,7 +849,7 @@ mod tests {
         let ru = problems(DataType::Contracts, &record, Lang::Ru);
         assert_eq!(
             ru[0].message,
-            "credit_limit должно быть числом, а это строка: \"899.90\"; запишите значение как \
+            "credit_limit должно быть числом, а это строка: \"899.90\"; запишите значение \
              числом"
         );
         let record = r#"{"id": "K\u0001", "contragent_id": "C1", "number": "1",

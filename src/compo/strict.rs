@@ -50,6 +50,16 @@ pub enum Cause {
     UnquotedKey,
     /// The record stops before its end.
     Truncated,
+    /// `{"a": 1 "b": 2}`.
+    MissingComma,
+    /// `{"a" 1}`.
+    MissingColon,
+    /// `{"a": }` or `{"a": Да}`.
+    MissingValue,
+    /// `tru`, `nul`.
+    BadLiteral,
+    /// `007`, `+5`, `1.`.
+    BadNumber,
     /// Something else: serde_json's message says what.
     Other,
 }
@@ -103,6 +113,11 @@ pub fn explain_syntax(lang: Lang, line: u64, column: u64, cause: Cause, problem:
         }
         Cause::UnquotedKey => msg!(lang, "json-syntax-key", line = line, column = column),
         Cause::Truncated => msg!(lang, "json-syntax-eof", line = line, column = column),
+        Cause::MissingComma => msg!(lang, "json-syntax-comma", line = line, column = column),
+        Cause::MissingColon => msg!(lang, "json-syntax-colon", line = line, column = column),
+        Cause::MissingValue => msg!(lang, "json-syntax-value", line = line, column = column),
+        Cause::BadLiteral => msg!(lang, "json-syntax-literal", line = line, column = column),
+        Cause::BadNumber => msg!(lang, "json-syntax-number", line = line, column = column),
         Cause::Other => msg!(
             lang,
             "json-syntax",
@@ -229,6 +244,19 @@ fn cause(text: &str, at: usize, message: &str, e: &serde_json::Error) -> Cause {
         if before.ends_with('"') && here.is_some_and(|c| c != '"' && !c.is_whitespace()) {
             return Cause::UnescapedQuote;
         }
+        return Cause::MissingComma;
+    }
+    if message.starts_with("expected `:`") {
+        return Cause::MissingColon;
+    }
+    if message.starts_with("expected value") {
+        return Cause::MissingValue;
+    }
+    if message.starts_with("expected ident") {
+        return Cause::BadLiteral;
+    }
+    if message.starts_with("invalid number") {
+        return Cause::BadNumber;
     }
     Cause::Other
 }
@@ -446,7 +474,13 @@ mod tests {
         assert_eq!(cause_of(r#"{"price": 899,90}"#).0, Cause::DecimalComma);
         assert_eq!(cause_of(r#"{name: "x"}"#).0, Cause::UnquotedKey);
         assert_eq!(cause_of(r#"{"a": [1, 2"#).0, Cause::Truncated);
-        assert_eq!(cause_of(r#"{"a": tru}"#).0, Cause::Other);
+        assert_eq!(cause_of(r#"{"a": 1 "b": 2}"#).0, Cause::MissingComma);
+        assert_eq!(cause_of(r#"{"a" 1}"#).0, Cause::MissingColon);
+        assert_eq!(cause_of(r#"{"a": }"#).0, Cause::MissingValue);
+        assert_eq!(cause_of(r#"{"a": Да}"#).0, Cause::MissingValue);
+        assert_eq!(cause_of(r#"{"a": tru}"#).0, Cause::BadLiteral);
+        assert_eq!(cause_of(r#"{"a": 007}"#).0, Cause::BadNumber);
+        assert_eq!(cause_of(r#"{"a": "\uD800"}"#).0, Cause::Other);
     }
 
     #[test]
@@ -473,10 +507,15 @@ mod tests {
             Cause::DecimalComma,
             Cause::UnquotedKey,
             Cause::Truncated,
+            Cause::MissingComma,
+            Cause::MissingColon,
+            Cause::MissingValue,
+            Cause::BadLiteral,
+            Cause::BadNumber,
         ]
         .into_iter()
         .map(|c| explain_syntax(Lang::En, 1, 1, c, ""))
         .collect();
-        assert_eq!(hints.len(), 8, "the same hint for different causes");
+        assert_eq!(hints.len(), 13, "the same hint for different causes");
     }
 }

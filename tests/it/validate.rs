@@ -211,6 +211,7 @@ fn an_empty_required_reference_is_one_error_and_control_characters_are_escaped()
     let text = stdout(&o);
     let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error ")).collect();
     assert_eq!(errors.len(), 2, "{text}");
+    // One error for the empty id (the normaliser names the idiom), no ref.missing besides.
     assert!(
         // An empty required reference is one of the idioms of spec 4.1 (value.required_empty).
         errors[0].ends_with("products.json:2: record 0 at /0/category_id: error value.required_empty: an empty value \"\" in `category_id`: the field is required, fill it in the ERP"),
@@ -297,4 +298,74 @@ fn windows_1251_can_be_forced_and_utf8_enforced() {
         cp.into_os_string(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// Every message of every fixture, in both languages, as `fixtures/messages.json` records them:
+/// a change of wording shows in review, and no message can go missing in one language.
+/// `REGEN_MESSAGES=1 cargo test --test it every_fixture_message` rewrites the file.
+#[test]
+fn every_fixture_message_in_both_languages() {
+    use compo_exchange::compo::messages::Lang;
+    use compo_exchange::compo::model::{DataType, Side};
+    use compo_exchange::compo::schema::Schemas;
+    use compo_exchange::compo::validate::{BatchInput, Options, Quiet, Validator};
+    let exp = expected();
+    let schemas = Schemas::load(None).unwrap();
+    let run_in = |lang: Lang, rel: &str| -> Vec<compo_exchange::compo::report::Report> {
+        let v = Validator::new(
+            schemas.clone(),
+            Options {
+                lang,
+                ..Options::default()
+            },
+        );
+        let path = fixtures().join(rel);
+        let batch = if path.is_dir() {
+            BatchInput::from_folder(&path, Side::Outbound).unwrap()
+        } else {
+            let parent = path.parent().unwrap().file_name().unwrap();
+            let t = DataType::from_name(&parent.to_string_lossy());
+            BatchInput::from_files(std::slice::from_ref(&path), Side::Outbound, t)
+        };
+        v.validate(&batch, None, &mut Quiet)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.report)
+            .collect()
+    };
+    let mut all = serde_json::Map::new();
+    let names = exp["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(exp["batches"].as_object().unwrap().keys());
+    for rel in names {
+        let (en, ru) = (run_in(Lang::En, rel), run_in(Lang::Ru, rel));
+        let mut found = Vec::new();
+        for (e, r) in en.iter().zip(&ru) {
+            let file = std::path::Path::new(&e.file)
+                .strip_prefix(fixtures())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| e.file.clone());
+            for (a, b) in e.errors.iter().zip(&r.errors) {
+                assert_eq!((&a.code, &a.pointer), (&b.code, &b.pointer), "{rel}");
+                assert_ne!(a.message, b.message, "{rel}: {} not translated", a.code);
+                found.push(serde_json::json!({"file": file, "code": a.code,
+                    "pointer": a.pointer, "en": a.message, "ru": b.message}));
+            }
+        }
+        if !found.is_empty() {
+            all.insert(rel.clone(), Value::Array(found));
+        }
+    }
+    let golden = fixtures().join("messages.json");
+    let text = serde_json::to_string_pretty(&Value::Object(all)).unwrap() + "\n";
+    if std::env::var_os("REGEN_MESSAGES").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    assert!(
+        want == text,
+        "messages differ from fixtures/messages.json; review and regenerate with REGEN_MESSAGES=1"
+    );
 }

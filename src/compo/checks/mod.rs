@@ -93,11 +93,28 @@ pub fn check_record(
         return;
     }
     let mut cx = Cx { index, lang, out };
-    for c in CHECKS {
-        if !matches!(c.reads(t), Reads::Nothing) {
-            c.check(t, obj, &mut cx);
-        }
+    for c in checks_for(t) {
+        c.check(t, obj, &mut cx);
     }
+}
+
+/// The checks that concern `t`, worked out once: asking every check for every record would
+/// cost an allocation per check and record.
+fn checks_for(t: DataType) -> &'static [&'static dyn Check] {
+    static BY_TYPE: std::sync::OnceLock<Vec<Vec<&'static dyn Check>>> = std::sync::OnceLock::new();
+    let all = BY_TYPE.get_or_init(|| {
+        DataType::ALL
+            .iter()
+            .map(|&t| {
+                CHECKS
+                    .iter()
+                    .copied()
+                    .filter(|c| !matches!(c.reads(t), Reads::Nothing))
+                    .collect()
+            })
+            .collect()
+    });
+    &all[t.rank()]
 }
 
 /// The top-level members of a record of type `t` that [`check_record`] reads, or `None` when

@@ -122,8 +122,7 @@ fn order_sums(cx: &mut Cx, obj: &Map<String, Value>) {
                 "sum-mismatch-total",
                 total = total.to_string(),
                 count = amounts.len(),
-                sum = money(sum),
-                expected = money(expected)
+                sum = money(sum)
             )
         } else {
             msg!(

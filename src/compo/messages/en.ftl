@@ -29,14 +29,14 @@ io-error-not-regular = { $file } is not a regular file (a directory or a device)
 
 json-not_array-object = the file holds one JSON object; a data file is an array of records: wrap the records in [ ]
 json-not_array-scalar = the file holds a single JSON value; a data file is an array of records
-json-syntax-expected-array = line { $line }: expected '[' but found { $found }
-json-syntax-trailing-comma-records = line { $line }: trailing comma after the last record; remove it
-json-syntax-after-record = line { $line }: expected ',' or ']' after record { $index } but found { $found }
-json-syntax-truncated = line { $line }: the file ends before the closing ']': it is truncated; send it again
-json-syntax-after-close = line { $line }: { $found } after the closing ']'; remove it
-json-syntax-record-start = line { $line }: unexpected { $found } where record { $index } should start
-json-syntax-record-start-comment = line { $line }: unexpected { $found } where record { $index } should start (JSON has no comments: remove it)
-json-syntax-truncated-record = line { $line }: the file ends inside record { $index }: it is truncated; send it again
+json-syntax-expected-array = line { $line }, column { $column }: expected '[' but found { $found }
+json-syntax-trailing-comma-records = line { $line }, column { $column }: trailing comma after the last record; remove it
+json-syntax-after-record = line { $line }, column { $column }: expected ',' or ']' after record { $index } but found { $found }
+json-syntax-truncated = line { $line }, column { $column }: the file ends before the closing ']': it is truncated; send it again
+json-syntax-after-close = line { $line }, column { $column }: { $found } after the closing ']'; remove it
+json-syntax-record-start = line { $line }, column { $column }: unexpected { $found } where record { $index } should start
+json-syntax-record-start-comment = line { $line }, column { $column }: unexpected { $found } where record { $index } should start (JSON has no comments: remove it)
+json-syntax-truncated-record = line { $line }, column { $column }: the file ends inside record { $index }: it is truncated; send it again
 json-syntax = line { $line }, column { $column }: { $problem }; the file must be strict JSON (no comments, trailing commas or NaN)
 json-syntax-quote = line { $line }, column { $column }: a double quote inside a text value ends it too early; write a quote inside text as \" (for example "ООО \"Ромашка\"")
 json-syntax-line-break = line { $line }, column { $column }: a line break inside a text value; JSON text cannot span lines: write the break as \n
@@ -49,6 +49,11 @@ json-syntax-escape = line { $line }, column { $column }: a backslash inside a te
 json-syntax-decimal-comma = line { $line }, column { $column }: a number written with a decimal comma; JSON numbers use a dot (899.90, not 899,90)
 json-syntax-key = line { $line }, column { $column }: a key must be text in double quotes ("name": ...)
 json-syntax-eof = line { $line }, column { $column }: the record ends too early: a closing { "}" } or ] or a value is missing
+json-syntax-comma = line { $line }, column { $column }: a comma is missing between two values or fields; put one there
+json-syntax-colon = line { $line }, column { $column }: a colon is missing after a key; write "key": value
+json-syntax-value = line { $line }, column { $column }: a value is missing or is not JSON; write text in double quotes, a number with a dot, true, false or null
+json-syntax-literal = line { $line }, column { $column }: not a JSON value; write true, false or null in full, in small letters
+json-syntax-number = line { $line }, column { $column }: not a JSON number (no leading zeros, no plus sign, digits after the dot); write it like 7, -5 or 0.5
 json-duplicate_key = key "{ $key }" appears twice in one object; keep one
 
 ## Keys and references
@@ -114,7 +119,7 @@ barcode-checksum = barcode "{ $barcode }" has a wrong check digit (expected { $e
 
 sum-mismatch-amount = { $field } is { $amount }, but quantity × price = { $quantity } × { $price } = { $expected }; correct the amount, quantity or price in the ERP document
 sum-mismatch-amount-discount = { $field } is { $amount }, but quantity × price × (1 − discount/100) = { $quantity } × { $price } × (1 − { $discount }/100) = { $expected }; correct the amount, quantity or price in the ERP document
-sum-mismatch-total = total is { $total }, but the { $count } item amounts add up to { $sum } = { $expected }; correct the total or the item amounts
+sum-mismatch-total = total is { $total }, but the { $count } item amounts add up to { $sum }; correct the total or the item amounts
 sum-mismatch-total-delivery = total is { $total }, but the { $count } item amounts add up to { $sum } plus delivery.cost { $cost } = { $expected }; correct the total or the item amounts
 sum-mismatch-balance = closing_balance is { $closing }, but opening_balance { $opening } + debit { $debit } − credit { $credit } = { $expected }; correct the closing balance or the lines
 number-precision = { $field } is { $value }, with { $digits } digits after the decimal point; { $kind ->

@@ -45,8 +45,10 @@ impl Lang {
 
     /// The language of the locale, as POSIX picks it: the first of `LC_ALL`, `LC_MESSAGES`
     /// and `LANG` that is set and not empty; English when that is not Russian.
+    /// Read once: the locale does not change while the program runs.
     pub fn from_env() -> Lang {
-        Lang::from_locale_vars(|k| std::env::var(k).ok())
+        static LOCALE: OnceLock<Lang> = OnceLock::new();
+        *LOCALE.get_or_init(|| Lang::from_locale_vars(|k| std::env::var(k).ok()))
     }
 
     /// [`Lang::from_env`] over any source of variables (tests cannot change the environment

@@ -33,14 +33,14 @@ io-error-not-regular = { $file } — не обычный файл (катало�
 
 json-not_array-object = в файле один объект JSON, а файл данных — это массив записей: заключите записи в [ ]
 json-not_array-scalar = в файле одно значение JSON, а файл данных — это массив записей
-json-syntax-expected-array = строка { $line }: ожидалась «[», а найдено { $found }
-json-syntax-trailing-comma-records = строка { $line }: лишняя запятая после последней записи; уберите её
-json-syntax-after-record = строка { $line }: после записи { $index } ожидалась «,» или «]», а найдено { $found }
-json-syntax-truncated = строка { $line }: файл кончается до закрывающей «]» — он обрезан; отправьте его заново
-json-syntax-after-close = строка { $line }: { $found } после закрывающей «]»; уберите это
-json-syntax-record-start = строка { $line }: неожиданный символ { $found } там, где должна начинаться запись { $index }
-json-syntax-record-start-comment = строка { $line }: неожиданный символ { $found } там, где должна начинаться запись { $index } (в JSON нет комментариев: уберите его)
-json-syntax-truncated-record = строка { $line }: файл кончается внутри записи { $index } — он обрезан; отправьте его заново
+json-syntax-expected-array = строка { $line }, позиция { $column }: ожидалась «[», а найдено { $found }
+json-syntax-trailing-comma-records = строка { $line }, позиция { $column }: лишняя запятая после последней записи; уберите её
+json-syntax-after-record = строка { $line }, позиция { $column }: после записи { $index } ожидалась «,» или «]», а найдено { $found }
+json-syntax-truncated = строка { $line }, позиция { $column }: файл кончается до закрывающей «]» — он обрезан; отправьте его заново
+json-syntax-after-close = строка { $line }, позиция { $column }: { $found } после закрывающей «]»; уберите это
+json-syntax-record-start = строка { $line }, позиция { $column }: неожиданный символ { $found } там, где должна начинаться запись { $index }
+json-syntax-record-start-comment = строка { $line }, позиция { $column }: неожиданный символ { $found } там, где должна начинаться запись { $index } (в JSON нет комментариев: уберите его)
+json-syntax-truncated-record = строка { $line }, позиция { $column }: файл кончается внутри записи { $index } — он обрезан; отправьте его заново
 json-syntax = строка { $line }, позиция { $column }: { $problem }; файл должен быть строгим JSON (без комментариев, лишних запятых и NaN)
 json-syntax-quote = строка { $line }, позиция { $column }: двойная кавычка внутри текста закрывает его раньше времени; кавычку внутри текста пишите как \" (например, "ООО \"Ромашка\"")
 json-syntax-line-break = строка { $line }, позиция { $column }: перевод строки внутри текста; в JSON текст не может занимать несколько строк: запишите перевод строки как \n
@@ -53,15 +53,20 @@ json-syntax-escape = строка { $line }, позиция { $column }: обр�
 json-syntax-decimal-comma = строка { $line }, позиция { $column }: число записано с десятичной запятой; в JSON дробную часть отделяют точкой (899.90, а не 899,90)
 json-syntax-key = строка { $line }, позиция { $column }: ключ должен быть текстом в двойных кавычках ("name": ...)
 json-syntax-eof = строка { $line }, позиция { $column }: запись обрывается: не хватает закрывающей { "}" } или ] либо значения
+json-syntax-comma = строка { $line }, позиция { $column }: между двумя значениями или полями не хватает запятой; поставьте её
+json-syntax-colon = строка { $line }, позиция { $column }: после ключа не хватает двоеточия; пишите "ключ": значение
+json-syntax-value = строка { $line }, позиция { $column }: значения нет или оно не в формате JSON; пишите текст в двойных кавычках, числа с точкой, true, false или null
+json-syntax-literal = строка { $line }, позиция { $column }: это не значение JSON; пишите true, false или null полностью и строчными буквами
+json-syntax-number = строка { $line }, позиция { $column }: это не число JSON (без ведущих нулей, без знака плюс, с цифрами после точки); пишите так: 7, -5 или 0.5
 json-duplicate_key = ключ «{ $key }» дважды встречается в одном объекте; оставьте один
 
 ## Ключи и ссылки
 
 key-duplicate = ключ ({ $key }) уже занят записью { $first }; ключи в файле уникальны: объедините записи или удалите одну из них
 key-duplicate-email = e-mail «{ $email }» уже указан у записи { $first } (адреса сравниваются без учёта регистра); у каждого покупателя должен быть свой
-ref-missing = в { $target } нет записи «{ $value }»: её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
-ref-missing-deleted = в { $target } нет записи «{ $value }» (эта выгрузка её удаляет): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
-ref-missing-rejected = записи «{ $value }» из { $target } нет на портале (файл { $file }, где она есть, отклонён): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись { $target } или исправьте ссылку
+ref-missing = в { $target } нет записи «{ $value }»: её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
+ref-missing-deleted = в { $target } нет записи «{ $value }» (эта выгрузка её удаляет): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
+ref-missing-rejected = записи «{ $value }» из { $target } нет на портале (файл { $file }, где она есть, отклонён): её нет ни в этой выгрузке, ни на портале; выгрузите эту запись в { $target } или исправьте ссылку
 tree-cycle = категории { $cycle } образуют цикл по parent_id; у дерева должны быть корни: разорвите цикл
 file-missing = файла { $file } нет ни в этой выгрузке, ни на сервере; положите файл в { $folder }/ или исправьте имя
 file-missing-rejected = файл { $file } есть в выгрузке, но отклонён (см. его отчёт); исправьте этот файл
@@ -103,12 +108,13 @@ kpp-format-not-legal = указан КПП «{ $kpp }», но КПП бывае�
    *[person] физическое лицо
 }; уберите КПП
 ogrn-format-person = ОГРН «{ $ogrn }» указан у физического лица, а у него ОГРН нет (ОГРН бывает у юридического лица, ОГРНИП у предпринимателя); уберите его или исправьте вид контрагента
-ogrn-format = ОГРН «{ $ogrn }» { $digits ->
-    [yes] из { $length ->
-        [one] { $length } цифры
+ogrn-format = в ОГРН «{ $ogrn }» { $digits ->
+    [yes] { $length ->
+        [one] { $length } цифра
+        [few] { $length } цифры
        *[other] { $length } цифр
     }
-   *[no] содержит не только цифры
+   *[no] есть не только цифры
 }, а { $kind ->
     [legal] ОГРН юридического лица состоит из 13 цифр
     [entrepreneur] ОГРНИП предпринимателя состоит из 15 цифр
@@ -132,7 +138,7 @@ sum-mismatch-amount-discount = { $field } = { $amount }, а количество
 sum-mismatch-total = total = { $total }, а сумма { $count ->
     [one] { $count } строки
    *[other] { $count } строк
-} (amount) = { $sum } = { $expected }; исправьте итог или суммы строк
+} (amount) = { $sum }; исправьте итог или суммы строк
 sum-mismatch-total-delivery = total = { $total }, а сумма { $count ->
     [one] { $count } строки
    *[other] { $count } строк
@@ -204,7 +210,7 @@ xml-syntax = ошибка в XML: { $problem }
 ## Ключевые слова JSON Schema (код schema.<ключевое слово>)
 
 schema-required = нет обязательного поля «{ $field }»; добавьте его
-schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение как { $expected }
+schema-type = { $field } должно быть { $expected }, а это { $found }: { $value }; запишите значение { $expected }
 schema-type-or = { $first } или { $second }
 schema-record = запись
 schema-type-name = { $type ->
