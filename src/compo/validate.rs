@@ -320,8 +320,8 @@ struct RecordOutcome {
     refs: Vec<(u8, Option<u32>, String)>,
     /// (which attachment of the type, array index on its path, file name)
     files: Vec<(u8, Option<u32>, String)>,
-    /// Warnings to count once per file and field: (warning, what it is counted by).
-    warnings: Vec<(Issue, u32)>,
+    /// Warnings to count once per file and field, their messages not written yet.
+    warnings: Vec<normalise::Note>,
     minified: Vec<u8>,
 }
 
@@ -358,19 +358,26 @@ impl Acc {
         }
     }
 
-    /// A warning listed once per file and field: the first with its pointer, the rest counted.
-    fn counted_warning(&mut self, issue: Issue, field: u32) {
+    /// A warning listed once per file and field: the first with its pointer and message
+    /// (written here, once), the rest counted.
+    fn counted_warning(
+        &mut self,
+        note: normalise::Note,
+        message: impl FnOnce(&normalise::Note) -> String,
+    ) {
         use std::collections::hash_map::Entry;
-        match self.counted.entry((issue.code.clone(), field)) {
+        match self.counted.entry((note.issue.code.clone(), note.group())) {
             Entry::Occupied(e) => {
                 let w = &mut self.report.warnings[*e.get()];
                 w.count = Some(w.count.unwrap_or(1) + 1);
             }
             Entry::Vacant(e) => {
                 e.insert(self.report.warnings.len());
+                let message = message(&note);
                 self.report.warnings.push(Issue {
                     count: Some(1),
-                    ..issue
+                    message,
+                    ..note.issue
                 });
             }
         }
@@ -711,8 +718,9 @@ impl Run<'_> {
         for i in o.issues {
             self.accs[file].error(i);
         }
-        for (w, field) in o.warnings {
-            self.accs[file].counted_warning(w, field);
+        for note in o.warnings {
+            let normaliser = &self.v.normaliser;
+            self.accs[file].counted_warning(note, |n| normaliser.message(t, n));
         }
         if had_errors && self.v.opts.policy == Policy::DropRecords {
             return;
@@ -1101,7 +1109,7 @@ impl Validator {
             if n.error {
                 errors.push(n.issue);
             } else {
-                o.warnings.push((n.issue, n.group));
+                o.warnings.push(n);
             }
         }
         errors.append(&mut o.issues);

@@ -24,6 +24,7 @@ pub use found::{Found, Idiom};
 use jsonschema::json::Node;
 use rewrite::Edit;
 use std::collections::HashMap;
+use std::fmt::Write;
 use zone::Zone;
 
 /// 1C's empty reference (`Справочник.X.ПустаяСсылка()` written as its UUID).
@@ -41,6 +42,8 @@ pub struct Settings {
 /// Normalises records of every type.
 pub struct Normaliser {
     fields: HashMap<DataType, Fields>,
+    /// (type, field number) -> the field's path, for messages.
+    paths: HashMap<(DataType, u16), String>,
     settings: Settings,
     lang: Lang,
 }
@@ -69,13 +72,27 @@ impl Scan {
 }
 
 /// One problem found: an error of its record, or a warning counted per file and field.
+///
+/// A warning's message is written only for the first of its group in a file (see
+/// [`Normaliser::message`]): a file exported by 1C has the same few warnings on every record,
+/// and formatting a message is most of the cost of finding them.
 #[derive(Debug, Clone)]
 pub struct Note {
+    /// Record, pointer and code; the message is there for errors only.
     pub issue: Issue,
+    pub found: Found,
     pub error: bool,
+    /// The field's number in its type.
+    pub field: u16,
+}
+
+impl Note {
     /// What warnings are counted by: the field, and for a date whose time is dropped a group
     /// of its own (it is the one that loses information, so it must not hide in a count).
-    pub group: u32,
+    pub fn group(&self) -> u32 {
+        let apart = matches!(self.found, Found::DateTime { time: Some(_), .. });
+        u32::from(self.field) * 2 + u32::from(apart)
+    }
 }
 
 /// Whether `s` is 1C's empty date, as a date or a date-time.
@@ -90,14 +107,26 @@ impl Normaliser {
         lang: Lang,
         schema_of: impl Fn(DataType) -> &'a serde_json::Value,
     ) -> Normaliser {
+        let fields: HashMap<DataType, Fields> = DataType::ALL
+            .into_iter()
+            .map(|t| (t, Fields::of_file_schema(schema_of(t))))
+            .collect();
+        let paths = fields
+            .iter()
+            .flat_map(|(t, f)| f.all().into_iter().map(|x| ((*t, x.id), x.path.clone())))
+            .collect();
         Normaliser {
-            fields: DataType::ALL
-                .into_iter()
-                .map(|t| (t, Fields::of_file_schema(schema_of(t))))
-                .collect(),
+            fields,
+            paths,
             settings,
             lang,
         }
+    }
+
+    /// The message of what was found at `note` in a `t` record.
+    pub fn message(&self, t: DataType, note: &Note) -> String {
+        let path = self.paths.get(&(t, note.field)).map_or("", String::as_str);
+        note.found.message(path, &self.settings.zone, self.lang)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -160,7 +189,7 @@ impl Normaliser {
                 if v.as_array().is_some() {
                     for (j, e) in v.array_elements().enumerate() {
                         let len = pointer.len();
-                        pointer.push_str(&format!("/{j}"));
+                        let _ = write!(pointer, "/{j}");
                         self.object(inner, e, pointer, index, out);
                         pointer.truncate(len);
                     }
@@ -172,12 +201,16 @@ impl Normaliser {
         };
         if let Some(found) = found {
             let error = found.is_error() || (self.settings.strict && found.is_normalisation());
-            let message = found.message(&f.path, &self.settings.zone, self.lang);
-            let apart = matches!(found, Found::DateTime { time: Some(_), .. });
+            let message = if error {
+                found.message(&f.path, &self.settings.zone, self.lang)
+            } else {
+                String::new()
+            };
             out.notes.push(Note {
                 issue: Issue::new(Some(index), pointer.clone(), found.code(), message),
+                found,
                 error,
-                group: u32::from(f.id) * 2 + u32::from(apart),
+                field: f.id,
             });
         }
     }
@@ -214,9 +247,10 @@ impl Normaliser {
                 let date = local.date().format("%Y-%m-%d").to_string();
                 let time = (local.time() != chrono::NaiveTime::MIN)
                     .then(|| local.time().format("%H:%M:%S").to_string());
+                // Digits and dashes: a JSON string as it is.
                 out.edits.push(Edit::Replace {
                     value: at,
-                    json: serde_json::to_string(&date).expect("a string serialises"),
+                    json: format!("\"{date}\""),
                 });
                 Some(Found::DateTime {
                     written: written(),
@@ -232,9 +266,11 @@ impl Normaliser {
                 }
                 let offset = self.settings.zone.offset_at_local(&w.local);
                 let published = format!("{}{}", w.without_offset, zone::offset_text(offset));
+                // What `read_datetime` accepted (digits, `-`, `T`, `:`, `.`) and an offset:
+                // a JSON string as it is.
                 out.edits.push(Edit::Replace {
                     value: at,
-                    json: serde_json::to_string(&published).expect("a string serialises"),
+                    json: format!("\"{published}\""),
                 });
                 Some(Found::NoOffset {
                     written: written(),

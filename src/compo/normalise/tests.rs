@@ -61,10 +61,10 @@ fn dates_written_as_date_times_become_dates() {
         Tape::parse(r#"{"valid_from":"2026-01-15T21:00:00Z","valid_to":"2026-12-31T15:30:00"}"#)
             .unwrap();
     let scan = n.scan(DataType::Contracts, 3, tape.root());
-    let converted = &scan.notes[0].issue.message;
+    let converted = &n.message(DataType::Contracts, &scan.notes[0]);
     assert!(converted.contains("Europe/Moscow"), "{converted}");
     assert!(!converted.contains("midnight"), "{converted}");
-    let afternoon = &scan.notes[1].issue.message;
+    let afternoon = &n.message(DataType::Contracts, &scan.notes[1]);
     assert!(
         afternoon.contains("15:30:00") && afternoon.contains("midnight"),
         "{afternoon}"
