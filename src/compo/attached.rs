@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
+use crate::compo::messages::{msg, Lang};
 use crate::compo::model::AttachedFolder;
 use crate::compo::report::{codes, Issue};
 
@@ -18,51 +19,51 @@ const MAX_NAME_LEN: usize = 128;
 const HEAD_LEN: usize = 64;
 
 /// Checks an attached file's name for `folder`. `Err` carries the message for `file.name`.
-pub fn check_name(name: &str, folder: AttachedFolder) -> Result<(), String> {
-    let shown = name.escape_debug();
+pub fn check_name(name: &str, folder: AttachedFolder, lang: Lang) -> Result<(), String> {
+    let dir = folder.name();
     if name.is_empty() {
-        return Err(format!("an empty file name in {folder}/ is not allowed"));
+        return Err(msg!(lang, "file-name-empty", folder = dir));
     }
     if name.contains(['/', '\\']) {
-        return Err(format!(
-            "\"{shown}\" contains a path separator; attached files must lie directly in \
-             {folder}/: move the file and refer to it by its bare name"
-        ));
+        return Err(msg!(lang, "file-name-separator", name = name, folder = dir));
     }
     if name.chars().any(char::is_control) {
-        return Err(format!(
-            "\"{shown}\" contains a control character; rename the file"
-        ));
+        return Err(msg!(lang, "file-name-control", name = name));
     }
     if name.starts_with('.') {
-        return Err(format!(
-            "\"{shown}\" starts with a dot (a hidden file); rename it"
-        ));
+        return Err(msg!(lang, "file-name-hidden", name = name));
     }
     if name.contains("..") {
-        return Err(format!(
-            "\"{shown}\" contains \"..\"; rename the file without consecutive dots"
-        ));
+        return Err(msg!(lang, "file-name-dots", name = name));
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
     {
-        return Err(format!(
-            "\"{shown}\" contains {c:?}; names may only use Latin letters, digits, '.', '_' \
-             and '-': rename the file (transliterate, replace spaces with '_')"
+        return Err(msg!(
+            lang,
+            "file-name-character",
+            name = name,
+            character = c.to_string()
         ));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!(
-            "\"{name}\" is {} characters long, more than {MAX_NAME_LEN}; shorten it",
-            name.len()
+        return Err(msg!(
+            lang,
+            "file-name-long",
+            name = name,
+            length = name.len(),
+            max = MAX_NAME_LEN
         ));
     }
     let allowed = folder.extensions().join(", ");
     let Some((_, ext)) = name.rsplit_once('.') else {
-        return Err(format!(
-            "\"{name}\" has no extension; files in {folder}/ must end in one of: {allowed}"
+        return Err(msg!(
+            lang,
+            "file-name-no-extension",
+            name = name,
+            folder = dir,
+            allowed = allowed
         ));
     };
     if !folder
@@ -70,9 +71,13 @@ pub fn check_name(name: &str, folder: AttachedFolder) -> Result<(), String> {
         .iter()
         .any(|e| e.eq_ignore_ascii_case(ext))
     {
-        return Err(format!(
-            "\"{name}\" has the extension \".{ext}\", which is not allowed in {folder}/; \
-             allowed: {allowed}"
+        return Err(msg!(
+            lang,
+            "file-name-extension",
+            name = name,
+            extension = ext,
+            folder = dir,
+            allowed = allowed
         ));
     }
     Ok(())
@@ -116,61 +121,62 @@ pub fn magic_matches(ext_lowercase: &str, head: &[u8]) -> bool {
     }
 }
 
-/// What the bytes look like, for messages such as "x.png is a PDF, not a PNG image".
+/// What the bytes look like, as the catalogue's `file-kind` names kinds (`pdf`, `html`), for
+/// messages such as "x.png is a PDF, not a PNG image".
 pub fn sniff_kind(head: &[u8]) -> Option<&'static str> {
     let starts = |m: &[u8]| head.starts_with(m);
     if starts(&[0xFF, 0xD8, 0xFF]) {
-        return Some("JPEG image");
+        return Some("jpeg");
     }
     if starts(PNG) {
-        return Some("PNG image");
+        return Some("png");
     }
     if starts(b"GIF87a") || starts(b"GIF89a") {
-        return Some("GIF image");
+        return Some("gif");
     }
     if is_webp(head) {
-        return Some("WebP image");
+        return Some("webp");
     }
     if starts(b"%PDF-") {
-        return Some("PDF");
+        return Some("pdf");
     }
     if starts(ZIP_LOCAL) || starts(ZIP_EMPTY) {
-        return Some("ZIP archive (or an xlsx/docx document)");
+        return Some("zip-or-office");
     }
     if starts(OLE) {
-        return Some("legacy Office document (xls/doc)");
+        return Some("ole");
     }
     if starts(b"BM") && head.len() >= 14 {
-        return Some("BMP image");
+        return Some("bmp");
     }
     if starts(b"II*\0") || starts(b"MM\0*") {
-        return Some("TIFF image");
+        return Some("tiff");
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
         return Some(match &head[8..12] {
-            b"heic" | b"heix" | b"mif1" | b"msf1" => "HEIC image",
-            b"avif" | b"avis" => "AVIF image",
-            _ => "MP4/QuickTime video",
+            b"heic" | b"heix" | b"mif1" | b"msf1" => "heic",
+            b"avif" | b"avis" => "avif",
+            _ => "mp4",
         });
     }
     if starts(&[0x1F, 0x8B]) {
-        return Some("gzip archive");
+        return Some("gzip");
     }
     if starts(b"Rar!\x1A\x07") {
-        return Some("RAR archive");
+        return Some("rar");
     }
     if starts(b"7z\xBC\xAF\x27\x1C") {
-        return Some("7-Zip archive");
+        return Some("sevenzip");
     }
     let text = after_bom_and_space(head);
     if text.len() >= 5 {
         let lower: Vec<u8> = text[..text.len().min(14)].to_ascii_lowercase();
         if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
-            return Some("HTML page");
+            return Some("html");
         }
     }
     if text.starts_with(b"<") {
-        return Some("XML document");
+        return Some("xml");
     }
     if looks_like_text(head) {
         return Some("text");
@@ -197,34 +203,22 @@ fn looks_like_text(head: &[u8]) -> bool {
             .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
 }
 
-/// What a file with this extension should be, for messages.
+/// What a file with this extension should be, as the catalogue's `file-kind` names kinds.
 fn expected_kind(ext_lowercase: &str) -> &'static str {
     match ext_lowercase {
-        "jpg" | "jpeg" => "JPEG image",
-        "png" => "PNG image",
-        "gif" => "GIF image",
-        "webp" => "WebP image",
-        "pdf" => "PDF",
-        "xml" => "XML document",
-        "xlsx" => "Excel workbook (xlsx)",
-        "docx" => "Word document (docx)",
-        "zip" => "ZIP archive",
-        "xls" => "Excel 97-2003 workbook (xls)",
-        "doc" => "Word 97-2003 document (doc)",
-        _ => "file of this type",
+        "jpg" | "jpeg" => "jpeg",
+        "png" => "png",
+        "gif" => "gif",
+        "webp" => "webp",
+        "pdf" => "pdf",
+        "xml" => "xml",
+        "xlsx" => "xlsx",
+        "docx" => "docx",
+        "zip" => "zip",
+        "xls" => "xls",
+        "doc" => "doc",
+        _ => "other",
     }
-}
-
-/// "a PNG image", "an XML document", "plain text": the kind with the article English wants.
-fn with_article(kind: &str) -> String {
-    if kind == "text" {
-        return "plain text".to_string();
-    }
-    // Initialisms read letter by letter take "an" before a vowel sound (an HTML, an MP4).
-    let an = kind.starts_with(['A', 'E', 'I', 'O', 'U', 'X', 'e', 'i', 'o', 'u'])
-        || kind.starts_with("HTML")
-        || kind.starts_with("MP4");
-    format!("{} {kind}", if an { "an" } else { "a" })
 }
 
 fn config_key(folder: AttachedFolder) -> &'static str {
@@ -235,17 +229,24 @@ fn config_key(folder: AttachedFolder) -> &'static str {
 }
 
 /// A size for people: "20 MiB (20971520 bytes)".
-fn human_size(bytes: u64) -> String {
+fn human_size(bytes: u64, lang: Lang) -> String {
     const MIB: u64 = 1 << 20;
     const KIB: u64 = 1 << 10;
-    let short = if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    let (amount, unit) = if bytes >= MIB {
+        (bytes as f64 / MIB as f64, "MiB")
     } else if bytes >= KIB {
-        format!("{:.1} KiB", bytes as f64 / KIB as f64)
+        (bytes as f64 / KIB as f64, "KiB")
     } else {
-        return format!("{bytes} bytes");
+        return msg!(lang, "file-size-bytes", bytes = bytes);
     };
-    format!("{} ({bytes} bytes)", short.replace(".0 ", " "))
+    let amount = format!("{amount:.1}");
+    msg!(
+        lang,
+        "file-size",
+        amount = amount.trim_end_matches(".0"),
+        unit = unit,
+        bytes = bytes
+    )
 }
 
 /// Reads up to `HEAD_LEN` bytes: one `read` may return fewer than are there.
@@ -260,9 +261,15 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Checks one attached file: its name, then (only when the name is acceptable) its size and
 /// first bytes. `name` is the file's name in `folder` (used in messages), `path` where to read
 /// it. Issues concern the whole file: no record, empty pointer.
-pub fn check_file(path: &Path, name: &str, folder: AttachedFolder, max_size: u64) -> Vec<Issue> {
+pub fn check_file(
+    path: &Path,
+    name: &str,
+    folder: AttachedFolder,
+    max_size: u64,
+    lang: Lang,
+) -> Vec<Issue> {
     let shown = format!("{folder}/{name}");
-    if let Err(message) = check_name(name, folder) {
+    if let Err(message) = check_name(name, folder, lang) {
         return vec![Issue::file(codes::FILE_NAME, message)];
     }
     let meta = match std::fs::metadata(path) {
@@ -270,48 +277,48 @@ pub fn check_file(path: &Path, name: &str, folder: AttachedFolder, max_size: u64
         Err(e) => {
             return vec![Issue::file(
                 codes::IO_ERROR,
-                format!("{shown} could not be read: {e}"),
+                msg!(lang, "io-error", file = &shown, error = e.to_string()),
             )]
         }
     };
     if !meta.is_file() {
         return vec![Issue::file(
             codes::IO_ERROR,
-            format!("{shown} is not a regular file (a directory or a device); remove it"),
+            msg!(lang, "io-error-not-regular", file = &shown),
         )];
     }
     let size = meta.len();
     if size == 0 {
         return vec![Issue::file(
             codes::FILE_EMPTY,
-            format!("{shown} is empty (0 bytes); export it again"),
+            msg!(lang, "file-empty-attached", file = &shown),
         )];
     }
     let mut issues = Vec::new();
     if size > max_size {
         issues.push(Issue::file(
             codes::FILE_TOO_LARGE,
-            format!(
-                "{shown} is {}, over the limit of {} for {folder}/; make the file smaller or \
-                 raise {} in the configuration",
-                human_size(size),
-                human_size(max_size),
-                config_key(folder)
+            msg!(
+                lang,
+                "file-too_large",
+                file = &shown,
+                size = human_size(size, lang),
+                limit = human_size(max_size, lang),
+                folder = folder.name(),
+                key = config_key(folder)
             ),
         ));
     }
     let head = match read_head(path) {
         Ok(h) => h,
         Err(e) => {
-            let hint = if e.kind() == ErrorKind::PermissionDenied {
-                "; check the file's permissions"
+            let error = e.to_string();
+            let message = if e.kind() == ErrorKind::PermissionDenied {
+                msg!(lang, "io-error-permissions", file = &shown, error = error)
             } else {
-                ""
+                msg!(lang, "io-error", file = &shown, error = error)
             };
-            issues.push(Issue::file(
-                codes::IO_ERROR,
-                format!("{shown} could not be read: {e}{hint}"),
-            ));
+            issues.push(Issue::file(codes::IO_ERROR, message));
             return issues;
         }
     };
@@ -321,20 +328,23 @@ pub fn check_file(path: &Path, name: &str, folder: AttachedFolder, max_size: u64
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     if !magic_matches(&ext, &head) {
-        let want = expected_kind(&ext);
+        let expected = msg!(lang, "file-kind", kind = expected_kind(&ext));
         let message = match sniff_kind(&head) {
-            Some(kind) => format!(
-                "{shown} is {}, not {}; re-export it or fix its extension",
-                with_article(kind),
-                with_article(want)
+            Some(kind) => msg!(
+                lang,
+                "file-magic",
+                file = &shown,
+                found = msg!(lang, "file-kind", kind = kind),
+                expected = expected
             ),
             None => {
                 let bytes: Vec<String> = head.iter().take(8).map(|b| format!("{b:02X}")).collect();
-                format!(
-                    "{shown} does not look like {} (it starts with bytes {}); re-export it or \
-                     fix its extension",
-                    with_article(want),
-                    bytes.join(" ")
+                msg!(
+                    lang,
+                    "file-magic-unknown",
+                    file = &shown,
+                    expected = expected,
+                    bytes = bytes.join(" ")
                 )
             }
         };
@@ -361,15 +371,15 @@ mod tests {
     #[test]
     fn good_names() {
         for n in ["a.jpg", "A-1_b.c.JPEG", "x.Png", "0.webp", "g.gif"] {
-            assert_eq!(check_name(n, Pictures), Ok(()), "{n}");
+            assert_eq!(check_name(n, Pictures, Lang::En), Ok(()), "{n}");
         }
         for n in [
             "inv.pdf", "a.XML", "b.xlsx", "c.xls", "d.docx", "e.doc", "f.ZIP",
         ] {
-            assert_eq!(check_name(n, Invoices), Ok(()), "{n}");
+            assert_eq!(check_name(n, Invoices, Lang::En), Ok(()), "{n}");
         }
         let longest = format!("{}.jpg", "a".repeat(MAX_NAME_LEN - 4));
-        assert_eq!(check_name(&longest, Pictures), Ok(()));
+        assert_eq!(check_name(&longest, Pictures, Lang::En), Ok(()));
     }
 
     #[test]
@@ -391,13 +401,13 @@ mod tests {
             ("a.", Pictures, "\".\""),
         ];
         for (name, folder, part) in cases {
-            let e = check_name(name, *folder).expect_err(name);
+            let e = check_name(name, *folder, Lang::En).expect_err(name);
             assert!(e.contains(part), "{name:?}: {e}");
         }
         let too_long = format!("{}.jpg", "a".repeat(MAX_NAME_LEN - 3));
-        let e = check_name(&too_long, Pictures).unwrap_err();
+        let e = check_name(&too_long, Pictures, Lang::En).unwrap_err();
         assert!(e.contains("129 characters"), "{e}");
-        assert!(check_name("a.pdf", Pictures)
+        assert!(check_name("a.pdf", Pictures, Lang::En)
             .unwrap_err()
             .contains("jpg, jpeg"));
     }
@@ -434,23 +444,17 @@ mod tests {
 
     #[test]
     fn sniffing() {
-        assert_eq!(sniff_kind(JPEG), Some("JPEG image"));
-        assert_eq!(sniff_kind(&png()), Some("PNG image"));
-        assert_eq!(sniff_kind(b"GIF89a"), Some("GIF image"));
-        assert_eq!(sniff_kind(WEBP), Some("WebP image"));
-        assert_eq!(sniff_kind(PDF), Some("PDF"));
-        assert!(sniff_kind(b"PK\x03\x04").unwrap().starts_with("ZIP"));
-        assert!(sniff_kind(OLE).unwrap().contains("xls"));
-        assert_eq!(
-            sniff_kind(b"\0\0\0\x18ftypheic\0\0\0\0"),
-            Some("HEIC image")
-        );
-        assert_eq!(
-            sniff_kind(b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0"),
-            Some("BMP image")
-        );
-        assert_eq!(sniff_kind(b"\n<!DOCTYPE html><html>"), Some("HTML page"));
-        assert_eq!(sniff_kind(b"<?xml version='1.0'?>"), Some("XML document"));
+        assert_eq!(sniff_kind(JPEG), Some("jpeg"));
+        assert_eq!(sniff_kind(&png()), Some("png"));
+        assert_eq!(sniff_kind(b"GIF89a"), Some("gif"));
+        assert_eq!(sniff_kind(WEBP), Some("webp"));
+        assert_eq!(sniff_kind(PDF), Some("pdf"));
+        assert!(sniff_kind(b"PK\x03\x04").unwrap().starts_with("zip"));
+        assert!(sniff_kind(OLE) == Some("ole"));
+        assert_eq!(sniff_kind(b"\0\0\0\x18ftypheic\0\0\0\0"), Some("heic"));
+        assert_eq!(sniff_kind(b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0"), Some("bmp"));
+        assert_eq!(sniff_kind(b"\n<!DOCTYPE html><html>"), Some("html"));
+        assert_eq!(sniff_kind(b"<?xml version='1.0'?>"), Some("xml"));
         assert_eq!(sniff_kind("Счёт № 5\n".as_bytes()), Some("text"));
         // A multi-byte character cut by the 64-byte head still counts as text.
         assert_eq!(sniff_kind(&"ж".as_bytes()[..1]), None);
@@ -477,25 +481,25 @@ mod tests {
     fn files_that_pass() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "a.PNG", &png());
-        assert!(check_file(&p, "a.PNG", Pictures, 1 << 20).is_empty());
+        assert!(check_file(&p, "a.PNG", Pictures, 1 << 20, Lang::En).is_empty());
         let mut big_pdf = PDF.to_vec();
         big_pdf.resize(10_000, b' ');
         let p = write(dir.path(), "inv.pdf", &big_pdf);
-        assert!(check_file(&p, "inv.pdf", Invoices, 10_000).is_empty());
+        assert!(check_file(&p, "inv.pdf", Invoices, 10_000, Lang::En).is_empty());
     }
 
     #[test]
     fn wrong_content() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "x.png", PDF);
-        let i = check_file(&p, "x.png", Pictures, 1 << 20);
+        let i = check_file(&p, "x.png", Pictures, 1 << 20, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_MAGIC]);
         assert_eq!(
             i[0].message,
             "pictures/x.png is a PDF, not a PNG image; re-export it or fix its extension"
         );
         let p = write(dir.path(), "y.pdf", &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        let i = check_file(&p, "y.pdf", Invoices, 1 << 20);
+        let i = check_file(&p, "y.pdf", Invoices, 1 << 20, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_MAGIC]);
         assert!(
             i[0].message
@@ -511,20 +515,20 @@ mod tests {
         let mut data = png();
         data.resize(3 << 20, 0);
         let p = write(dir.path(), "big.png", &data);
-        let i = check_file(&p, "big.png", Pictures, 2 << 20);
+        let i = check_file(&p, "big.png", Pictures, 2 << 20, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_TOO_LARGE]);
         let m = &i[0].message;
         assert!(m.contains("3 MiB (3145728 bytes)"), "{m}");
         assert!(m.contains("2 MiB (2097152 bytes)"), "{m}");
         assert!(m.contains("max_picture_size"), "{m}");
         let p = write(dir.path(), "big.xml", b"<a>..........</a>");
-        let i = check_file(&p, "big.xml", Invoices, 10);
+        let i = check_file(&p, "big.xml", Invoices, 10, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_TOO_LARGE]);
         assert!(i[0].message.contains("max_invoice_size"));
         // Both problems at once are both reported.
         let p = write(dir.path(), "both.jpg", b"not a jpeg at all");
         assert_eq!(
-            codes_of(&check_file(&p, "both.jpg", Pictures, 4)),
+            codes_of(&check_file(&p, "both.jpg", Pictures, 4, Lang::En)),
             [codes::FILE_TOO_LARGE, codes::FILE_MAGIC]
         );
     }
@@ -533,13 +537,19 @@ mod tests {
     fn empty_missing_and_directories() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "e.jpg", b"");
-        let i = check_file(&p, "e.jpg", Pictures, 100);
+        let i = check_file(&p, "e.jpg", Pictures, 100, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_EMPTY]);
         assert!(i[0].message.contains("pictures/e.jpg"));
-        let i = check_file(&dir.path().join("gone.jpg"), "gone.jpg", Pictures, 100);
+        let i = check_file(
+            &dir.path().join("gone.jpg"),
+            "gone.jpg",
+            Pictures,
+            100,
+            Lang::En,
+        );
         assert_eq!(codes_of(&i), [codes::IO_ERROR]);
         std::fs::create_dir(dir.path().join("d.jpg")).unwrap();
-        let i = check_file(&dir.path().join("d.jpg"), "d.jpg", Pictures, 100);
+        let i = check_file(&dir.path().join("d.jpg"), "d.jpg", Pictures, 100, Lang::En);
         assert_eq!(codes_of(&i), [codes::IO_ERROR]);
     }
 
@@ -548,36 +558,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // The path does not exist: had it been opened, the outcome would be io.error.
         let missing = dir.path().join("nothing-here");
-        let i = check_file(&missing, "../secret.jpg", Pictures, 100);
+        let i = check_file(&missing, "../secret.jpg", Pictures, 100, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_NAME]);
-        let i = check_file(&missing, "a.bmp", Pictures, 100);
+        let i = check_file(&missing, "a.bmp", Pictures, 100, Lang::En);
         assert_eq!(codes_of(&i), [codes::FILE_NAME]);
     }
 
     #[test]
-    fn articles_in_messages() {
-        assert_eq!(with_article("PNG image"), "a PNG image");
-        assert_eq!(with_article("XML document"), "an XML document");
-        assert_eq!(
-            with_article("Excel workbook (xlsx)"),
-            "an Excel workbook (xlsx)"
-        );
-        assert_eq!(with_article("HTML page"), "an HTML page");
-        assert_eq!(with_article("text"), "plain text");
+    fn kinds_in_both_languages() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "inv.xlsx", b"<html><body>404</body></html>");
-        let i = check_file(&p, "inv.xlsx", Invoices, 1 << 20);
+        let i = check_file(&p, "inv.xlsx", Invoices, 1 << 20, Lang::En);
         assert_eq!(
             i[0].message,
             "invoices/inv.xlsx is an HTML page, not an Excel workbook (xlsx); re-export it or \
              fix its extension"
         );
+        let i = check_file(&p, "inv.xlsx", Invoices, 1 << 20, Lang::Ru);
+        assert_eq!(
+            i[0].message,
+            "файл invoices/inv.xlsx — это веб-страница HTML, а не книга Excel (xlsx); выгрузите \
+             его заново или исправьте расширение"
+        );
+        let e = check_name("фото.jpg", Pictures, Lang::Ru).unwrap_err();
+        assert!(e.contains("символ «ф»"), "{e}");
     }
 
     #[test]
     fn sizes_for_people() {
-        assert_eq!(human_size(512), "512 bytes");
-        assert_eq!(human_size(1536), "1.5 KiB (1536 bytes)");
-        assert_eq!(human_size(20 << 20), "20 MiB (20971520 bytes)");
+        assert_eq!(human_size(512, Lang::En), "512 bytes");
+        assert_eq!(human_size(1536, Lang::En), "1.5 KiB (1536 bytes)");
+        assert_eq!(human_size(20 << 20, Lang::En), "20 MiB (20971520 bytes)");
+        assert_eq!(human_size(20 << 20, Lang::Ru), "20 МиБ (20971520 байт)");
     }
 }

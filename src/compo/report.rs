@@ -50,6 +50,16 @@ pub mod codes {
         CONVERT_VALUE = "convert.value": "A source value cannot be represented in the target format.";
         XML_SYNTAX = "xml.syntax": "Malformed XML.";
         REPORT_TRUNCATED = "report.truncated": "Warning: the report lists the first errors only; the rest are counted.";
+        DATE_DATETIME = "date.datetime": "Warning: a date field written as a date-time; published as its date (taken in `validation.timezone` when it had an offset).";
+        DATETIME_NO_OFFSET = "datetime.no_offset": "Warning: a date-time without offset; published with the offset of `validation.timezone` at that date.";
+        DATE_EMPTY = "date.empty": "Warning: 1C's empty date (0001-01-01) in an optional field; the field is left out.";
+        VALUE_NULL = "value.null": "Warning: null in an optional field; the field is left out (vat keeps null: без НДС).";
+        REF_EMPTY = "ref.empty": "Warning: \"\" or 1C's empty reference (00000000-0000-0000-0000-000000000000) in an optional reference; the field is left out.";
+        VALUE_EMPTY = "value.empty": "Warning: \"\" or 1C's empty reference in an optional currency, country, e-mail, phone or picture; the field is left out.";
+        VALUE_REQUIRED_EMPTY = "value.required_empty": "1C's empty date, 1C's empty reference, \"\" or null in a required field.";
+        VALUE_BLANK = "value.blank": "A required text field is empty or only spaces.";
+        VAT_FRACTION = "vat.fraction": "Warning: a vat between 0 and 1, a fraction where a percent is expected.";
+        ID_WHITESPACE = "id.whitespace": "Warning: an id or reference with spaces at the start or end.";
     }
 }
 
@@ -62,6 +72,13 @@ pub struct Issue {
     pub pointer: String,
     pub code: String,
     pub message: String,
+    /// How many times a warning counted once per file and field occurred (its pointer is the
+    /// first); absent for single problems.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub count: Option<u64>,
+    /// Line of the file (from 1) where the record starts, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 impl Issue {
@@ -76,6 +93,8 @@ impl Issue {
             pointer: pointer.into(),
             code: code.to_string(),
             message: message.into(),
+            count: None,
+            line: None,
         }
     }
 
@@ -127,6 +146,25 @@ impl Report {
 
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// Sets the line of every issue of record `record` that has none.
+    pub fn set_lines(&mut self, lines: &std::collections::HashMap<u64, u64>) {
+        for i in self.errors.iter_mut().chain(self.warnings.iter_mut()) {
+            if let (None, Some(r)) = (i.line, i.record) {
+                i.line = lines.get(&r).copied();
+            }
+        }
+    }
+
+    /// The records that issues name without a line.
+    pub fn records_without_line(&self) -> std::collections::BTreeSet<u64> {
+        self.errors
+            .iter()
+            .chain(&self.warnings)
+            .filter(|i| i.line.is_none())
+            .filter_map(|i| i.record)
+            .collect()
     }
 
     /// Sets the status from the errors: valid when there are none.

@@ -85,6 +85,41 @@ impl<'a> TapeNode<'a> {
         }
     }
 
+    /// Position of this value on the tape: one item per key, scalar and container opening,
+    /// in text order (what the normalisation's edits are addressed by).
+    pub fn position(&self) -> u32 {
+        self.at
+    }
+
+    /// An object's members, in text order; nothing for other values.
+    pub fn object_members(&self) -> impl Iterator<Item = (&'a str, TapeNode<'a>)> {
+        let end = match self.item() {
+            Item::Obj { .. } => self.next(),
+            _ => self.at,
+        };
+        Members {
+            node: self.at(self.at + 1),
+            end,
+        }
+    }
+
+    /// An array's elements; nothing for other values.
+    pub fn array_elements(&self) -> impl Iterator<Item = TapeNode<'a>> {
+        let end = match self.item() {
+            Item::Arr { .. } => self.next(),
+            _ => self.at,
+        };
+        Elements {
+            node: self.at(self.at + 1),
+            end,
+        }
+    }
+
+    /// The member `name` of an object.
+    pub fn member(&self, name: &str) -> Option<TapeNode<'a>> {
+        self.object_members().find(|(k, _)| *k == name).map(|m| m.1)
+    }
+
     pub fn as_str(&self) -> Option<&'a str> {
         match self.item() {
             Item::Str(s) => Some(s),

@@ -8,7 +8,9 @@
 
 use super::attached;
 use super::checks;
+use super::messages::{msg, Lang};
 use super::model::{first_field, AttachedFolder, DataFileName, DataType, Side, Step};
+use super::normalise::{self, rewrite, Normaliser};
 use super::reader::{Batch, Detected, EncodingMode, ReadError, RecordReader, Span};
 use super::report::{codes, pointer_token, Issue, Report, Status};
 use super::schema::Schemas;
@@ -42,6 +44,10 @@ pub struct Options {
     pub max_errors_per_file: usize,
     pub max_picture_size: u64,
     pub max_invoice_size: u64,
+    /// The time zone of 1C's local dates, and whether normalising is an error.
+    pub normalise: normalise::Settings,
+    /// Language of the messages in reports.
+    pub lang: Lang,
 }
 
 impl Default for Options {
@@ -52,6 +58,8 @@ impl Default for Options {
             max_errors_per_file: 1000,
             max_picture_size: AttachedFolder::Pictures.default_max_size(),
             max_invoice_size: AttachedFolder::Invoices.default_max_size(),
+            normalise: normalise::Settings::default(),
+            lang: Lang::default(),
         }
     }
 }
@@ -258,6 +266,7 @@ impl Observer for Quiet {}
 /// Checks batches against the schemas and the protocol's rules.
 pub struct Validator {
     schemas: Arc<Schemas>,
+    normaliser: Normaliser,
     opts: Options,
     /// Per type, the top-level members the record-level work after the schema reads (keys,
     /// references, attached files, the checks); `None`: all of them.
@@ -311,6 +320,8 @@ struct RecordOutcome {
     refs: Vec<(u8, Option<u32>, String)>,
     /// (which attachment of the type, array index on its path, file name)
     files: Vec<(u8, Option<u32>, String)>,
+    /// Warnings to count once per file and field, their messages not written yet.
+    warnings: Vec<normalise::Note>,
     minified: Vec<u8>,
 }
 
@@ -320,15 +331,20 @@ struct Acc {
     errors_total: usize,
     bad: BTreeSet<u64>,
     cap: usize,
+    /// (code, field) -> its warning in the report.
+    counted: HashMap<(String, u32), usize>,
+    lang: Lang,
 }
 
 impl Acc {
-    fn new(rel: &str, data_type: Option<String>, cap: usize) -> Acc {
+    fn new(rel: &str, data_type: Option<String>, opts: &Options) -> Acc {
         Acc {
             report: Report::new(rel, data_type),
             errors_total: 0,
             bad: BTreeSet::new(),
-            cap,
+            cap: opts.max_errors_per_file,
+            lang: opts.lang,
+            counted: HashMap::new(),
         }
     }
 
@@ -342,6 +358,31 @@ impl Acc {
         }
     }
 
+    /// A warning listed once per file and field: the first with its pointer and message
+    /// (written here, once), the rest counted.
+    fn counted_warning(
+        &mut self,
+        note: normalise::Note,
+        message: impl FnOnce(&normalise::Note) -> String,
+    ) {
+        use std::collections::hash_map::Entry;
+        match self.counted.entry((note.issue.code.clone(), note.group())) {
+            Entry::Occupied(e) => {
+                let w = &mut self.report.warnings[*e.get()];
+                w.count = Some(w.count.unwrap_or(1) + 1);
+            }
+            Entry::Vacant(e) => {
+                e.insert(self.report.warnings.len());
+                let message = message(&note);
+                self.report.warnings.push(Issue {
+                    count: Some(1),
+                    message,
+                    ..note.issue
+                });
+            }
+        }
+    }
+
     fn finish(mut self) -> (Report, Vec<u64>) {
         self.report
             .errors
@@ -350,7 +391,7 @@ impl Acc {
             let more = self.errors_total - self.report.errors.len();
             self.report.warnings.push(Issue::file(
                 codes::REPORT_TRUNCATED,
-                format!("{more} more errors are not listed; fix these and validate again"),
+                msg!(self.lang, "report-truncated", count = more),
             ));
         }
         self.report.settle();
@@ -364,7 +405,11 @@ impl Validator {
             .into_iter()
             .map(|t| (t, members_read(t)))
             .collect();
+        let normaliser = Normaliser::new(opts.normalise.clone(), opts.lang, |t| {
+            schemas.record_schema(t)
+        });
         Validator {
+            normaliser,
             schemas,
             opts,
             reads,
@@ -388,14 +433,9 @@ impl Validator {
             .attached
             .par_iter()
             .map(|a| {
-                let mut acc = Acc::new(
-                    &a.rel,
-                    Some(a.folder.name().to_string()),
-                    self.opts.max_errors_per_file,
-                );
-                for i in
-                    attached::check_file(&a.path, &a.name, a.folder, self.opts.max_size(a.folder))
-                {
+                let mut acc = Acc::new(&a.rel, Some(a.folder.name().to_string()), &self.opts);
+                let max = self.opts.max_size(a.folder);
+                for i in attached::check_file(&a.path, &a.name, a.folder, max, self.opts.lang) {
                     acc.error(i);
                 }
                 let (report, _) = acc.finish();
@@ -444,7 +484,7 @@ impl Validator {
             run.accs.push(Acc::new(
                 &d.rel,
                 Some(d.name.data_type.name().to_string()),
-                self.opts.max_errors_per_file,
+                &self.opts,
             ));
         }
         let mut order: Vec<usize> = (0..batch.data.len()).collect();
@@ -480,7 +520,7 @@ impl Validator {
             let mut r = Report::new(u, None);
             r.errors.push(Issue::file(
                 codes::NAME_UNKNOWN_TYPE,
-                unknown_name_message(u),
+                unknown_name_message(u, self.opts.lang),
             ));
             r.settle();
             out.push(FileOutcome {
@@ -495,7 +535,7 @@ impl Validator {
     }
 }
 
-fn unknown_name_message(rel: &str) -> String {
+fn unknown_name_message(rel: &str, lang: Lang) -> String {
     let name = rel.rsplit(['/', '\\']).next().unwrap_or(rel);
     let stem = name.split('.').next().unwrap_or(name);
     let hint = DataType::ALL
@@ -504,13 +544,16 @@ fn unknown_name_message(rel: &str) -> String {
             t.name().eq_ignore_ascii_case(stem)
                 || t.name().trim_end_matches('s').eq_ignore_ascii_case(stem)
         })
-        .map(|t| format!(" (did you mean \"{}.json\"?)", t.name()))
-        .unwrap_or_default();
-    format!(
-        "\"{name}\" is not a data file name of the protocol{hint}; names are <type>.json, \
-         <type>.delta.json or <type>.delta-<label>.json with a type of the protocol, spelled \
-         exactly"
-    )
+        .map(|t| format!("{}.json", t.name()));
+    match hint {
+        Some(suggestion) => msg!(
+            lang,
+            "name-unknown_type-hint",
+            name = name,
+            suggestion = suggestion
+        ),
+        None => msg!(lang, "name-unknown_type", name = name),
+    }
 }
 
 /// The references of a batch worth collecting from its records: those that can be checked.
@@ -581,6 +624,7 @@ impl Run<'_> {
                 let reader = s.spawn(move || {
                     let mut r =
                         RecordReader::new(io::BufReader::with_capacity(1 << 16, f), encoding)
+                            .messages_in(v.opts.lang)
                             .recycle_from(recycle_rx);
                     loop {
                         match r.next_batch() {
@@ -674,6 +718,10 @@ impl Run<'_> {
         for i in o.issues {
             self.accs[file].error(i);
         }
+        for note in o.warnings {
+            let normaliser = &self.v.normaliser;
+            self.accs[file].counted_warning(note, |n| normaliser.message(t, n));
+        }
         if had_errors && self.v.opts.policy == Policy::DropRecords {
             return;
         }
@@ -704,14 +752,16 @@ impl Run<'_> {
                             format!("/{idx}")
                         };
                         let first = e.get().index;
-                        let shown = e.key().replace('\u{1f}', ", ");
+                        let shown = key_shown(t, e.key());
                         self.accs[file].error(Issue::new(
                             Some(idx),
                             pointer,
                             codes::KEY_DUPLICATE,
-                            format!(
-                                "the key ({shown}) was already used by record {first}; keys are \
-                                 unique within a file: merge or remove one of them"
+                            msg!(
+                                self.v.opts.lang,
+                                "key-duplicate",
+                                key = shown,
+                                first = first
                             ),
                         ));
                     }
@@ -726,9 +776,11 @@ impl Run<'_> {
                     Some(idx),
                     format!("/{idx}/email"),
                     codes::KEY_DUPLICATE,
-                    format!(
-                        "e-mail \"{email}\" is already used by record {first} (e-mails are \
-                         compared ignoring case); each customer needs their own"
+                    msg!(
+                        self.v.opts.lang,
+                        "key-duplicate-email",
+                        email = &email,
+                        first = *first
                     ),
                 ));
             } else {
@@ -794,21 +846,26 @@ impl Run<'_> {
         if found {
             return None;
         }
-        let why = if let Some(r) = rejected_in {
-            format!(" on the portal ({r}, which has it, was rejected)")
+        let lang = self.v.opts.lang;
+        let target = target.name();
+        let message = if let Some(file) = rejected_in {
+            msg!(
+                lang,
+                "ref-missing-rejected",
+                target = target,
+                value = value,
+                file = file
+            )
         } else if deleted {
-            " (this batch deletes it)".to_string()
+            msg!(lang, "ref-missing-deleted", target = target, value = value)
         } else {
-            String::new()
+            msg!(lang, "ref-missing", target = target, value = value)
         };
         Some(Issue::new(
             Some(record),
             pointer_of(record, path, at),
             codes::REF_MISSING,
-            format!(
-                "{target} \"{value}\" does not exist{why}: it is neither in this batch nor on the \
-                 portal; send that {target} record or fix the reference"
-            ),
+            message,
         ))
     }
 
@@ -819,14 +876,14 @@ impl Run<'_> {
         folder: AttachedFolder,
         name: &str,
     ) -> Option<Issue> {
+        let lang = self.v.opts.lang;
+        let file = format!("{folder}/{name}");
         let message = match self.files_in_batch.get(&(folder, name)) {
             Some(true) => return None,
             // Validating alone, the file exists and its own report says what is wrong; for
             // the engine it will not reach the server, so the reference would dangle.
             Some(false) if self.state.is_none() => return None,
-            Some(false) => format!(
-                "{folder}/{name} is in the batch but was rejected (see its report); fix that file"
-            ),
+            Some(false) => msg!(lang, "file-missing-rejected", file = file),
             None => {
                 match self.state.and_then(|s| s.has_attached(folder, name)) {
                     Some(true) => return None,
@@ -834,10 +891,7 @@ impl Run<'_> {
                     None if !self.folders.contains(&folder) => return None,
                     None => {}
                 }
-                format!(
-                    "{folder}/{name} is neither in this batch nor on the server; put the file into \
-                     {folder}/ or fix the name"
-                )
+                msg!(lang, "file-missing", file = file, folder = folder.name())
             }
         };
         Some(Issue::new(
@@ -901,11 +955,7 @@ impl Run<'_> {
                 Some(idx),
                 format!("/{idx}/parent_id"),
                 codes::TREE_CYCLE,
-                format!(
-                    "categories {} form a cycle through parent_id; the tree must have roots: \
-                     break the cycle",
-                    names.join(" → ")
-                ),
+                msg!(self.v.opts.lang, "tree-cycle", cycle = names.join(" → ")),
             ));
         }
     }
@@ -972,30 +1022,122 @@ impl Validator {
                 }
             },
         };
-        if want_min {
-            strict::minify_into(bytes, &mut o.minified);
-        }
-        self.schemas.check(t, index, tape.root(), &mut o.issues);
-        let value = match &self.reads[&t] {
-            Some(members) => tape.root().to_value_with(members),
-            None => tape.root().to_value(),
+        // Canonical records pass the quick schema pass and are written as they are; the
+        // others are normalised (see `normalise::gate`) and checked in their new form.
+        let mut scan = normalise::Scan::default();
+        let rewritten: String;
+        let retaped;
+        let root = if self.schemas.quick_valid(t, tape.root()) {
+            if want_min {
+                strict::minify_into(bytes, &mut o.minified);
+            }
+            tape.root()
+        } else {
+            scan = self.normaliser.scan(t, index, tape.root());
+            if scan.edits.is_empty() {
+                if want_min {
+                    strict::minify_into(bytes, &mut o.minified);
+                }
+                self.schemas
+                    .explain(t, index, tape.root(), self.opts.lang, &mut o.issues);
+                tape.root()
+            } else {
+                let mut out = Vec::with_capacity(bytes.len());
+                rewrite::write(bytes, &scan.edits, &mut out);
+                // Edits cut the record at token boundaries and insert JSON strings, so the
+                // text stays UTF-8; simdutf8 confirms it at memory speed (std's check was 6%
+                // of the time on a file that needs normalising throughout).
+                rewritten = match simdutf8::basic::from_utf8(&out) {
+                    // SAFETY: `out` was just validated as UTF-8.
+                    Ok(_) => unsafe { String::from_utf8_unchecked(out) },
+                    Err(_) => String::new(),
+                };
+                retaped = Tape::parse(&rewritten);
+                match &retaped {
+                    Some(t2) => {
+                        if want_min {
+                            o.minified.extend_from_slice(rewritten.as_bytes());
+                        }
+                        self.schemas
+                            .check(t, index, t2.root(), self.opts.lang, &mut o.issues);
+                        t2.root()
+                    }
+                    // Not expected (the rewrite of strict JSON is strict JSON): the record is
+                    // then checked and published as written.
+                    None => {
+                        scan = normalise::Scan::default();
+                        if want_min {
+                            strict::minify_into(bytes, &mut o.minified);
+                        }
+                        self.schemas
+                            .explain(t, index, tape.root(), self.opts.lang, &mut o.issues);
+                        tape.root()
+                    }
+                }
+            }
         };
-        checks::check_record(t, index, &value, is_delta, &mut o.issues);
+        let value = match &self.reads[&t] {
+            Some(members) => root.to_value_with(members),
+            None => root.to_value(),
+        };
+        checks::check_record(t, index, &value, is_delta, self.opts.lang, &mut o.issues);
         record_facts(t, is_delta, &value, wanted, &mut o);
+        if !scan.notes.is_empty() {
+            self.take_notes(t, index, scan, &mut o);
+        }
+        drop_facts_already_wrong(t, &mut o);
         o
+    }
+
+    /// Adds what the normaliser found; a value it refuses gets no other error (one mistake,
+    /// one message), and is not looked up as a reference or a key.
+    fn take_notes(&self, t: DataType, index: u64, scan: normalise::Scan, o: &mut RecordOutcome) {
+        if scan.notes.iter().any(|n| n.error) {
+            o.issues.retain(|i| !scan.covers(&i.pointer));
+            let refs = t.references();
+            o.refs
+                .retain(|(w, at, _)| !scan.covers(&pointer_of(index, refs[*w as usize].path, *at)));
+            let atts = t.attachments();
+            o.files
+                .retain(|(w, at, _)| !scan.covers(&pointer_of(index, atts[*w as usize].path, *at)));
+            if t.has_id_key() && scan.covers(&format!("/{index}/id")) {
+                o.key = None;
+            }
+        }
+        let mut errors = Vec::new();
+        for n in scan.notes {
+            if n.error {
+                errors.push(n.issue);
+            } else {
+                o.warnings.push(n);
+            }
+        }
+        errors.append(&mut o.issues);
+        o.issues = errors;
     }
 
     /// A record that is not strict JSON, reported with its line or pointer.
     fn parse_problem(&self, p: ParseProblem, batch: &Batch, span: &Span, o: &mut RecordOutcome) {
         let index = span.index;
         match p {
-            ParseProblem::Syntax { message, line, .. } => {
+            ParseProblem::Syntax {
+                message,
+                line,
+                column,
+                cause,
+            } => {
                 let at = batch.line_of(span) + line as u64 - 1;
+                // On the record's first line, the record may start mid-line.
+                let column = if line == 1 {
+                    batch.column_of(span) + column as u64
+                } else {
+                    column as u64
+                };
                 o.issues.push(Issue::new(
                     Some(index),
                     format!("/{index}"),
                     codes::JSON_SYNTAX,
-                    format!("line {at}: {message}; the file must be strict JSON (no comments, trailing commas or NaN)"),
+                    strict::explain_syntax(self.opts.lang, at, column, cause, &message),
                 ));
             }
             ParseProblem::DuplicateKey { pointer, key } => {
@@ -1003,7 +1145,7 @@ impl Validator {
                     Some(index),
                     format!("/{index}{pointer}"),
                     codes::JSON_DUPLICATE_KEY,
-                    format!("key \"{key}\" appears twice in one object; keep one"),
+                    msg!(self.opts.lang, "json-duplicate_key", key = key),
                 ));
             }
         }
@@ -1055,6 +1197,23 @@ fn record_facts(
     }
 }
 
+/// One wrong value, one error: a reference or file name that already has an error of its own
+/// (an empty id, a name of the wrong type) is not looked up as well.
+fn drop_facts_already_wrong(t: DataType, o: &mut RecordOutcome) {
+    if o.issues.is_empty() {
+        return;
+    }
+    let issues = &o.issues;
+    let wrong = |path: &[Step], at: Option<u32>| {
+        let p = pointer_of(o.index, path, at);
+        issues.iter().any(|i| i.pointer == p)
+    };
+    o.refs
+        .retain(|(n, at, _)| !wrong(t.references()[*n as usize].path, *at));
+    o.files
+        .retain(|(n, at, _)| !wrong(t.attachments()[*n as usize].path, *at));
+}
+
 /// A record's key: `id`, or the composite key fields joined by U+001F (which ids cannot hold).
 fn key_of(t: DataType, obj: &serde_json::Map<String, Value>) -> Option<String> {
     let fields = t.key_fields();
@@ -1074,6 +1233,18 @@ fn key_of(t: DataType, obj: &serde_json::Map<String, Value>) -> Option<String> {
         }
     }
     Some(key)
+}
+
+/// A key as messages show it: `id "P-1"`, or the composite key's fields that have a value
+/// (`product_id "P-1", prices_type_id "PT-1"`).
+fn key_shown(t: DataType, key: &str) -> String {
+    t.key_fields()
+        .iter()
+        .zip(key.split('\u{1f}'))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(f, v)| format!("{f} \"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `1`, `1.0` and `1e0` are the same quantity break.
@@ -1176,8 +1347,8 @@ mod tests {
                 );
                 for delta in [false, true] {
                     let (mut full, mut part) = (Vec::new(), Vec::new());
-                    checks::check_record(t, i as u64, rec, delta, &mut full);
-                    checks::check_record(t, i as u64, &partial, delta, &mut part);
+                    checks::check_record(t, i as u64, rec, delta, Lang::En, &mut full);
+                    checks::check_record(t, i as u64, &partial, delta, Lang::En, &mut part);
                     let codes = |v: &[Issue]| -> Vec<(String, String)> {
                         v.iter()
                             .map(|x| (x.code.to_string(), x.pointer.clone()))

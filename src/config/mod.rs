@@ -5,6 +5,7 @@ mod observe;
 
 pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
 
+use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
 use crate::compo::validate::{Options, Policy};
 use crate::schedule::{Job, Plan};
@@ -103,6 +104,12 @@ pub struct RawValidation {
     pub max_picture_size: Option<u64>,
     pub max_invoice_size: Option<u64>,
     pub schemas: Option<PathBuf>,
+    /// IANA name of the zone 1C's local dates and times are in; default the host's.
+    pub timezone: Option<String>,
+    /// Every normalisation is an error: for exporters that write the canonical form.
+    pub strict: Option<bool>,
+    /// `en` or `ru`; the locale's language when absent.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,6 +391,15 @@ impl Settings {
                 .unwrap_or(defaults.max_errors_per_file),
             max_picture_size: v.max_picture_size.unwrap_or(defaults.max_picture_size),
             max_invoice_size: v.max_invoice_size.unwrap_or(defaults.max_invoice_size),
+            normalise: crate::compo::normalise::Settings {
+                zone: match &v.timezone {
+                    Some(name) => crate::compo::normalise::zone::Zone::parse(name)
+                        .map_err(|m| invalid("validation.timezone", m))?,
+                    None => defaults.normalise.zone,
+                },
+                strict: v.strict.unwrap_or(false),
+            },
+            lang: v.language.unwrap_or_else(Lang::from_env),
         };
         if validation.max_errors_per_file == 0 {
             return Err(invalid(
@@ -569,6 +585,45 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("schedule.Products"), "{e}");
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name_and_strict_is_off_by_default() {
+        let raw: RawConfig =
+            toml::from_str("[validation]\ntimezone = \"Asia/Novosibirsk\"\nstrict = true").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.normalise.zone.name(), "Asia/Novosibirsk");
+        assert!(s.validation.normalise.strict);
+        let d = Settings::from_raw(RawConfig::default(), &Overrides::default(), Path::new("/"))
+            .unwrap();
+        assert!(!d.validation.normalise.strict);
+        let raw: RawConfig = toml::from_str("[validation]\ntimezone = \"GMT+3\"").unwrap();
+        let e = Settings::from_raw(raw, &Overrides::default(), Path::new("/"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("validation.timezone:") && e.contains("GMT+3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_language_of_messages_is_en_or_ru() {
+        let raw: RawConfig = toml::from_str("[validation]\nlanguage = \"ru\"").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.lang, Lang::Ru);
+        let raw: RawConfig = toml::from_str("[validation]\nlanguage = \"en\"").unwrap();
+        let s = Settings::from_raw(raw, &Overrides::default(), Path::new("/")).unwrap();
+        assert_eq!(s.validation.lang, Lang::En);
+        let e = toml::from_str::<RawConfig>("[validation]\nlanguage = \"de\"")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("language") && e.contains("en") && e.contains("ru"),
+            "{e}"
+        );
     }
 
     #[test]

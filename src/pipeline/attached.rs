@@ -119,6 +119,7 @@ impl Engine {
         let done_files = AtomicU64::new(0);
         let done_bytes = AtomicU64::new(0);
         let max = self.s.validation.max_size(folder);
+        let lang = self.s.validation.lang;
         let transport = self.transport.clone();
         let flush = self.s.attached.flush_each_file;
         let t0 = Instant::now();
@@ -145,7 +146,7 @@ impl Engine {
                     group
                         .par_iter()
                         .map(|t| {
-                            let issues = attached::check_file(&t.path, &t.name, folder, max);
+                            let issues = attached::check_file(&t.path, &t.name, folder, max, lang);
                             let rel = format!("{}/{}", folder.name(), t.name);
                             if !issues.is_empty() {
                                 let mut r = Report::new(&rel, Some(folder.name().into()));

@@ -148,7 +148,9 @@ pub fn mirror_names(outbox: &std::path::Path) -> HashMap<AttachedFolder, HashSet
                 .map(|rd| {
                     rd.flatten()
                         .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| crate::compo::attached::check_name(n, f).is_ok())
+                        .filter(|n| {
+                            crate::compo::attached::check_name(n, f, Default::default()).is_ok()
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

@@ -13,6 +13,8 @@ pub fn fixtures() -> PathBuf {
 pub fn cli() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_compo-exchange"));
     c.env_remove("RUST_LOG");
+    // Messages follow the locale: the tests read them in English unless they say otherwise.
+    c.env("LC_ALL", "C.UTF-8");
     c
 }
 

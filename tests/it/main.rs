@@ -19,3 +19,4 @@ mod sellper;
 mod sshd;
 mod transport;
 mod validate;
+mod validate_1c;

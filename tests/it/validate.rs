@@ -116,9 +116,136 @@ fn text_output_names_file_record_pointer_code_and_summary() {
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1));
     let line = text.lines().next().unwrap();
-    assert!(line.contains("record 0 at /0/barcodes/1"), "{line}");
-    assert!(line.contains("barcode.checksum"), "{line}");
+    // The record starts on line 2 of the file: `file:2:` as compilers write it.
+    let file = p.display().to_string();
+    assert!(
+        line.starts_with(&format!(
+            "{file}:2: record 0 at /0/barcodes/1: error barcode.checksum: "
+        )),
+        "{line}"
+    );
     assert!(text.lines().last().unwrap().contains("1 invalid"), "{text}");
+    // The JSON report carries the line too.
+    let o = run([
+        "validate".into(),
+        "--format".into(),
+        "json".into(),
+        "--type".into(),
+        "products".into(),
+        p.into_os_string(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["errors"][0]["line"], 2, "{v}");
+}
+
+/// A catalogue as 1C writes it by hand: one record per tab-indented line, CRLF.
+fn one_c_file(dir: &std::path::Path, name: &str, records: &[&str]) -> std::path::PathBuf {
+    let body: Vec<String> = records.iter().map(|r| format!("\t{r}")).collect();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("[\r\n{}\r\n]\r\n", body.join(",\r\n"))).unwrap();
+    p
+}
+
+#[test]
+fn messages_follow_lang_and_the_locale() {
+    let p = fixtures().join("invalid/products/barcode-checksum.json");
+    let ru = |o: &std::process::Output| {
+        let text = stdout(o);
+        assert!(
+            text.contains("ошибка barcode.checksum: у штрихкода"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 файл, 4 записи: без ошибок 0, с ошибками 1"),
+            "{text}"
+        );
+    };
+    ru(&run([
+        "validate".into(),
+        "--lang".into(),
+        "ru".into(),
+        "--type".into(),
+        "products".into(),
+        p.clone().into_os_string(),
+    ]));
+    let mut c = crate::harness::cli();
+    c.env("LC_ALL", "ru_RU.UTF-8")
+        .args(["validate", "--type", "products"])
+        .arg(&p);
+    ru(&c.output().unwrap());
+    // --lang wins over the locale; codes are the same in every language.
+    let mut c = crate::harness::cli();
+    c.env("LC_ALL", "ru_RU.UTF-8")
+        .args(["validate", "--lang", "en", "--type", "products"])
+        .arg(&p);
+    let text = stdout(&c.output().unwrap());
+    assert!(text.contains("error barcode.checksum: barcode"), "{text}");
+    assert_eq!(
+        run(["validate", "--lang", "de", "x.json"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn an_empty_required_reference_is_one_error_and_control_characters_are_escaped() {
+    let d = crate::harness::tempdir();
+    std::fs::copy(
+        fixtures().join("valid/price_groups.json"),
+        d.path().join("price_groups.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("valid/categories.json"),
+        d.path().join("categories.json"),
+    )
+    .unwrap();
+    one_c_file(
+        d.path(),
+        "products.json",
+        &[
+            r#"{"id": "P-1", "name": "Чай", "category_id": "", "unit": "шт", "price_group_id": "PG-CHEM"}"#,
+            r#"{"id": "P-\u0001", "name": "Кофе", "category_id": "CAT-1", "unit": "шт"}"#,
+        ],
+    );
+    let o = run([std::ffi::OsString::from("validate"), d.path().into()]);
+    let text = stdout(&o);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error ")).collect();
+    assert_eq!(errors.len(), 2, "{text}");
+    // One error for the empty id (the normaliser names the idiom), no ref.missing besides.
+    assert!(
+        // An empty required reference is one of the idioms of spec 4.1 (value.required_empty).
+        errors[0].ends_with("products.json:2: record 0 at /0/category_id: error value.required_empty: an empty value \"\" in `category_id`: the field is required, fill it in the ERP"),
+        "{text}"
+    );
+    assert!(
+        errors[1].contains("products.json:3: record 1 at /1/id: error schema.pattern"),
+        "{text}"
+    );
+    assert!(errors[1].contains("\"P-\\u0001\""), "{text}");
+    assert!(!text.contains('\u{1}'), "{text}");
+}
+
+#[test]
+fn a_quote_inside_a_name_is_reported_with_line_column_and_the_fix() {
+    let d = crate::harness::tempdir();
+    let p = one_c_file(
+        d.path(),
+        "warehouses.json",
+        &[
+            r#"{"id": "WH-1", "name": "Склад"}"#,
+            r#"{"id": "WH-2", "name": "Склад "Северный""}"#,
+        ],
+    );
+    let o = run(["validate".into(), p.clone().into_os_string()]);
+    let text = stdout(&o);
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.contains(
+            ":3: record 1 at /1: error json.syntax: line 3, column 33: a double quote inside a \
+             text value ends it too early; write a quote inside text as \\\""
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -171,4 +298,95 @@ fn windows_1251_can_be_forced_and_utf8_enforced() {
         cp.into_os_string(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// Every message of every fixture, in both languages, as `fixtures/messages.json` records them:
+/// a change of wording shows in review, and no message can go missing in one language.
+/// `REGEN_MESSAGES=1 cargo test --test it every_fixture_message` rewrites the file.
+#[test]
+fn every_fixture_message_in_both_languages() {
+    use compo_exchange::compo::messages::Lang;
+    use compo_exchange::compo::model::{DataType, Side};
+    use compo_exchange::compo::schema::Schemas;
+    use compo_exchange::compo::validate::{BatchInput, Options, Quiet, Validator};
+    let exp = expected();
+    let schemas = Schemas::load(None).unwrap();
+    let run_in = |lang: Lang, rel: &str| -> Vec<compo_exchange::compo::report::Report> {
+        let v = Validator::new(
+            schemas.clone(),
+            Options {
+                lang,
+                ..Options::default()
+            },
+        );
+        let path = fixtures().join(rel);
+        let batch = if path.is_dir() {
+            BatchInput::from_folder(&path, Side::Outbound).unwrap()
+        } else {
+            let parent = path.parent().unwrap().file_name().unwrap();
+            let t = DataType::from_name(&parent.to_string_lossy());
+            BatchInput::from_files(std::slice::from_ref(&path), Side::Outbound, t)
+        };
+        v.validate(&batch, None, &mut Quiet)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.report)
+            .collect()
+    };
+    let mut all = serde_json::Map::new();
+    let names = exp["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(exp["batches"].as_object().unwrap().keys());
+    for rel in names {
+        let (en, ru) = (run_in(Lang::En, rel), run_in(Lang::Ru, rel));
+        let mut found = Vec::new();
+        for (e, r) in en.iter().zip(&ru) {
+            let file = std::path::Path::new(&e.file)
+                .strip_prefix(fixtures())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| e.file.clone());
+            for (a, b) in e.errors.iter().zip(&r.errors) {
+                assert_eq!((&a.code, &a.pointer), (&b.code, &b.pointer), "{rel}");
+                assert_ne!(a.message, b.message, "{rel}: {} not translated", a.code);
+                found.push(serde_json::json!({"file": file, "code": a.code,
+                    "pointer": a.pointer, "en": a.message, "ru": b.message}));
+            }
+        }
+        if !found.is_empty() {
+            all.insert(rel.clone(), Value::Array(found));
+        }
+    }
+    let golden = fixtures().join("messages.json");
+    let text = serde_json::to_string_pretty(&Value::Object(all)).unwrap() + "\n";
+    if std::env::var_os("REGEN_MESSAGES").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    assert!(
+        want == text,
+        "messages differ from fixtures/messages.json; review and regenerate with REGEN_MESSAGES=1"
+    );
+}
+
+#[test]
+fn the_exchange_writes_its_reports_in_the_configured_language() {
+    let w = crate::harness::Work::with_config("[validation]\nlanguage = \"ru\"");
+    w.run("once", &["--samples"]);
+    w.drop_file(
+        "remains.delta-b.json",
+        br#"[{"product_id":"P-404","warehouse_id":"WH-MSK","quantity":3}]"#,
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let text =
+        std::fs::read_to_string(w.path("rejected/remains.delta-b.json.report.json")).unwrap();
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["errors"][0]["code"], "ref.missing");
+    assert_eq!(
+        r["errors"][0]["message"],
+        "в products нет записи «P-404»: её нет ни в этой выгрузке, ни на портале; выгрузите \
+         эту запись в products или исправьте ссылку"
+    );
 }

@@ -31,6 +31,7 @@ use super::output::{Dec, Outputs};
 use super::xml::{utf8_stream, Node, ReadError, Start, XmlCursor};
 use super::SellperError;
 use crate::compo::checks::check_record;
+use crate::compo::messages::Lang;
 use crate::compo::model::DataType;
 use crate::compo::report::{codes, Issue, Report};
 use serde_json::{json, Map, Value};
@@ -212,7 +213,7 @@ impl Conv<'_> {
         }
         let index = self.out.push(t, snapshot, &record)?;
         let mut found = Vec::new();
-        check_record(t, index, &record, !snapshot, &mut found);
+        check_record(t, index, &record, !snapshot, Lang::from_env(), &mut found);
         if found.is_empty() {
             return Ok(());
         }

@@ -2,11 +2,18 @@
 //! Windows-1251), checks the top-level array's structure and cuts the input into batches of
 //! whole records that can be parsed and checked in parallel.
 //!
+//! Which encodings are accepted is decided in [`encoding`]: UTF-8 as it is; Windows-1251 when
+//! configured, or in `auto` mode when a detector (chardetng) also reads the file so; anything
+//! else (KOI8-R, Latin-1, a mix) refused with the encoding it looks like. The detector only
+//! ever sees files that are not UTF-8, so UTF-8 input pays nothing for it.
+//!
 //! Only the array's punctuation is checked here; each record's inside is parsed strictly later,
 //! on a worker thread. Memory is bounded by the batch size plus the largest record.
 
+mod encoding;
+
+use super::messages::{msg, Lang};
 use super::report::{codes, Issue};
-use encoding_rs::WINDOWS_1251;
 use std::io::{self, Read};
 
 /// How to decode a data file.
@@ -39,6 +46,8 @@ pub struct Batch {
     pub records: Vec<Span>,
     /// Line number (1-based) of `data[0]` in the decoded file.
     pub first_line: u64,
+    /// Characters before `data[0]` on its line.
+    first_column: u64,
     /// `data` was validated as UTF-8 (or decoded into it) as a whole.
     utf8: bool,
 }
@@ -78,6 +87,51 @@ impl Batch {
     pub fn line_of(&self, s: &Span) -> u64 {
         self.first_line + memchr::memchr_iter(b'\n', &self.data[..s.start]).count() as u64
     }
+
+    /// Characters before a record's first byte on its line (0 when the record starts a line);
+    /// only computed for records that have problems.
+    pub fn column_of(&self, s: &Span) -> u64 {
+        let before = &self.data[..s.start];
+        match memchr::memrchr(b'\n', before) {
+            Some(n) => chars_in(&before[n + 1..]),
+            None => self.first_column + chars_in(before),
+        }
+    }
+}
+
+/// The line (from 1) on which each record of `wanted` starts, read again from `src`: reports
+/// name the line of each bad record, and only files with bad records pay for a second reading.
+/// Reading stops at the last wanted record, or where the file stops being readable.
+pub fn record_lines(
+    src: impl Read,
+    mode: EncodingMode,
+    wanted: &std::collections::BTreeSet<u64>,
+) -> std::collections::HashMap<u64, u64> {
+    let mut out = std::collections::HashMap::new();
+    let Some(&last) = wanted.last() else {
+        return out;
+    };
+    let mut r = RecordReader::new(io::BufReader::with_capacity(1 << 16, src), mode);
+    while let Ok(Some(b)) = r.next_batch() {
+        // One pass over the batch: count line breaks from one wanted record to the next.
+        let (mut line, mut at) = (b.first_line, 0);
+        for s in &b.records {
+            if wanted.contains(&s.index) {
+                line += memchr::memchr_iter(b'\n', &b.data[at..s.start]).count() as u64;
+                at = s.start;
+                out.insert(s.index, line);
+            }
+        }
+        if b.records.last().is_some_and(|s| s.index >= last) {
+            break;
+        }
+    }
+    out
+}
+
+/// UTF-8 characters in `b` (its bytes that do not continue a character).
+fn chars_in(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u64
 }
 
 /// Why reading stopped.
@@ -139,10 +193,27 @@ pub struct RecordReader<R> {
     state: State,
     next_index: u64,
     lines_before_buf: u64,
+    /// Characters before `buf[0]` on its line.
+    columns_before_buf: u64,
     bytes_read: u64,
     decoder: Option<encoding_rs::Decoder>,
+    /// Set when `auto` mode fell back from UTF-8: what the undecoded bytes look like.
+    /// Dropped once it has seen [`DETECTOR_SAMPLE`] bytes and judged them: it reads about
+    /// 10 MB/s, and a file does not change its encoding half-way (a part in UTF-8 is caught
+    /// by `utf8_pairs` over the whole file).
+    detector: Option<Box<chardetng::EncodingDetector>>,
+    /// Bytes fed to the detector.
+    detector_fed: usize,
+    /// `auto` mode fell back to Windows-1251: the file must prove to be that.
+    guessing: bool,
+    /// Non-ASCII bytes fed to the detector.
     high_bytes: u64,
-    cyrillic: u64,
+    /// Pairs of bytes that read as a UTF-8 Cyrillic letter (`D0`/`D1` then `80..BF`): in a
+    /// Windows-1251 file, the mark of a part saved in UTF-8.
+    utf8_pairs: u64,
+    /// The last byte decoded, for pairs cut by a chunk boundary.
+    last_byte: u8,
+    lang: Lang,
     pending: Option<ReadError>,
     /// Batch buffers handed back by the consumer, reused instead of fresh allocations (fresh
     /// multi-megabyte blocks cost page faults and zeroing).
@@ -153,6 +224,12 @@ impl<R: Read> RecordReader<R> {
     /// Reuses the buffers received on `rx` for new batches.
     pub fn recycle_from(mut self, rx: crossbeam_channel::Receiver<Vec<u8>>) -> Self {
         self.recycled = Some(rx);
+        self
+    }
+
+    /// Writes its messages in `lang`.
+    pub fn messages_in(mut self, lang: Lang) -> Self {
+        self.lang = lang;
         self
     }
 
@@ -176,10 +253,16 @@ impl<R: Read> RecordReader<R> {
             state: State::Start,
             next_index: 0,
             lines_before_buf: 1,
+            columns_before_buf: 0,
             bytes_read: 0,
             decoder: None,
+            detector: None,
+            detector_fed: 0,
+            guessing: false,
             high_bytes: 0,
-            cyrillic: 0,
+            utf8_pairs: 0,
+            last_byte: 0,
+            lang: Lang::default(),
             pending: None,
             recycled: None,
         }
@@ -206,6 +289,17 @@ impl<R: Read> RecordReader<R> {
     fn content_err(&self, record: Option<u64>, code: &str, message: String) -> ReadError {
         let pointer = record.map(|r| format!("/{r}")).unwrap_or_default();
         ReadError::Content(Issue::new(record, pointer, code, message))
+    }
+
+    /// Line and column (in characters, from 1) of `buf[pos]` in the file.
+    fn position(&self, pos: usize) -> (u64, u64) {
+        let end = pos.min(self.filled);
+        let before = &self.buf[..end];
+        let column = match memchr::memrchr(b'\n', before) {
+            Some(n) => chars_in(&before[n + 1..]),
+            None => self.columns_before_buf + chars_in(before),
+        };
+        (self.line_at(pos), column + 1)
     }
 
     fn line_at(&self, pos: usize) -> u64 {
@@ -276,9 +370,7 @@ impl<R: Read> RecordReader<R> {
                 return Err(self.content_err(
                     None,
                     codes::ENCODING_INVALID,
-                    "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as \
-                     UTF-8"
-                        .into(),
+                    msg!(self.lang, "encoding-invalid-utf16"),
                 ));
             }
         }
@@ -295,8 +387,7 @@ impl<R: Read> RecordReader<R> {
             return Err(self.content_err(
                 None,
                 codes::ENCODING_INVALID,
-                "the file contains NUL bytes: it is UTF-16 or binary, not text; save it as UTF-8"
-                    .into(),
+                msg!(self.lang, "encoding-invalid-nul"),
             ));
         }
         if direct {
@@ -309,117 +400,6 @@ impl<R: Read> RecordReader<R> {
             self.decode_1251(from, n)?;
         }
         Ok(true)
-    }
-
-    fn decode_1251(&mut self, from: usize, n: usize) -> Result<(), ReadError> {
-        let raw = &self.raw[from..n];
-        for &b in raw {
-            if b >= 0x80 {
-                self.high_bytes += 1;
-                if b >= 0xC0 || b == 0xA8 || b == 0xB8 {
-                    self.cyrillic += 1;
-                } else if b == 0x98 {
-                    return Err(self.content_err(
-                        None,
-                        codes::ENCODING_INVALID,
-                        "byte 0x98 is not a Windows-1251 character: the file is neither UTF-8 \
-                         nor Windows-1251; save it as UTF-8"
-                            .into(),
-                    ));
-                }
-            }
-        }
-        let mut dec = self
-            .decoder
-            .take()
-            .unwrap_or_else(|| WINDOWS_1251.new_decoder_without_bom_handling());
-        let need = dec
-            .max_utf8_buffer_length(n - from)
-            .unwrap_or((n - from) * 3);
-        let start = self.filled;
-        self.room(need);
-        let (result, _, written, _) = dec.decode_to_utf8(
-            &self.raw[from..n],
-            &mut self.buf[start..start + need],
-            false,
-        );
-        debug_assert_eq!(result, encoding_rs::CoderResult::InputEmpty);
-        self.decoder = Some(dec);
-        self.filled = start + written;
-        self.validated = self.filled;
-        Ok(())
-    }
-
-    /// Validates the undecided tail of `buf` as UTF-8, switching to Windows-1251 when the
-    /// content so far was plain ASCII and the first non-ASCII byte is not UTF-8.
-    fn check_utf8(&mut self, at_eof: bool) -> Result<(), ReadError> {
-        let tail = &self.buf[self.validated..self.filled];
-        match simdutf8::compat::from_utf8(tail) {
-            Ok(_) => {
-                if self.decoding == Decoding::Undecided && !tail.is_ascii() {
-                    self.decoding = Decoding::Utf8;
-                }
-                self.validated = self.filled;
-                Ok(())
-            }
-            Err(e) => {
-                let good = e.valid_up_to();
-                let prefix_ascii = tail[..good].is_ascii();
-                if e.error_len().is_none() && !at_eof {
-                    // A character cut by the chunk boundary: wait for the rest.
-                    if self.decoding == Decoding::Undecided && !prefix_ascii {
-                        self.decoding = Decoding::Utf8;
-                    }
-                    self.validated += good;
-                    return Ok(());
-                }
-                if self.mode == EncodingMode::Auto
-                    && self.decoding == Decoding::Undecided
-                    && prefix_ascii
-                {
-                    self.decoding = Decoding::Windows1251;
-                    let undecoded = self.buf[self.validated..self.filled].to_vec();
-                    self.filled = self.validated;
-                    let (from, n) = (0, undecoded.len());
-                    let saved = std::mem::replace(&mut self.raw, undecoded);
-                    let r = self.decode_1251(from, n);
-                    self.raw = saved;
-                    return r;
-                }
-                let line = self.line_at(self.validated + good);
-                Err(self.content_err(
-                    None,
-                    codes::ENCODING_INVALID,
-                    format!(
-                        "invalid UTF-8 at line {line} (byte offset {}); the file must be UTF-8 \
-                         or Windows-1251 throughout: re-save it in one encoding",
-                        self.bytes_read as usize - (self.filled - self.validated - good)
-                    ),
-                ))
-            }
-        }
-    }
-
-    fn finish_decoding(&mut self) -> Result<(), ReadError> {
-        if self.decoding == Decoding::Windows1251 {
-            // Most non-ASCII bytes of Russian text in Windows-1251 are letters; a file where
-            // they are not is some other single-byte encoding we must not guess at.
-            if self.high_bytes > 0 && self.cyrillic * 10 < self.high_bytes * 7 {
-                return Err(self.content_err(
-                    None,
-                    codes::ENCODING_INVALID,
-                    format!(
-                        "the file is not UTF-8, and only {} of its {} non-ASCII bytes are \
-                         Cyrillic letters in Windows-1251: it is in another encoding; save it \
-                         as UTF-8",
-                        self.cyrillic, self.high_bytes
-                    ),
-                ));
-            }
-        } else if self.validated < self.filled {
-            self.check_utf8(true)?;
-        }
-        Ok(())
     }
 
     /// Makes sure at least one unscanned byte is in `buf` (false at end of input).
@@ -493,7 +473,12 @@ impl<R: Read> RecordReader<R> {
         self.filled = rest;
         let len = self.pos;
         let first_line = self.lines_before_buf;
+        let first_column = self.columns_before_buf;
         self.lines_before_buf += memchr::memchr_iter(b'\n', &data[..len]).count() as u64;
+        self.columns_before_buf = match memchr::memrchr(b'\n', &data[..len]) {
+            Some(n) => chars_in(&data[n + 1..len]),
+            None => first_column + chars_in(&data[..len]),
+        };
         let utf8 = self.pos <= self.validated;
         self.validated -= self.pos.min(self.validated);
         self.pos = 0;
@@ -502,6 +487,7 @@ impl<R: Read> RecordReader<R> {
             len,
             records,
             first_line,
+            first_column,
             utf8,
         }
     }
@@ -510,7 +496,7 @@ impl<R: Read> RecordReader<R> {
         let c = self.skip_ws()?;
         match (self.state, c) {
             (State::Start, None) => {
-                Err(self.content_err(None, codes::FILE_EMPTY, "the file is empty".into()))
+                Err(self.content_err(None, codes::FILE_EMPTY, msg!(self.lang, "file-empty")))
             }
             (State::Start, Some(b'[')) => {
                 self.pos += 1;
@@ -520,19 +506,25 @@ impl<R: Read> RecordReader<R> {
             (State::Start, Some(b'{')) => Err(self.content_err(
                 None,
                 codes::JSON_NOT_ARRAY,
-                "the file holds one JSON object; a data file is an array of records: wrap the \
-                 records in [ ]"
-                    .into(),
+                msg!(self.lang, "json-not_array-object"),
             )),
             (State::Start, Some(b)) if b == b'"' || b == b'-' || b.is_ascii_alphanumeric() => {
                 Err(self.content_err(
                     None,
                     codes::JSON_NOT_ARRAY,
-                    "the file holds a single JSON value; a data file is an array of records".into(),
+                    msg!(self.lang, "json-not_array-scalar"),
                 ))
             }
             (State::Start, Some(b)) => {
-                Err(self.syntax_here(None, format!("expected '[' but found {}", show(b))))
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-expected-array",
+                    line = line,
+                    column = column,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
             }
             (State::AfterOpen, Some(b']')) | (State::AfterValue, Some(b']')) => {
                 self.pos += 1;
@@ -544,48 +536,65 @@ impl<R: Read> RecordReader<R> {
                 self.state = State::AfterComma;
                 Ok(())
             }
-            (State::AfterComma, Some(b']')) => Err(self.syntax_here(
-                None,
-                "trailing comma after the last record; remove it".into(),
-            )),
+            (State::AfterComma, Some(b']')) => {
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-trailing-comma-records",
+                    line = line,
+                    column = column
+                );
+                Err(self.syntax_err(None, message))
+            }
             (State::AfterOpen | State::AfterComma, Some(_)) => {
                 let span = self.scan_record()?;
                 records.push(span);
                 self.state = State::AfterValue;
                 Ok(())
             }
-            (State::AfterValue, Some(b)) => Err(self.syntax_here(
-                None,
-                format!(
-                    "expected ',' or ']' after record {} but found {}",
-                    self.next_index - 1,
-                    show(b)
-                ),
-            )),
-            (State::AfterOpen | State::AfterValue | State::AfterComma, None) => Err(self
-                .syntax_here(
-                    None,
-                    "the file ends before the closing ']': it is truncated; send it again".into(),
-                )),
+            (State::AfterValue, Some(b)) => {
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-after-record",
+                    line = line,
+                    column = column,
+                    index = self.next_index - 1,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
+            }
+            (State::AfterOpen | State::AfterValue | State::AfterComma, None) => {
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-truncated",
+                    line = line,
+                    column = column
+                );
+                Err(self.syntax_err(None, message))
+            }
             (State::AfterClose, None) => {
                 self.state = State::Done;
                 Ok(())
             }
-            (State::AfterClose, Some(b)) => Err(self.syntax_here(
-                None,
-                format!("{} after the closing ']'; remove it", show(b)),
-            )),
+            (State::AfterClose, Some(b)) => {
+                let (line, column) = self.position(self.pos);
+                let message = msg!(
+                    self.lang,
+                    "json-syntax-after-close",
+                    line = line,
+                    column = column,
+                    found = show(b)
+                );
+                Err(self.syntax_err(None, message))
+            }
             (State::Done, _) => Ok(()),
         }
     }
 
-    fn syntax_here(&self, record: Option<u64>, message: String) -> ReadError {
-        let line = self.line_at(self.pos);
-        self.content_err(
-            record,
-            codes::JSON_SYNTAX,
-            format!("line {line}: {message}"),
-        )
+    fn syntax_err(&self, record: Option<u64>, message: String) -> ReadError {
+        self.content_err(record, codes::JSON_SYNTAX, message)
     }
 
     fn scan_record(&mut self) -> Result<Span, ReadError> {
@@ -598,18 +607,30 @@ impl<R: Read> RecordReader<R> {
                     self.next_index += 1;
                     return Ok(Span { start, end, index });
                 }
-                Scan::Invalid(at, msg) => {
+                Scan::Invalid(at, found) => {
                     self.pos = at;
+                    let (line, column) = self.position(self.pos);
                     // Nothing of a record has begun yet: the problem lies between records.
-                    let hint = if self.buf[at] == b'/' {
-                        " (JSON has no comments: remove it)"
+                    let message = if self.buf[at] == b'/' {
+                        msg!(
+                            self.lang,
+                            "json-syntax-record-start-comment",
+                            line = line,
+                            column = column,
+                            found = found,
+                            index = index
+                        )
                     } else {
-                        ""
+                        msg!(
+                            self.lang,
+                            "json-syntax-record-start",
+                            line = line,
+                            column = column,
+                            found = found,
+                            index = index
+                        )
                     };
-                    return Err(self.syntax_here(
-                        None,
-                        format!("{msg} where record {index} should start{hint}"),
-                    ));
+                    return Err(self.syntax_err(None, message));
                 }
                 Scan::Incomplete => {
                     let before = self.validated;
@@ -627,13 +648,15 @@ impl<R: Read> RecordReader<R> {
                             });
                         }
                         self.pos = self.validated;
-                        return Err(self.syntax_here(
-                            Some(index),
-                            format!(
-                                "the file ends inside record {index}: it is truncated; send it \
-                                 again"
-                            ),
-                        ));
+                        let (line, column) = self.position(self.pos);
+                        let message = msg!(
+                            self.lang,
+                            "json-syntax-truncated-record",
+                            line = line,
+                            column = column,
+                            index = index
+                        );
+                        return Err(self.syntax_err(Some(index), message));
                     }
                 }
             }
@@ -641,11 +664,12 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
+/// A byte as messages show it: the character, or its code when it is not printable.
 fn show(b: u8) -> String {
     if b.is_ascii_graphic() {
         format!("'{}'", b as char)
     } else {
-        format!("byte 0x{b:02X}")
+        format!("0x{b:02X}")
     }
 }
 
@@ -718,149 +742,9 @@ fn scan_value(buf: &[u8], start: usize) -> Scan {
                 None => Scan::Incomplete,
             }
         }
-        b => Scan::Invalid(start, format!("unexpected {}", show(b))),
+        b => Scan::Invalid(start, show(b)),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A reader that hands out at most `n` bytes per read, to cross every boundary.
-    struct Trickle<'a>(&'a [u8], usize);
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    fn all(
-        input: &[u8],
-        step: usize,
-        mode: EncodingMode,
-    ) -> (Vec<String>, Option<Issue>, Detected) {
-        let mut r = RecordReader::new(Trickle(input, step), mode);
-        let mut out = Vec::new();
-        loop {
-            match r.next_batch() {
-                Ok(Some(b)) => {
-                    for s in &b.records {
-                        out.push(String::from_utf8(b.bytes(s).to_vec()).unwrap());
-                    }
-                }
-                Ok(None) => return (out, None, r.detected()),
-                Err(ReadError::Content(i)) => return (out, Some(i), r.detected()),
-                Err(ReadError::Io(e)) => panic!("{e}"),
-            }
-        }
-    }
-
-    #[test]
-    fn splits_records_across_any_read_size() {
-        let input = br#" [ {"a":"x,]}\"{"} , {"b":[1,{"c":2}]},"s" ,12, null ] "#;
-        for step in [1, 2, 3, 7, 64, 4096] {
-            let (recs, err, _) = all(input, step, EncodingMode::Auto);
-            assert!(err.is_none(), "{step}: {err:?}");
-            assert_eq!(
-                recs,
-                [
-                    r#"{"a":"x,]}\"{"}"#,
-                    r#"{"b":[1,{"c":2}]}"#,
-                    r#""s""#,
-                    "12",
-                    "null"
-                ],
-                "{step}"
-            );
-        }
-    }
-
-    #[test]
-    fn structural_errors_are_reported_with_position() {
-        let cases: &[(&[u8], &str, &str)] = &[
-            (b"", codes::FILE_EMPTY, ""),
-            (b"{\"a\":1}", codes::JSON_NOT_ARRAY, ""),
-            (b"[{\"a\":1},]", codes::JSON_SYNTAX, ""),
-            (b"[{\"a\":1} {\"b\":2}]", codes::JSON_SYNTAX, ""),
-            (b"[{\"a\":1},{\"b\":", codes::JSON_SYNTAX, "/1"),
-            (b"[{\"a\":1}", codes::JSON_SYNTAX, ""),
-            (b"[{\"a\":1}] x", codes::JSON_SYNTAX, ""),
-        ];
-        for (input, code, pointer) in cases {
-            let (_, err, _) = all(input, 3, EncodingMode::Auto);
-            let err = err.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(input)));
-            assert_eq!((err.code.as_str(), err.pointer.as_str()), (*code, *pointer));
-        }
-    }
-
-    #[test]
-    fn bom_is_removed_and_windows_1251_detected() {
-        let mut bom = vec![0xEF, 0xBB, 0xBF];
-        bom.extend_from_slice("[{\"name\":\"Молоко\"}]".as_bytes());
-        let (recs, err, det) = all(&bom, 2, EncodingMode::Auto);
-        assert!(err.is_none());
-        assert_eq!(det, Detected::Utf8Bom);
-        assert_eq!(recs, ["{\"name\":\"Молоко\"}"]);
-
-        let (cp, _, _) = WINDOWS_1251.encode("[{\"name\":\"Молоко и сыр\"}]");
-        let (recs, err, det) = all(&cp, 5, EncodingMode::Auto);
-        assert!(err.is_none(), "{err:?}");
-        assert_eq!(det, Detected::Windows1251);
-        assert_eq!(recs, ["{\"name\":\"Молоко и сыр\"}"]);
-    }
-
-    #[test]
-    fn other_encodings_are_refused() {
-        let utf16: Vec<u8> = [0xFF, 0xFE]
-            .into_iter()
-            .chain("[]".encode_utf16().flat_map(|u| u.to_le_bytes()))
-            .collect();
-        let (_, err, _) = all(&utf16, 4096, EncodingMode::Auto);
-        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
-        // Latin-1 accents are not Cyrillic letters in Windows-1251 terms... mostly they are,
-        // so use the C1 range that Russian text never needs.
-        let latin = b"[{\"name\":\"\x80\x82\x84\x85\x86\x87\x89\x8B \x91\x92\x93\"}]";
-        let (_, err, _) = all(latin, 4096, EncodingMode::Auto);
-        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
-        // UTF-8 first, then a stray Windows-1251 byte: mixed files are refused.
-        let mixed = "[{\"a\":\"Молоко\"},{\"b\":\""
-            .bytes()
-            .chain([0xCC, b'"', b'}', b']'])
-            .collect::<Vec<_>>();
-        let (_, err, _) = all(&mixed, 4096, EncodingMode::Auto);
-        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
-        // Configured as UTF-8: no guessing.
-        let (cp, _, _) = WINDOWS_1251.encode("[{\"name\":\"Молоко\"}]");
-        let (_, err, _) = all(&cp, 4096, EncodingMode::Utf8);
-        assert_eq!(err.unwrap().code, codes::ENCODING_INVALID);
-    }
-
-    #[test]
-    fn batches_bound_memory() {
-        let mut input = b"[".to_vec();
-        for i in 0..50_000 {
-            if i > 0 {
-                input.push(b',');
-            }
-            input.extend_from_slice(
-                format!("{{\"id\":\"{i}\",\"pad\":\"{}\"}}\n", "x".repeat(100)).as_bytes(),
-            );
-        }
-        input.push(b']');
-        let mut r = RecordReader::new(&input[..], EncodingMode::Auto);
-        let (mut n, mut batches, mut max) = (0, 0, 0);
-        while let Some(b) = r.next_batch().unwrap() {
-            assert_eq!(b.records[0].index, n);
-            assert_eq!(b.line_of(&b.records[0]), n + 1);
-            n += b.records.len() as u64;
-            batches += 1;
-            max = max.max(b.len);
-        }
-        assert_eq!(n, 50_000);
-        assert!(batches > 1);
-        assert!(max < BATCH_BYTES + CHUNK + 4096);
-    }
-}
+mod tests;

@@ -4,11 +4,20 @@
 //! A schema describes a whole file (an array). Validators of whole arrays need the whole
 //! document in memory, so each record is checked against the schema's `items` instead and the
 //! record's index is put in front of every pointer.
+//!
+//! The validator's errors are turned into catalogue messages for the person who fixes the
+//! export: a pattern is explained by its schema's `description`, `examples` and
+//! `x-description-ru` (never shown as a regular expression), an enum lists its values, and a
+//! value that breaks several keywords (an empty id: `minLength` and `pattern`) gets one error.
 
-use super::model::DataType;
-use super::pattern::FastPattern;
-use super::report::{codes, Issue};
-use super::tape::{TapeJson, TapeNode};
+mod explain;
+
+use crate::compo::messages::Lang;
+use crate::compo::model::DataType;
+use crate::compo::normalise::gate;
+use crate::compo::pattern::FastPattern;
+use crate::compo::report::{codes, pointer_token, Issue};
+use crate::compo::tape::{TapeJson, TapeNode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +27,7 @@ macro_rules! embedded {
     ($($t:literal),*) => {
         /// The schemas shipped in `schemas/`, by type name.
         pub const EMBEDDED: &[(&str, &str)] = &[
-            $(($t, include_str!(concat!("../../schemas/", $t, ".schema.json")))),*
+            $(($t, include_str!(concat!("../../../schemas/", $t, ".schema.json")))),*
         ];
     };
 }
@@ -74,6 +83,19 @@ struct Entry {
     quick: OnceLock<jsonschema::Validator<TapeJson>>,
     /// The standard validator, which explains.
     full: OnceLock<jsonschema::Validator<TapeJson>>,
+    /// What each pattern of the schema means, for messages.
+    patterns: HashMap<String, PatternText>,
+}
+
+/// A pattern explained, from the annotations beside it in the schema.
+#[derive(Debug, Clone, Default)]
+struct PatternText {
+    /// `description`.
+    en: Option<String>,
+    /// `x-description-ru`.
+    ru: Option<String>,
+    /// `examples`.
+    examples: Vec<String>,
 }
 
 impl Entry {
@@ -93,15 +115,20 @@ impl Entry {
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(false)
             .with_pattern_options(jsonschema::PatternOptions::regex());
-        if quick {
-            options = options.with_keyword("pattern", FastPattern::keyword);
-        }
-        options
-            .build(&self.record)
-            .map_err(|e| SchemaError::Invalid {
-                origin: self.origin.clone(),
-                message: e.to_string(),
-            })
+        let gated;
+        let schema = if quick {
+            options = options
+                .with_keyword("pattern", FastPattern::keyword)
+                .with_keyword(gate::KEYWORD, gate::Canonical::keyword);
+            gated = gate::gated(&self.record);
+            &gated
+        } else {
+            &self.record
+        };
+        options.build(schema).map_err(|e| SchemaError::Invalid {
+            origin: self.origin.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn validator(&self, quick: bool) -> &jsonschema::Validator<TapeJson> {
@@ -179,11 +206,14 @@ impl Schemas {
                 origin: origin.clone(),
                 message: "the root must be an object with an \"items\" schema".into(),
             })?;
+            let mut patterns = HashMap::new();
+            collect_patterns(&record, "", &mut patterns);
             let entry = Entry {
                 origin,
                 record,
                 quick: OnceLock::new(),
                 full: OnceLock::new(),
+                patterns,
             };
             if eager {
                 entry.compile_now()?;
@@ -210,22 +240,121 @@ impl Schemas {
     /// The quick validator settles the valid records; the others are validated again by the
     /// standard one, whose errors are the report (and which has the last word: a record the
     /// quick pass could not vouch for but that is valid gets no issue).
-    pub fn check(&self, t: DataType, index: u64, record: TapeNode<'_>, out: &mut Vec<Issue>) {
-        let entry = &self.entries[&t];
-        if entry.validator(true).is_valid(record) {
+    ///
+    /// A value that fails several keywords is reported once, by the keyword that says most
+    /// plainly what is wrong (its type, then its allowed values, its length, its format).
+    pub fn check(
+        &self,
+        t: DataType,
+        index: u64,
+        record: TapeNode<'_>,
+        lang: Lang,
+        out: &mut Vec<Issue>,
+    ) {
+        if self.quick_valid(t, record) {
             return;
         }
+        self.explain(t, index, record, lang, out);
+    }
+
+    /// The quick pass alone: `true` when the record is valid and in the canonical form (see
+    /// [`gate`]); `false` says only that the standard validator and the normaliser must look.
+    pub fn quick_valid(&self, t: DataType, record: TapeNode<'_>) -> bool {
+        self.entries[&t].validator(true).is_valid(record)
+    }
+
+    /// The file schema of `t` turned into a record schema (what the normaliser reads its
+    /// fields from: `$defs` are kept as written).
+    pub fn record_schema(&self, t: DataType) -> &Value {
+        &self.entries[&t].record
+    }
+
+    /// The standard validator's problems with a record (see [`Schemas::check`]).
+    pub fn explain(
+        &self,
+        t: DataType,
+        index: u64,
+        record: TapeNode<'_>,
+        lang: Lang,
+        out: &mut Vec<Issue>,
+    ) {
+        let entry = &self.entries[&t];
+        // (rank, issue) of the value keywords, one per pointer; other keywords as they come.
+        let mut by_value: Vec<(u8, Issue)> = Vec::new();
         for e in entry.validator(false).iter_errors(record) {
             let keyword = e.kind().keyword();
             let pointer = format!("/{index}{}", e.instance_path().as_str());
-            let message = explain(keyword, &e.to_string());
-            out.push(Issue::new(
+            let message = explain::explain(&e, &entry.patterns, lang);
+            let issue = Issue::new(
                 Some(index),
                 pointer,
                 &format!("{}{keyword}", codes::SCHEMA_PREFIX),
                 message,
-            ));
+            );
+            match value_rank(keyword) {
+                Some(rank) => match by_value
+                    .iter_mut()
+                    .find(|(_, i)| i.pointer == issue.pointer)
+                {
+                    Some(kept) if kept.0 <= rank => {}
+                    Some(kept) => *kept = (rank, issue),
+                    None => by_value.push((rank, issue)),
+                },
+                None => out.push(issue),
+            }
         }
+        out.extend(by_value.into_iter().map(|(_, i)| i));
+    }
+}
+
+/// For keywords that judge a single value, which one speaks when several fail on it (lower
+/// first); `None` for the others.
+fn value_rank(keyword: &str) -> Option<u8> {
+    Some(match keyword {
+        "type" => 0,
+        "const" | "enum" => 1,
+        "minLength" | "maxLength" => 2,
+        "pattern" | "format" => 3,
+        "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => 4,
+        _ => return None,
+    })
+}
+
+/// Every `pattern` of a schema with the annotations beside it, by the JSON pointer of the
+/// `pattern` keyword (`/$defs/date/pattern`): the same pattern may mean different fields.
+fn collect_patterns(v: &Value, at: &str, out: &mut HashMap<String, PatternText>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(_)) = o.get("pattern") {
+                let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+                let examples = o
+                    .get("examples")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.insert(
+                    format!("{at}/pattern"),
+                    PatternText {
+                        en: text("description"),
+                        ru: text("x-description-ru"),
+                        examples,
+                    },
+                );
+            }
+            for (k, x) in o {
+                collect_patterns(x, &format!("{at}/{}", pointer_token(k)), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                collect_patterns(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -251,69 +380,5 @@ fn record_schema(file_schema: &Value) -> Option<Value> {
     Some(Value::Object(root))
 }
 
-/// Adds what to do to the validator's description of what is wrong.
-fn explain(keyword: &str, what: &str) -> String {
-    let hint = match keyword {
-        "required" => "add the field",
-        "type" => "send the value with the type the schema gives",
-        "enum" | "const" => "use one of the allowed values",
-        "pattern" => "fix the value's format",
-        "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum" => {
-            "the value is out of range"
-        }
-        "minLength" | "maxLength" => "fix the value's length",
-        "minItems" | "maxItems" => "fix the number of elements",
-        "oneOf" => "exactly one of the alternatives must apply",
-        _ => "see the schema",
-    };
-    format!("{what}; {hint}")
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_embedded_schema_compiles() {
-        let s = Schemas::embedded().unwrap();
-        s.compile_all().unwrap();
-        for t in DataType::ALL {
-            assert!(s.origin(t).contains(t.name()));
-        }
-    }
-
-    #[test]
-    fn pointers_carry_the_record_index() {
-        let s = Schemas::embedded().unwrap();
-        let mut out = Vec::new();
-        s.check(
-            DataType::Products,
-            7,
-            crate::compo::tape::Tape::parse(r#"{"id": "P1", "category_id": "C1", "unit": "шт"}"#)
-                .unwrap()
-                .root(),
-            &mut out,
-        );
-        assert!(
-            out.iter()
-                .any(|i| i.code == "schema.required" && i.pointer == "/7" && i.record == Some(7)),
-            "{out:?}"
-        );
-        out.clear();
-        s.check(
-            DataType::Products,
-            0,
-            crate::compo::tape::Tape::parse(
-                r#"{"id": "P1", "name": 5, "category_id": "C1", "unit": "шт"}"#,
-            )
-            .unwrap()
-            .root(),
-            &mut out,
-        );
-        assert!(
-            out.iter()
-                .any(|i| i.code == "schema.type" && i.pointer == "/0/name"),
-            "{out:?}"
-        );
-    }
-}
+mod tests;

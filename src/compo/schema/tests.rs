@@ -1,0 +1,219 @@
+//! The schemas as shipped, and what their errors say.
+
+use super::*;
+
+#[test]
+fn every_embedded_schema_compiles() {
+    let s = Schemas::embedded().unwrap();
+    s.compile_all().unwrap();
+    for t in DataType::ALL {
+        assert!(s.origin(t).contains(t.name()));
+    }
+}
+
+#[test]
+fn pointers_carry_the_record_index() {
+    let s = Schemas::embedded().unwrap();
+    let mut out = Vec::new();
+    s.check(
+        DataType::Products,
+        7,
+        crate::compo::tape::Tape::parse(r#"{"id": "P1", "category_id": "C1", "unit": "шт"}"#)
+            .unwrap()
+            .root(),
+        Lang::En,
+        &mut out,
+    );
+    assert!(
+        out.iter()
+            .any(|i| i.code == "schema.required" && i.pointer == "/7" && i.record == Some(7)),
+        "{out:?}"
+    );
+    out.clear();
+    s.check(
+        DataType::Products,
+        0,
+        crate::compo::tape::Tape::parse(
+            r#"{"id": "P1", "name": 5, "category_id": "C1", "unit": "шт"}"#,
+        )
+        .unwrap()
+        .root(),
+        Lang::En,
+        &mut out,
+    );
+    assert!(
+        out.iter()
+            .any(|i| i.code == "schema.type" && i.pointer == "/0/name"),
+        "{out:?}"
+    );
+}
+
+fn problems(t: DataType, record: &str, lang: Lang) -> Vec<Issue> {
+    let s = Schemas::embedded().unwrap();
+    let tape = crate::compo::tape::Tape::parse(record).unwrap();
+    let mut out = Vec::new();
+    s.check(t, 0, tape.root(), lang, &mut out);
+    out
+}
+
+const CONTRACT: &str = r#""id": "K1", "contragent_id": "C1", "number": "1", "currency": "RUB""#;
+
+#[test]
+fn every_pattern_is_explained_in_both_languages_with_examples_that_match_it() {
+    for (name, text) in EMBEDDED {
+        let schema: Value = serde_json::from_str(text).unwrap();
+        let mut found = HashMap::new();
+        collect_patterns(&schema, "", &mut found);
+        let mut patterns = Vec::new();
+        find_patterns(&schema, &mut patterns);
+        assert_eq!(found.len(), patterns.len(), "{name}");
+        for (p, t) in patterns {
+            let what = format!("{name}: pattern {p}");
+            assert!(
+                t.en.as_deref().is_some_and(|d| !d.is_empty()),
+                "{what}: description"
+            );
+            assert!(
+                t.ru.as_deref().is_some_and(|d| !d.is_empty()),
+                "{what}: x-description-ru"
+            );
+            assert!(!t.examples.is_empty(), "{what}: examples");
+            let re = regex::Regex::new(&p).unwrap();
+            for ex in &t.examples {
+                assert!(re.is_match(ex), "{what}: example {ex} does not match");
+            }
+        }
+    }
+}
+
+fn find_patterns(v: &Value, out: &mut Vec<(String, PatternText)>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(p)) = o.get("pattern") {
+                let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+                let examples = o
+                    .get("examples")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((
+                    p.clone(),
+                    PatternText {
+                        en: text("description"),
+                        ru: text("x-description-ru"),
+                        examples,
+                    },
+                ));
+            }
+            o.values().for_each(|x| find_patterns(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| find_patterns(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_pattern_is_explained_by_its_description_and_example_never_by_the_regex() {
+    let record = format!(r#"{{{CONTRACT}, "date": "2026-01-15T00:00:00"}}"#);
+    let en = problems(DataType::Contracts, &record, Lang::En);
+    assert_eq!(en.len(), 1, "{en:?}");
+    assert_eq!(en[0].code, "schema.pattern");
+    assert_eq!(
+        en[0].message,
+        "date is \"2026-01-15T00:00:00\", which does not fit its format: a date written \
+         YYYY-MM-DD; for example 2026-11-20"
+    );
+    let ru = problems(DataType::Contracts, &record, Lang::Ru);
+    assert_eq!(
+        ru[0].message,
+        "date = «2026-01-15T00:00:00» — не подходит по формату: дата в виде ГГГГ-ММ-ДД; \
+         например, 2026-11-20"
+    );
+    // The same pattern, a different field: its own description.
+    let c = r#"{"id": "C1", "name": "X", "kind": "legal", "inn": "7707083893",
+        "bank_accounts": [{"bik": "044525225", "account": "1", "corr_account": "2"}]}"#;
+    let i = problems(DataType::Contragents, c, Lang::En);
+    let corr = i
+        .iter()
+        .find(|i| i.pointer.ends_with("corr_account"))
+        .unwrap();
+    assert!(
+        corr.message.contains("correspondent account"),
+        "{}",
+        corr.message
+    );
+    for i in en.iter().chain(&ru).chain(&i) {
+        assert!(
+            !i.message.contains("^[") && !i.message.contains("{4}"),
+            "{}",
+            i.message
+        );
+    }
+}
+
+#[test]
+fn an_enum_lists_every_allowed_value() {
+    let order = r#"{"id": "O1", "date": "2026-11-20", "status": "done", "contragent_id": "C1",
+        "currency": "RUB", "total": 1, "items": [{"product_id": "P", "quantity": 1, "price": 1,
+        "amount": 1}]}"#;
+    let i = problems(DataType::Orders, order, Lang::En);
+    assert_eq!(i.len(), 1, "{i:?}");
+    assert_eq!(
+        i[0].message,
+        "status is \"done\", which is not an allowed value; use one of: \"new\", \
+         \"accepted\", \"processing\", \"shipped\", \"completed\", \"canceled\""
+    );
+}
+
+#[test]
+fn one_wrong_value_gives_one_error() {
+    // An empty required id breaks minLength and pattern: one error, the plainer one.
+    let record = r#"{"id": "", "name": "Чай", "category_id": "C1", "unit": "шт"}"#;
+    let i = problems(DataType::Products, record, Lang::En);
+    assert_eq!(i.len(), 1, "{i:?}");
+    assert_eq!(
+        (i[0].code.as_str(), i[0].pointer.as_str()),
+        ("schema.minLength", "/0/id")
+    );
+    assert_eq!(i[0].message, "id is empty; fill it in");
+    assert_eq!(
+        problems(DataType::Products, record, Lang::Ru)[0].message,
+        "id пусто; заполните поле"
+    );
+    // Two missing fields are two errors.
+    let i = problems(
+        DataType::Products,
+        r#"{"id": "P1", "unit": "шт"}"#,
+        Lang::En,
+    );
+    assert_eq!(i.len(), 2, "{i:?}");
+    assert!(i
+        .iter()
+        .any(|i| i.message == "required field \"name\" is missing; add it"));
+}
+
+#[test]
+fn types_are_named_and_control_characters_escaped() {
+    let record = format!(r#"{{{CONTRACT}, "date": "2026-11-20", "credit_limit": "899.90"}}"#);
+    let i = problems(DataType::Contracts, &record, Lang::En);
+    assert_eq!(
+        i[0].message,
+        "credit_limit must be a number, but it is a string: \"899.90\"; write it as a number"
+    );
+    let ru = problems(DataType::Contracts, &record, Lang::Ru);
+    assert_eq!(
+        ru[0].message,
+        "credit_limit должно быть числом, а это строка: \"899.90\"; запишите значение \
+         числом"
+    );
+    let record = r#"{"id": "K\u0001", "contragent_id": "C1", "number": "1",
+        "currency": "RUB", "date": "2026-11-20"}"#;
+    let i = problems(DataType::Contracts, record, Lang::En);
+    assert_eq!(i.len(), 1, "{i:?}");
+    assert!(i[0].message.contains("\"K\\u0001\""), "{}", i[0].message);
+    assert!(!i[0].message.contains('\u{1}'));
+}
