@@ -5,7 +5,7 @@ use crate::compo::model::{AttachedFolder, DataType};
 use crate::config::{Overrides, Settings, EXAMPLE};
 use crate::journal::{Journal, State};
 use crate::pipeline::Engine;
-use crate::schedule::{Job, Shutdown, SystemClock};
+use crate::schedule::{Job, Shutdown};
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
@@ -125,7 +125,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
             }
         });
     }
-    engine.run(&SystemClock, &shutdown)?;
+    engine.run(&shutdown)?;
     Ok(Exit::Ok)
 }
 

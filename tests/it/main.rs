@@ -6,6 +6,7 @@ mod bridges;
 mod daemon;
 mod exchange;
 mod exchange_sftp;
+mod handoff;
 mod harness;
 mod prodly;
 mod sellper;
