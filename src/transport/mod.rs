@@ -4,7 +4,9 @@
 //! [`Features`] so that the pipeline can pick a strategy without knowing which transport it has.
 //! Paths are relative to the server root, `/`-separated, never starting with `/`.
 
+pub mod faulty;
 pub mod local;
+pub mod retry;
 pub mod sftp;
 
 use std::io::{Read, Write};
@@ -27,6 +29,15 @@ pub enum TransportError {
     /// Authentication or host key refused: retrying will not help until the user acts.
     #[error("{0}")]
     Refused(String),
+    /// Fewer bytes reached the server than were sent (a cut-off upload the server did not
+    /// report); sending again usually works.
+    #[error("{path}: wrote {wrote} of {expected} bytes, the server has {on_server:?}")]
+    Short {
+        path: String,
+        wrote: u64,
+        expected: u64,
+        on_server: Option<u64>,
+    },
     #[error("{path}: {message}")]
     Other { path: String, message: String },
 }
@@ -43,13 +54,58 @@ impl TransportError {
         }
     }
 
-    /// Whether waiting and retrying can help.
+    /// Whether trying the same call again shortly can succeed without anyone acting: a lost
+    /// or refused connection, a timeout, a short upload, an I/O error of the kind a network
+    /// share or a busy server gives for a moment. A missing file, a refused permission, a
+    /// refused login or host key, a bad setting are not: they need someone to act.
     pub fn is_transient(&self) -> bool {
-        matches!(self, TransportError::Connection(_))
+        match self {
+            TransportError::Connection(_) | TransportError::Short { .. } => true,
+            TransportError::Io { source, .. } => io_is_transient(source),
+            TransportError::NotFound { .. }
+            | TransportError::Refused(_)
+            | TransportError::Other { .. } => false,
+        }
     }
 }
 
 pub type Result<T> = std::result::Result<T, TransportError>;
+
+/// I/O errors that pass by themselves: the connection side (reset, timeout, broken pipe, an
+/// unreachable network) and the errno values a network file system or a busy device returns
+/// for a moment (EIO from a bridge, EAGAIN, EBUSY, ESTALE).
+pub fn io_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::TimedOut
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::ConnectionRefused
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::UnexpectedEof
+            | K::Interrupted
+            | K::WouldBlock
+    ) {
+        return true;
+    }
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EIO
+                | libc::EAGAIN
+                | libc::EBUSY
+                | libc::ESTALE
+                | libc::ETIMEDOUT
+                | libc::ENETDOWN
+                | libc::ENETUNREACH
+                | libc::EHOSTUNREACH
+                | libc::EHOSTDOWN
+                | libc::ECONNRESET
+        )
+    )
+}
 
 /// One entry of a folder listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,5 +271,46 @@ mod tests {
         assert_eq!(part_name("a.json"), ".a.json.part");
         assert!(is_part_name(".a.json.part"));
         assert!(!is_part_name("a.json"));
+    }
+
+    #[test]
+    fn errors_that_pass_are_transient_and_those_that_need_a_person_are_not() {
+        use std::io::{Error, ErrorKind};
+        let io = |e: Error| TransportError::Io {
+            path: "in/a.json".into(),
+            source: e,
+        };
+        let transient = [
+            TransportError::Connection("sftp://h: cannot connect".into()),
+            TransportError::Short {
+                path: "in/a.json".into(),
+                wrote: 10,
+                expected: 20,
+                on_server: Some(10),
+            },
+            io(Error::new(ErrorKind::TimedOut, "timed out")),
+            io(Error::new(ErrorKind::ConnectionReset, "reset")),
+            io(Error::new(ErrorKind::BrokenPipe, "pipe")),
+            io(Error::from_raw_os_error(libc::EIO)),
+            io(Error::from_raw_os_error(libc::ESTALE)),
+            io(Error::from_raw_os_error(libc::EHOSTUNREACH)),
+        ];
+        for e in &transient {
+            assert!(e.is_transient(), "{e} should be transient");
+        }
+        let lasting = [
+            TransportError::Refused("host key mismatch".into()),
+            TransportError::NotFound { path: "in".into() },
+            io(Error::new(ErrorKind::PermissionDenied, "denied")),
+            io(Error::from_raw_os_error(libc::EROFS)),
+            io(Error::from_raw_os_error(libc::ENAMETOOLONG)),
+            TransportError::Other {
+                path: "a".into(),
+                message: "not a file".into(),
+            },
+        ];
+        for e in &lasting {
+            assert!(!e.is_transient(), "{e} should not be transient");
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! idle sessions, host key and login refusals.
 
 use crate::sshd::Sshd;
+use compo_exchange::transport::faulty::{Fault, Faults, FaultyTransport};
 use compo_exchange::transport::local::LocalTransport;
+use compo_exchange::transport::retry::{Backoff, RetryingTransport};
 use compo_exchange::transport::sftp::{RetryPolicy, SftpTransport};
 use compo_exchange::transport::{self, is_part_name, Transport, TransportError};
 use std::io::Read;
@@ -205,6 +207,41 @@ fn local_transport_conforms() {
     let dir = crate::harness::tempdir();
     let t = LocalTransport::new(dir.path());
     conformance(&t, dir.path());
+}
+
+/// The seed of the fault-injecting runs: `COMPO_FAULT_SEED` replays a failing one.
+fn fault_seed() -> u64 {
+    let seed = std::env::var("COMPO_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261130);
+    eprintln!("fault seed {seed} (COMPO_FAULT_SEED replays it)");
+    seed
+}
+
+#[test]
+fn faulty_local_transport_with_retries_conforms() {
+    // A rough network (a quarter of the calls fail, drop halfway or stall) under the retrying
+    // wrapper: the contract holds through the trait alone, with no partial file anywhere.
+    let dir = crate::harness::tempdir();
+    let seed = fault_seed();
+    let faulty = FaultyTransport::new(LocalTransport::new(dir.path()), Faults::rough(seed));
+    let t = RetryingTransport::new(
+        faulty,
+        Backoff {
+            attempts: 12,
+            first: Duration::from_millis(1),
+            max: Duration::from_millis(10),
+            seed: Some(seed),
+        },
+    );
+    conformance(&t, dir.path());
+    for f in [Fault::Fail, Fault::Drop, Fault::Stall] {
+        assert!(
+            t.inner().count(f) > 0,
+            "no {f:?} injected: the run proved nothing"
+        );
+    }
 }
 
 fn quick_retry() -> RetryPolicy {

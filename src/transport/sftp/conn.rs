@@ -394,6 +394,10 @@ pub(crate) fn classify(path: &str, e: ssh2::Error) -> TransportError {
         ErrorCode::SFTP(raw::LIBSSH2_FX_NO_SUCH_FILE | raw::LIBSSH2_FX_NO_SUCH_PATH) => {
             TransportError::NotFound { path: path.into() }
         }
+        // The SFTP layer's own word for a lost link: as transient as a session error.
+        ErrorCode::SFTP(raw::LIBSSH2_FX_NO_CONNECTION | raw::LIBSSH2_FX_CONNECTION_LOST) => {
+            TransportError::Connection(format!("{path}: {e}"))
+        }
         ErrorCode::SFTP(status) => {
             let kind = match status {
                 raw::LIBSSH2_FX_PERMISSION_DENIED | raw::LIBSSH2_FX_WRITE_PROTECT => {
@@ -487,5 +491,7 @@ mod tests {
         let gone =
             ssh2::Error::from_errno(ErrorCode::Session(raw::LIBSSH2_ERROR_SOCKET_DISCONNECT));
         assert!(classify("a", gone).is_transient());
+        let lost = ssh2::Error::from_errno(ErrorCode::SFTP(raw::LIBSSH2_FX_CONNECTION_LOST));
+        assert!(classify("a", lost).is_transient());
     }
 }

@@ -1,0 +1,117 @@
+//! The journal's tables and the upgrade of a journal written by an older release: each concern
+//! declares its tables, and the layout number in SQLite's `user_version` says what an old
+//! journal lacks.
+
+use rusqlite::Connection;
+
+/// The layout the tables below make, kept in SQLite's `user_version`. Layout 1 added
+/// `files.final_path`; layout 2 the retry and health tables (created as they are missing, no
+/// data to move).
+pub(super) const LAYOUT: i64 = 2;
+
+/// Creates what is missing and brings a journal written by an older release to the current
+/// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
+pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let existed: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files')",
+        [],
+        |r| r.get(0),
+    )?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if existed && version < 1 {
+        // Layout 1: where an archived or rejected file ends is chosen before it moves.
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('files') WHERE name = 'final_path')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch("ALTER TABLE files ADD COLUMN final_path TEXT")?;
+        }
+    }
+    for tables in [
+        super::files::SCHEMA,
+        super::keys::SCHEMA,
+        super::manifest::SCHEMA,
+        super::progress::SCHEMA,
+        super::retry::SCHEMA,
+    ] {
+        tx.execute_batch(tables)?;
+    }
+    if version < LAYOUT {
+        tx.pragma_update(None, "user_version", LAYOUT)?;
+    }
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Journal, State};
+    use super::*;
+
+    #[test]
+    fn a_journal_of_the_first_layout_is_upgraded_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        {
+            // The files table as the first release wrote it: no final_path, user_version 0.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE files (id INTEGER PRIMARY KEY, origin TEXT NOT NULL, \
+                 name TEXT NOT NULL, data_type TEXT, snapshot INTEGER NOT NULL DEFAULT 0, \
+                 size INTEGER NOT NULL, hash TEXT NOT NULL, state TEXT NOT NULL, \
+                 work_path TEXT, staged_path TEXT, target_name TEXT, outcome TEXT, \
+                 errors INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, \
+                 updated_at TEXT NOT NULL);
+                 INSERT INTO files (origin, name, size, hash, state, created_at, updated_at) \
+                 VALUES ('outbox', 'prices.json', 3, 'h', 'staged', 't', 't');",
+            )
+            .unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let rows = j.unfinished().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].final_path.clone()),
+            ("prices.json", None)
+        );
+        let v: i64 = j
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LAYOUT);
+        drop(j);
+        // Opening again changes nothing.
+        assert_eq!(Journal::open(&path).unwrap().unfinished().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_journal_of_layout_1_gains_the_retry_tables() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for t in [super::super::files::SCHEMA, super::super::keys::SCHEMA] {
+                c.execute_batch(t).unwrap();
+            }
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute_batch(
+                "INSERT INTO files (origin, name, size, hash, state, created_at, updated_at) \
+                 VALUES ('outbox', 'prices.json', 3, 'h', 'publishing', 't', 't');",
+            )
+            .unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        let id = j.unfinished().unwrap()[0].id;
+        assert_eq!(j.unfinished().unwrap()[0].state, State::Publishing);
+        j.note_failure(id, "in/: not found", "2026-11-30T10:00:00+00:00")
+            .unwrap();
+        assert_eq!(j.failures().unwrap()[0].name, "prices.json");
+        let v: i64 = j
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+    }
+}
