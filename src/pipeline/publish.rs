@@ -184,11 +184,11 @@ impl Publish {
             State::Publishing => {
                 let target = row.target_name.clone().unwrap_or_else(|| row.name.clone());
                 match self.upload(cx, row, &target) {
-                    Ok(()) => self.finish_upload(cx, row.id, t),
+                    Ok(()) => self.finish_upload(cx, row.id, t, true),
                     Err(e) => Err(e),
                 }
             }
-            State::Uploaded => self.finish_upload(cx, row.id, t),
+            State::Uploaded => self.finish_upload(cx, row.id, t, true),
             State::Published => finish_published(cx, row),
             _ => Ok(()),
         };
@@ -247,7 +247,7 @@ impl Publish {
             }
             Err(e) => return Err(e),
         }
-        self.finish_upload(cx, row.id, t)?;
+        self.finish_upload(cx, row.id, t, false)?;
         Ok(true)
     }
 
@@ -291,10 +291,21 @@ impl Publish {
     }
 
     /// Renames the hidden upload onto its name (unless a previous run did) and records it.
-    pub(super) fn finish_upload(&mut self, cx: &mut Ctx, id: i64, t: DataType) -> Result<()> {
+    /// After a failed attempt (`cleanup`), the temporary a cut-off upload may have left beside
+    /// the hidden name goes first.
+    pub(super) fn finish_upload(
+        &mut self,
+        cx: &mut Ctx,
+        id: i64,
+        t: DataType,
+        cleanup: bool,
+    ) -> Result<()> {
         let row = cx.journal.file(id)?.expect("row exists");
         let target = row.target_name.clone().unwrap_or_else(|| row.name.clone());
         let hidden = crate::transport::join(server::IN, &hidden_name(&target, id));
+        if cleanup {
+            cx.transport.remove(&crate::transport::part_name(&hidden))?;
+        }
         if cx.transport.stat(&hidden)?.is_some() {
             cx.transport
                 .rename(&hidden, &crate::transport::join(server::IN, &target))?;

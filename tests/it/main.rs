@@ -9,6 +9,7 @@ mod exchange_sftp;
 mod handoff;
 mod harness;
 mod prodly;
+mod resilience;
 mod sellper;
 mod sshd;
 mod transport;
