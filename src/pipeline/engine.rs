@@ -299,8 +299,10 @@ impl Engine {
         if let Some((at, _)) = d.sched.next_due() {
             next = next.min(at);
         }
-        if let Some(at) = d.retries.next_due() {
-            next = next.min(at.max(now));
+        // A backoff already over belongs to a step that ran in this pass (or no longer waits):
+        // it must not make the loop spin.
+        if let Some(at) = d.retries.next_due().filter(|at| *at > now) {
+            next = next.min(at);
         }
         next
     }

@@ -219,3 +219,42 @@ pub(crate) fn progress_bar(total_bytes: u64, job: &str) -> Option<indicatif::Pro
 pub fn type_key_of(name: &str) -> Option<&'static str> {
     take::row_type(name).map(|t| t.name())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_says_what_it_is() {
+        let transient = [
+            PipelineError::Transient("wrote 5 of 10 bytes".into()),
+            PipelineError::Transport(TransportError::Connection("reset".into())),
+            PipelineError::Transport(TransportError::NotFound { path: "in".into() }),
+            PipelineError::Io {
+                path: "x".into(),
+                source: std::io::Error::other("disk full"),
+            },
+        ];
+        for e in transient {
+            assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+        }
+        let file = PipelineError::File {
+            name: "a.json".into(),
+            message: "gone".into(),
+        };
+        assert_eq!(file.kind(), ErrorKind::File);
+        for e in [
+            PipelineError::Setup("schemas: bad".into()),
+            PipelineError::Transport(TransportError::Refused("host key".into())),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::Fatal, "{e}");
+        }
+        // Tied to a file, an error keeps its kind and names the row for status.
+        let tied = PipelineError::Failed {
+            id: 7,
+            source: Box::new(PipelineError::Transient("short".into())),
+        };
+        assert_eq!((tied.kind(), tied.row()), (ErrorKind::Transient, Some(7)));
+        assert_eq!(tied.to_string(), "short");
+    }
+}

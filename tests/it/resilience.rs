@@ -281,3 +281,142 @@ fn soak_48_hours_through_a_faulty_server_converges_exactly_once() {
         e.journal().failures().unwrap()
     );
 }
+
+/// A server that acknowledges fewer bytes than it was sent for its first uploads: what a
+/// flaky network share does. Simulated, because no real server can be made to do it on cue;
+/// everything else is passed to a real local folder.
+struct ShortUploads {
+    inner: LocalTransport,
+    short: std::sync::atomic::AtomicU32,
+    /// Uploads whose path contains this fail as a broken connection does.
+    refuse: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl compo_exchange::transport::Transport for ShortUploads {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn features(&self) -> compo_exchange::transport::Features {
+        self.inner.features()
+    }
+    fn list(
+        &self,
+        dir: &str,
+    ) -> compo_exchange::transport::Result<Vec<compo_exchange::transport::Entry>> {
+        self.inner.list(dir)
+    }
+    fn stat(
+        &self,
+        path: &str,
+    ) -> compo_exchange::transport::Result<Option<compo_exchange::transport::Entry>> {
+        self.inner.stat(path)
+    }
+    fn read_to(
+        &self,
+        path: &str,
+        sink: &mut dyn std::io::Write,
+    ) -> compo_exchange::transport::Result<u64> {
+        self.inner.read_to(path, sink)
+    }
+    fn write_atomic(
+        &self,
+        path: &str,
+        src: &mut dyn std::io::Read,
+    ) -> compo_exchange::transport::Result<compo_exchange::transport::Written> {
+        if let Some(p) = *self.refuse.lock().unwrap() {
+            if path.contains(p) {
+                return Err(compo_exchange::transport::TransportError::Connection(
+                    format!("{path}: connection reset by peer"),
+                ));
+            }
+        }
+        let mut w = self.inner.write_atomic(path, src)?;
+        let left = self.short.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 && path.contains(".ce-up") {
+            self.short
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            w.size /= 2;
+        }
+        Ok(w)
+    }
+    fn put_file(
+        &self,
+        local: &std::path::Path,
+        path: &str,
+        _known: Option<&compo_exchange::transport::Written>,
+    ) -> compo_exchange::transport::Result<compo_exchange::transport::Written> {
+        let mut f = std::fs::File::open(local).unwrap();
+        self.write_atomic(path, &mut f)
+    }
+    fn rename(&self, from: &str, to: &str) -> compo_exchange::transport::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove(&self, path: &str) -> compo_exchange::transport::Result<()> {
+        self.inner.remove(path)
+    }
+    fn mkdir_all(&self, path: &str) -> compo_exchange::transport::Result<()> {
+        self.inner.mkdir_all(path)
+    }
+}
+
+#[test]
+fn a_short_upload_is_retried_not_fatal() {
+    let w = Work::with_config("[detect]\nsettle_secs = 1\npoll_secs = 5\nwatch = false");
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let clock = FakeClock::new(at("2026-12-01T10:00:00+03:00"));
+    let short = Arc::new(ShortUploads {
+        inner: LocalTransport::new(w.path("server")),
+        short: 3.into(),
+        refuse: None.into(),
+    });
+    let mut e = Engine::with_clock(w.settings(), short.clone(), Arc::new(clock.clone())).unwrap();
+    w.drop_file("remains.delta-short.json", remains(42).as_bytes());
+    run_until(&mut e, &clock, at("2026-12-01T10:00:03+03:00"));
+    // Tried and failed (short uploads), yet the loop went on and said why.
+    assert!(!w.path("server/in/remains.delta-short.json").exists());
+    let failing = e.journal().failures().unwrap();
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert!(failing[0].last_error.contains("bytes"), "{failing:?}");
+    run_until(&mut e, &clock, at("2026-12-01T10:01:00+03:00"));
+    assert_eq!(short.short.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        std::fs::read_to_string(w.path("server/in/remains.delta-short.json")).unwrap(),
+        remains(42)
+    );
+    assert!(e.journal().failures().unwrap().is_empty());
+}
+
+#[test]
+fn one_failing_type_does_not_hold_back_another() {
+    let w = Work::with_config("[detect]\nsettle_secs = 1\npoll_secs = 5\nwatch = false");
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let clock = FakeClock::new(at("2026-12-01T10:00:00+03:00"));
+    let t = Arc::new(ShortUploads {
+        inner: LocalTransport::new(w.path("server")),
+        short: 0.into(),
+        refuse: Some("segments").into(),
+    });
+    let mut e = Engine::with_clock(w.settings(), t.clone(), Arc::new(clock.clone())).unwrap();
+    w.drop_file(
+        "segments.delta-f.json",
+        r#"[{"id":"SEG-F","name":"Failing"}]"#.as_bytes(),
+    );
+    w.drop_file("remains.delta-ok.json", remains(7).as_bytes());
+    run_until(&mut e, &clock, at("2026-12-01T10:02:00+03:00"));
+    assert_eq!(
+        std::fs::read_to_string(w.path("server/in/remains.delta-ok.json")).unwrap(),
+        remains(7)
+    );
+    assert!(!w.path("server/in/segments.delta-f.json").exists());
+    let failing = e.journal().failures().unwrap();
+    assert_eq!(
+        failing.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["segments.delta-f.json"]
+    );
+    *t.refuse.lock().unwrap() = None;
+    run_until(&mut e, &clock, at("2026-12-01T10:10:00+03:00"));
+    assert!(w.path("server/in/segments.delta-f.json").exists());
+    assert!(e.journal().failures().unwrap().is_empty());
+}
