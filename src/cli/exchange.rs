@@ -1,15 +1,18 @@
 //! `init`, `run`, `once` and `status`: the exchange on a work folder.
 
+use super::service::Service;
+pub use super::status::{status, StatusArgs};
 use super::{Exit, OutputFormat};
-use crate::compo::model::{AttachedFolder, DataType};
 use crate::config::{Overrides, Settings, EXAMPLE};
-use crate::journal::{Journal, State};
+use crate::journal::Journal;
 use crate::pipeline::Engine;
-use crate::schedule::{Job, Shutdown};
+use crate::schedule::Shutdown;
+use crate::transport::lazy::Waiting;
 use anyhow::Context;
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Where the work folder and the server are; shared by the exchange commands.
 #[derive(clap::Args, Debug, Clone)]
@@ -56,8 +59,10 @@ pub struct InitArgs {
 
 /// Writes a commented config and the folder tree.
 pub fn init(args: InitArgs) -> anyhow::Result<Exit> {
-    let dir = &args.dir;
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    std::fs::create_dir_all(&args.dir).with_context(|| args.dir.display().to_string())?;
+    // Everything below works on the absolute folder: the config written says `workdir = "."`
+    // (relative to the config), and a relative DIR would otherwise be applied twice.
+    let dir = &std::path::absolute(&args.dir).with_context(|| args.dir.display().to_string())?;
     let cfg = dir.join("compo-exchange.toml");
     if cfg.exists() {
         eprintln!("{} exists; left as it is", cfg.display());
@@ -77,11 +82,15 @@ pub fn init(args: InitArgs) -> anyhow::Result<Exit> {
     if args.samples {
         samples(engine.settings())?;
     }
+    // The commands to type from where the user stands, with the path as they wrote it.
+    let typed = args.dir.join("compo-exchange.toml");
     println!(
-        "initialised {}: drop files into {}, then run `compo-exchange once --config {}`",
-        dir.display(),
+        "initialised {}: drop files into {}, then run\n  compo-exchange once --config {}\n\
+         or, as a daemon,\n  compo-exchange run --config {}",
+        args.dir.display(),
         engine.settings().folders.outbox.display(),
-        cfg.display()
+        typed.display(),
+        typed.display()
     );
     Ok(Exit::Ok)
 }
@@ -110,13 +119,16 @@ pub struct RunArgs {
 }
 
 /// The daemon, until SIGINT or SIGTERM.
+///
+/// A bad configuration is an error at once (exit 2, naming the key to fix); an exchange server
+/// that cannot be reached is waited for, in the log and in `status`, never a reason to exit.
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
-    let mut engine = Engine::open(settings)?;
+    let _held = super::lock::take(&settings.folders.workdir, &settings.folders.state, "run")?;
     let shutdown = Shutdown::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let s = shutdown.clone();
-        // SAFETY-free: signal-hook's registry runs the closure outside the signal handler.
+        // signal-hook's iterator hands the signal to this thread, outside the handler.
         let mut signals = signal_hook::iterator::Signals::new([sig])?;
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
@@ -125,8 +137,74 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
             }
         });
     }
-    engine.run(&shutdown)?;
+    let health = Health::open(&settings)?;
+    // Up as far as the service manager is concerned: the folder is held and the settings
+    // parsed. A server that does not answer yet is waited for below, pinging the watchdog.
+    let service = Service::from_env();
+    service.ready("starting: connecting to the exchange server");
+    let waiting = Waiting {
+        stop: Arc::new({
+            let s = shutdown.clone();
+            move || s.is_triggered()
+        }),
+        report: Arc::new({
+            let h = health.clone();
+            move |e| h.set("server", e)
+        }),
+        tick: Arc::new(move || service.alive()),
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
+    let opened = crate::pipeline::open_transport_waiting(&settings, Some(waiting))
+        .and_then(|t| Engine::with_transport(settings, t));
+    let mut engine = match opened {
+        Ok(e) => e,
+        Err(e) if shutdown.is_triggered() => {
+            service.stopping();
+            tracing::info!(error = %e, "stopped before start-up finished");
+            return Ok(Exit::Ok);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    service.status(&format!(
+        "running: {} <-> {}",
+        engine.settings().folders.workdir.display(),
+        engine.transport().describe()
+    ));
+    let ran = engine.run_with_heartbeat(&shutdown, &mut || service.alive());
+    service.stopping();
+    ran?;
     Ok(Exit::Ok)
+}
+
+/// Writes the health of the exchange's components into the journal for `status`, from any
+/// thread (its own connection: the engine's is busy with the pipeline).
+#[derive(Clone)]
+struct Health(Arc<Mutex<Journal>>);
+
+impl Health {
+    fn open(s: &Settings) -> anyhow::Result<Health> {
+        let dir = &s.folders.state;
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        Ok(Health(Arc::new(Mutex::new(Journal::open(
+            &dir.join("journal.db"),
+        )?))))
+    }
+
+    fn set(&self, component: &str, error: Option<&str>) {
+        let at = now_rfc3339();
+        let mut j = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = j.set_health(component, error, &at) {
+            tracing::warn!(error = %e, component, "cannot record the health in the journal");
+        }
+    }
+}
+
+/// Now, as `status` shows every time: RFC 3339 with the local offset, to the second.
+fn now_rfc3339() -> String {
+    chrono::Local::now()
+        .fixed_offset()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 #[derive(clap::Args, Debug)]
@@ -145,6 +223,7 @@ pub struct OnceArgs {
 /// One pass regardless of schedule; exit 1 when anything was rejected.
 pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     let settings = args.common.settings()?;
+    let _held = super::lock::take(&settings.folders.workdir, &settings.folders.state, "once")?;
     let mut engine = Engine::open(settings)?;
     if args.samples {
         samples(engine.settings())?;
@@ -193,161 +272,4 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
-}
-
-#[derive(clap::Args, Debug)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    pub common: Common,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-}
-
-#[derive(Serialize)]
-struct TypeStatus {
-    job: String,
-    schedule: String,
-    next_tick: Option<String>,
-    last_file: Option<String>,
-    last_published_at: Option<String>,
-    waiting: usize,
-    rejected_24h: usize,
-}
-
-#[derive(Serialize)]
-struct Status {
-    workdir: String,
-    server: String,
-    types: Vec<TypeStatus>,
-    attached: Vec<AttachedStatus>,
-    progress: Vec<crate::journal::Progress>,
-}
-
-#[derive(Serialize)]
-struct AttachedStatus {
-    folder: String,
-    on_server: usize,
-}
-
-/// Per type: last published file, next tick, files waiting, rejections in the last 24 hours.
-pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
-    let s = args.common.settings()?;
-    let db = s.folders.state.join("journal.db");
-    if !db.exists() {
-        anyhow::bail!(
-            "no journal at {}: nothing has run in this work folder yet",
-            db.display()
-        );
-    }
-    let j = Journal::open(&db)?;
-    let now = chrono::Local::now().fixed_offset();
-    let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
-    let rejected = j.recent(State::Rejected, &since)?;
-    let staged = j.all_staged()?;
-    let last = j.last_published_by_type()?;
-    let mut types = Vec::new();
-    let mut jobs: Vec<Job> = AttachedFolder::ALL
-        .into_iter()
-        .map(Job::Attached)
-        .chain(DataType::ALL.into_iter().map(Job::Data))
-        .chain([Job::Collect])
-        .collect();
-    crate::schedule::publish_order(&mut jobs);
-    for job in jobs {
-        let cadence = s.plan.cadence(job);
-        let key = job.key();
-        let last_row = last.iter().find(|r| r.data_type.as_deref() == Some(key));
-        let last_at = match last_row {
-            Some(r) => j.entered(r.id, State::Published)?,
-            None => None,
-        };
-        types.push(TypeStatus {
-            job: key.to_string(),
-            schedule: cadence.to_string(),
-            next_tick: cadence.next_after(now).map(|t| t.to_rfc3339()),
-            last_file: last_row.map(|r| r.target_name.clone().unwrap_or(r.name.clone())),
-            last_published_at: last_at,
-            waiting: staged
-                .iter()
-                .filter(|r| r.data_type.as_deref() == Some(key))
-                .count(),
-            rejected_24h: rejected
-                .iter()
-                .filter(|r| crate::pipeline::type_key_of(&r.name) == Some(key))
-                .count(),
-        });
-    }
-    let attached = AttachedFolder::ALL
-        .into_iter()
-        .map(|f| {
-            Ok(AttachedStatus {
-                folder: f.name().into(),
-                on_server: j.manifest(f)?.len(),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let st = Status {
-        workdir: s.folders.workdir.display().to_string(),
-        server: match &s.server {
-            crate::config::ServerLocation::Local(p) => p.display().to_string(),
-            crate::config::ServerLocation::Sftp(u) => u.clone(),
-        },
-        types,
-        attached,
-        progress: j.progress()?,
-    };
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &st)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            writeln!(out, "work folder {}  server {}", st.workdir, st.server)?;
-            writeln!(
-                out,
-                "{:<16} {:<12} {:<26} {:>7} {:>12}  last published",
-                "type", "schedule", "next tick", "waiting", "rejected 24h"
-            )?;
-            for t in &st.types {
-                let last = match (&t.last_file, &t.last_published_at) {
-                    (Some(f), Some(at)) => format!("{f} at {at}"),
-                    _ => "-".into(),
-                };
-                writeln!(
-                    out,
-                    "{:<16} {:<12} {:<26} {:>7} {:>12}  {last}",
-                    t.job,
-                    t.schedule,
-                    t.next_tick.as_deref().unwrap_or("-"),
-                    t.waiting,
-                    t.rejected_24h
-                )?;
-            }
-            for a in &st.attached {
-                writeln!(out, "{}: {} files on the server", a.folder, a.on_server)?;
-            }
-            for p in &st.progress {
-                let pct = (100 * p.done_bytes)
-                    .checked_div(p.total_bytes)
-                    .unwrap_or(100);
-                writeln!(
-                    out,
-                    "{}: {}/{} files, {}/{} bytes ({pct}%){} since {}",
-                    p.job,
-                    p.done_files,
-                    p.total_files,
-                    p.done_bytes,
-                    p.total_bytes,
-                    if p.finished {
-                        ", finished"
-                    } else {
-                        ", running"
-                    },
-                    p.started_at
-                )?;
-            }
-        }
-    }
-    Ok(Exit::Ok)
 }

@@ -3,10 +3,23 @@
 
 mod convert;
 mod exchange;
+mod history;
+mod lock;
+mod release;
+mod service;
+mod status;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
+
+/// `--version`: the release, the exact commit it was built from, and the protocol it speaks.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COMPO_GIT_COMMIT"),
+    ", protocol compo-json/1)"
+);
 
 /// Exit codes of every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,9 +41,12 @@ impl From<Exit> for ExitCode {
 #[derive(Parser, Debug)]
 #[command(
     name = "compo-exchange",
-    version,
+    version = VERSION,
     about = "Exchanges data between a supplier's ERP and the COMPO B2B portal (compo-json/1)",
-    long_about = None
+    long_about = None,
+    after_help = "Exit codes: 0 done, everything valid; 1 something was invalid or rejected; \
+                  2 usage, configuration or I/O error.\n\
+                  Start with: compo-exchange once --samples"
 )]
 pub struct Cli {
     /// Log format on stderr.
@@ -58,18 +74,67 @@ pub enum OutputFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check data files and attached files against the COMPO schemas and rules.
+    #[command(after_help = "Examples:\n  compo-exchange validate outbox/\n  \
+        compo-exchange validate --format json products.json prices.json\n\n\
+        Exit codes: 0 all valid; 1 something invalid; 2 usage or I/O error.")]
     Validate(validate::Args),
     /// Write a commented configuration and the folder tree into DIR.
+    #[command(
+        after_help = "Example:\n  compo-exchange init /srv/compo --samples\n\n\
+        Exit codes: 0 done; 2 the folder or the config could not be written."
+    )]
     Init(exchange::InitArgs),
     /// Run the exchange as a daemon: watch the outbox, publish on schedule, collect out/.
+    #[command(
+        after_help = "Example:\n  compo-exchange run --config /srv/compo/compo-exchange.toml\n\n\
+        Stops cleanly on SIGINT/SIGTERM (the step in flight finishes).\n\
+        Exit codes: 0 stopped on request; 2 configuration error at start."
+    )]
     Run(exchange::RunArgs),
     /// One pass: take the outbox, publish everything staged, collect out/, then exit
     /// (exit 1 when anything was rejected).
+    #[command(
+        after_help = "Example:\n  compo-exchange once --config /srv/compo/compo-exchange.toml\n\n\
+        Exit codes: 0 done; 1 something was rejected; 2 configuration or I/O error."
+    )]
     Once(exchange::OnceArgs),
     /// What was published when, what waits, what was rejected, what is next.
+    #[command(
+        after_help = "Example:\n  compo-exchange status --config /srv/compo/compo-exchange.toml\n\n\
+        Exit codes: 0 shown; 2 configuration error or unreadable journal."
+    )]
     Status(exchange::StatusArgs),
+    /// Let a full snapshot held by the mass-deletion guard through, once (it goes back into
+    /// the outbox and is published at its next tick).
+    /// What happened to each file lately (published, rejected, held, unchanged, delivered...)
+    /// and where it ended.
+    #[command(
+        after_help = "Examples:\n  compo-exchange history --since 1d --rejected\n  \
+        compo-exchange history --type products --format json\n\n\
+        Exit codes: 0 shown; 2 configuration error or no journal."
+    )]
+    History(history::Args),
+    #[command(
+        after_help = "Example:\n  compo-exchange release products.json --config /srv/compo/compo-exchange.toml\n\n\
+        Exit codes: 0 released; 2 not held by the guard, not found, or a newer file waits."
+    )]
+    Release(release::Args),
     /// Convert between COMPO and partner formats (Sellper XML, Prodly NDJSON).
+    #[command(
+        after_help = "Example:\n  compo-exchange convert --from sellper --to compo --out converted/ products.xml\n\n\
+        Exit codes: 0 converted; 1 some input could not be converted; 2 usage or I/O error."
+    )]
     Convert(convert::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    #[command(
+        after_help = "Example:\n  compo-exchange completions bash > /etc/bash_completion.d/compo-exchange"
+    )]
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff) to standard output.
+    #[command(
+        after_help = "Example:\n  compo-exchange man > /usr/local/share/man/man1/compo-exchange.1"
+    )]
+    Man,
 }
 
 /// Entry point used by `main.rs`.
@@ -86,22 +151,70 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    init_logging(cli.log_format, cli.verbose);
+    let log_format = cli.log_format;
+    init_logging(log_format, cli.verbose);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Init(args) => exchange::init(args),
         Command::Run(args) => exchange::run(args),
         Command::Once(args) => exchange::once(args),
         Command::Status(args) => exchange::status(args),
+        Command::History(args) => history::run(args),
+        Command::Release(args) => release::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "compo-exchange", &mut text);
+            print_quietly(&text)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)
+            {
+                Ok(()) => print_quietly(&text),
+                Err(e) => Err(e.into()),
+            }
+        }
     };
     match result {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("compo-exchange: error: {e:#}");
+            let message = error_chain(&e);
+            match log_format {
+                // A log collector gets the fatal error as one more JSON line.
+                LogFormat::Json => tracing::error!(error = %message, "fatal"),
+                LogFormat::Text => eprintln!("compo-exchange: error: {message}"),
+            }
             Exit::Error.into()
         }
     }
+}
+
+/// Writes generated text to standard output; a reader that stopped early (`| head`) is not an
+/// error.
+fn print_quietly(text: &[u8]) -> anyhow::Result<Exit> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Exit::Ok),
+    }
+}
+
+/// The error and its causes, each said once: many errors already include their source in their
+/// own text, which `{:#}` would then repeat (`X: X`).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn init_logging(format: LogFormat, verbose: u8) {
@@ -112,8 +225,14 @@ fn init_logging(format: LogFormat, verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal;
+    // Colour is for people at a terminal: never into a pipe, a file or journald, and never
+    // when NO_COLOR is set (no-color.org).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -1,5 +1,8 @@
 //! The COMPO data model and its validator: types, schemas, record checks and reports.
 
+/// The protocol version this build implements (spec: `compo-json/1`).
+pub const PROTOCOL: &str = "compo-json/1";
+
 pub mod attached;
 pub mod checks;
 pub mod ident;

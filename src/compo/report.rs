@@ -36,6 +36,7 @@ pub mod codes {
         DATE_INVALID = "date.invalid": "A date or date-time that matches the pattern but is not a real calendar date or time.";
         DATE_RANGE = "date.range": "An end date lies before its start date.";
         SECURITY_PASSWORD_FIELD = "security.password_field": "Customer records must never carry passwords.";
+        SNAPSHOT_MASS_DELETE = "snapshot.mass_delete": "A full snapshot would delete more of the portal's records of its type than the configured share (or all of them): held until released.";
         SNAPSHOT_DELETED = "snapshot.deleted": "A record marked \"deleted\": true is only meaningful in a delta file.";
         FILE_NAME = "file.name": "An attached file's name or extension is not allowed.";
         FILE_MAGIC = "file.magic": "An attached file's content does not match its extension.";

@@ -46,6 +46,16 @@ pub struct RawConfig {
     pub inbound: RawInbound,
     #[serde(default)]
     pub prodly: RawProdly,
+    #[serde(default)]
+    pub snapshot: RawSnapshot,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshot {
+    pub mass_delete: Option<f64>,
+    #[serde(default)]
+    pub mass_delete_by_type: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +174,20 @@ pub struct ProdlySettings {
     pub branch: String,
 }
 
+/// The mass-deletion guard of spec 4.2: the share of a type's published records that one full
+/// snapshot may remove before it is held.
+#[derive(Debug, Clone)]
+pub struct SnapshotSettings {
+    pub mass_delete: f64,
+    pub by_type: std::collections::HashMap<crate::compo::model::DataType, f64>,
+}
+
+impl SnapshotSettings {
+    pub fn mass_delete_limit(&self, t: crate::compo::model::DataType) -> f64 {
+        self.by_type.get(&t).copied().unwrap_or(self.mass_delete)
+    }
+}
+
 /// The validated configuration.
 pub struct Settings {
     pub folders: Folders,
@@ -176,6 +200,7 @@ pub struct Settings {
     pub attached: AttachedSettings,
     pub sellper_xml: bool,
     pub prodly: Option<ProdlySettings>,
+    pub snapshot: SnapshotSettings,
 }
 
 /// Command-line values that take precedence over the file.
@@ -334,6 +359,29 @@ impl Settings {
         } else {
             None
         };
+        let share_of = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(invalid(
+                    key,
+                    format!("{v} is not a share between 0 and 1 (0.2 means 20%)"),
+                ))
+            }
+        };
+        let mut snapshot = SnapshotSettings {
+            mass_delete: share_of(
+                "snapshot.mass_delete",
+                raw.snapshot.mass_delete.unwrap_or(0.2),
+            )?,
+            by_type: Default::default(),
+        };
+        for (name, v) in &raw.snapshot.mass_delete_by_type {
+            let key = format!("snapshot.mass_delete_by_type.{name}");
+            let t = crate::compo::model::DataType::from_name(name)
+                .ok_or_else(|| invalid(&key, "not a data type (names are case-sensitive)"))?;
+            snapshot.by_type.insert(t, share_of(&key, *v)?);
+        }
         Ok(Settings {
             folders,
             server,
@@ -351,6 +399,7 @@ impl Settings {
             },
             sellper_xml: raw.inbound.sellper_xml.unwrap_or(false),
             prodly,
+            snapshot,
         })
     }
 

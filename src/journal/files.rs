@@ -296,6 +296,18 @@ impl Journal {
             .pop())
     }
 
+    /// Files that reached a final state (rejected, archived, acknowledged) at or after `since`
+    /// (RFC 3339), newest first: `compo-exchange history`.
+    pub fn ended_since(&self, since: &str) -> Result<Vec<FileRow>> {
+        self.rows(
+            &format!(
+                "SELECT {FILE_COLS} FROM files WHERE state IN ('rejected','archived',\
+                 'acknowledged') AND updated_at >= ?1 ORDER BY updated_at DESC, id DESC"
+            ),
+            params![since],
+        )
+    }
+
     /// Files that reached a given state since `since` (RFC 3339), newest first.
     pub fn recent(&self, state: State, since: &str) -> Result<Vec<FileRow>> {
         self.rows(

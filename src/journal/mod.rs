@@ -9,16 +9,18 @@
 //!
 //! One file per concern: [`files`] (rows and their transitions), [`states`] (the state machine),
 //! [`keys`] (what the portal holds of each type), [`manifest`] (attached files), [`progress`]
-//! (long jobs), [`retry`] (per-file retries and component health), [`schema`] (tables and the
-//! upgrade of older journals).
+//! (long jobs), [`retry`] (per-file retries and component health), [`warnings`] (what the
+//! operator should know), [`schema`] (tables and the upgrade of older journals).
 
 mod files;
 mod keys;
 mod manifest;
 mod progress;
+mod release;
 mod retry;
 mod schema;
 mod states;
+mod warnings;
 
 pub use files::{FileRow, NewFile, Origin, Update};
 pub use keys::{apply_keys, KeySet};
@@ -26,6 +28,7 @@ pub use manifest::ManifestEntry;
 pub use progress::Progress;
 pub use retry::{Failure, Health};
 pub use states::State;
+pub use warnings::Warning;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -5,14 +5,18 @@
 use rusqlite::Connection;
 
 /// The layout the tables below make, kept in SQLite's `user_version`. Layout 1 added
-/// `files.final_path`; layout 2 the retry and health tables (created as they are missing, no
-/// data to move).
-pub(super) const LAYOUT: i64 = 2;
+/// `files.final_path`; layout 2 the retry and health tables, layout 3 the warnings (created as
+/// they are missing, no data to move).
+pub(super) const LAYOUT: i64 = 3;
 
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
 pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    // IMMEDIATE: the write lock is taken (or waited for, up to the busy timeout) before the
+    // first read. A deferred transaction that reads and then writes fails at once with "database
+    // is locked" when another process opens the same journal at the same moment (a `status`
+    // beside a starting daemon).
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let existed: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files')",
         [],
@@ -36,6 +40,7 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
         super::manifest::SCHEMA,
         super::progress::SCHEMA,
         super::retry::SCHEMA,
+        super::warnings::SCHEMA,
     ] {
         tx.execute_batch(tables)?;
     }
@@ -112,6 +117,6 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, LAYOUT);
     }
 }

@@ -177,12 +177,23 @@ impl Engine {
     /// The daemon: runs until `shutdown` is triggered. The step in flight when it is finishes.
     /// Returns only for a fatal error (or the stop).
     pub fn run(&mut self, shutdown: &Shutdown) -> Result<()> {
+        self.run_with_heartbeat(shutdown, &mut || {})
+    }
+
+    /// [`Engine::run`], calling `beat` at every pass of the loop (a service manager's
+    /// watchdog: a loop that stops passing stops the pings).
+    pub fn run_with_heartbeat(
+        &mut self,
+        shutdown: &Shutdown,
+        beat: &mut dyn FnMut(),
+    ) -> Result<()> {
         tracing::info!(
             outbox = %self.cx.s.folders.outbox.display(),
             server = %self.cx.transport.describe(),
             "running"
         );
         while !shutdown.is_triggered() {
+            beat();
             let next = self.tick()?;
             let clock = self.cx.clock.clone();
             let d = self.daemon.as_ref().expect("started by tick");

@@ -21,6 +21,7 @@ mod ctx;
 pub mod detect;
 mod engine;
 pub mod fsutil;
+mod guard;
 mod hooks;
 mod publish;
 mod recover;
@@ -170,13 +171,24 @@ impl Summary {
 
 /// Opens the transport a configuration names.
 pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
+    open_transport_waiting(s, None)
+}
+
+/// Opens the transport a configuration names; with `waiting`, an SFTP server that cannot be
+/// reached is waited for at first use (the daemon) instead of being an error now.
+pub fn open_transport_waiting(
+    s: &Settings,
+    waiting: Option<crate::transport::lazy::Waiting>,
+) -> Result<Arc<dyn Transport>> {
+    use crate::transport::retry::{Backoff, RetryingTransport};
     match &s.server {
         ServerLocation::Local(root) => {
             std::fs::create_dir_all(root).map_err(PipelineError::io(root))?;
-            Ok(Arc::new(LocalTransport::new(root.clone())))
+            let local = LocalTransport::new(root.clone());
+            Ok(Arc::new(RetryingTransport::new(local, Backoff::default())))
         }
         ServerLocation::Sftp(url) => {
-            use crate::transport::sftp::{SftpConfig, SftpTransport};
+            use crate::transport::{lazy::LazyTransport, sftp::SftpConfig};
             let r = &s.server_raw;
             let mut c = SftpConfig::new(url.clone());
             c.identity = r.identity.clone();
@@ -193,7 +205,12 @@ pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
             c.pool_size = r.pool_size.unwrap_or(c.pool_size);
             // Uploads a crash interrupted are removed by `Engine::recover`, for every transport
             // alike, in one listing of each folder.
-            Ok(Arc::new(SftpTransport::connect(c)?))
+            let eager = waiting.is_none();
+            let t = LazyTransport::sftp(c, waiting)?;
+            if eager {
+                t.connect_now()?;
+            }
+            Ok(Arc::new(t))
         }
     }
 }

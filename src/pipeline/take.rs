@@ -315,9 +315,15 @@ impl Take {
                 || (cx.s.validation.policy == crate::compo::validate::Policy::DropRecords
                     && o.report.errors.iter().all(|e| e.record.is_some())
                     && (o.bad_records.len() as u64) < o.report.records.unwrap_or(0));
-            if !usable {
+            let hold = match (row_type(&row.name), &o.keys) {
+                (Some(t), Some(keys)) if usable => cx.mass_delete_hold(row, t, keys)?,
+                _ => None,
+            };
+            if !usable || hold.is_some() {
                 let _ = std::fs::remove_file(&tmp);
-                cx.reject(row, &o.report)?;
+                let mut report = o.report.clone();
+                report.errors.extend(hold);
+                cx.reject(row, &report)?;
                 if let Some(w) = self.watch_if_rejected(cx, row)? {
                     self.watched.push(w);
                 }
@@ -356,6 +362,11 @@ impl Take {
                         .and_then(|f| f.sync_all())
                         .map_err(PipelineError::io(&tmp))?;
                     std::fs::rename(&tmp, &staged).map_err(PipelineError::io(&tmp))?;
+                }
+                if !o.report.warnings.is_empty() {
+                    // What was normalised stays with the original in the archive, so the ERP
+                    // team can fix the export at leisure.
+                    write_report(&cx.report_tmp(row.id), &o.report)?;
                 }
             } else {
                 drop_records(normalised, &staged, &o.bad_records)

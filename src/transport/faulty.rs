@@ -30,6 +30,9 @@ pub struct Faults {
     /// The call hangs for `stall_for`, then goes on normally.
     pub stall: f64,
     pub stall_for: Duration,
+    /// Publishing a local file (`put_file`) stores only its first half and reports that as
+    /// done: a short upload nobody noticed, for the caller's size check to catch.
+    pub short: f64,
 }
 
 impl Faults {
@@ -41,10 +44,12 @@ impl Faults {
             drop: 0.0,
             stall: 0.0,
             stall_for: Duration::ZERO,
+            short: 0.0,
         }
     }
 
-    /// A rough network: a tenth of the calls fail, a tenth drop, a twentieth stall 20 ms.
+    /// A rough network: a tenth of the calls fail, a tenth drop, a twentieth stall 20 ms. No
+    /// short uploads (add them with `short`).
     pub fn rough(seed: u64) -> Faults {
         Faults {
             seed,
@@ -52,6 +57,7 @@ impl Faults {
             drop: 0.1,
             stall: 0.05,
             stall_for: Duration::from_millis(20),
+            short: 0.0,
         }
     }
 }
@@ -65,6 +71,8 @@ pub enum Fault {
     Drop,
     /// Held, then carried out.
     Stall,
+    /// Carried out on half the data, reported as whole.
+    Short,
     /// The server was down (see [`FaultyTransport::set_down`]).
     Down,
 }
@@ -97,7 +105,7 @@ struct Decision {
 impl<T: Transport> FaultyTransport<T> {
     pub fn new(inner: T, faults: Faults) -> FaultyTransport<T> {
         assert!(
-            faults.fail + faults.drop + faults.stall <= 1.0,
+            faults.fail + faults.drop + faults.stall + faults.short <= 1.0,
             "fault rates add up to more than 1"
         );
         FaultyTransport {
@@ -161,6 +169,8 @@ impl<T: Transport> FaultyTransport<T> {
             Some(Fault::Drop)
         } else if x < f.fail + f.drop + f.stall {
             Some(Fault::Stall)
+        } else if op == "put" && x < f.fail + f.drop + f.stall + f.short {
+            Some(Fault::Short)
         } else {
             None
         };
@@ -305,14 +315,24 @@ impl<T: Transport> Transport for FaultyTransport<T> {
     }
 
     fn put_file(&self, local: &Path, path: &str, known: Option<&Written>) -> Result<Written> {
-        let d = self.enter("write", path)?;
-        if d.fault == Some(Fault::Drop) {
-            let mut f = std::fs::File::open(local)
-                .map_err(|e| TransportError::io(local.display().to_string(), e))?;
-            let size = f.metadata().map_or(0, |m| m.len());
-            return Err(self.cut_upload(path, &mut f, (size as f64 * d.detail) as u64));
+        let d = self.enter("put", path)?;
+        let open = || {
+            std::fs::File::open(local)
+                .map_err(|e| TransportError::io(local.display().to_string(), e))
+        };
+        match d.fault {
+            Some(Fault::Drop) => {
+                let mut f = open()?;
+                let size = f.metadata().map_or(0, |m| m.len());
+                Err(self.cut_upload(path, &mut f, (size as f64 * d.detail) as u64))
+            }
+            Some(Fault::Short) => {
+                let f = open()?;
+                let size = f.metadata().map_or(0, |m| m.len());
+                self.inner.write_atomic(path, &mut f.take(size / 2))
+            }
+            _ => self.inner.put_file(local, path, known),
         }
-        self.inner.put_file(local, path, known)
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {

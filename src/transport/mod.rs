@@ -5,6 +5,7 @@
 //! Paths are relative to the server root, `/`-separated, never starting with `/`.
 
 pub mod faulty;
+pub mod lazy;
 pub mod local;
 pub mod retry;
 pub mod sftp;

@@ -2,8 +2,9 @@
 //! [`TransportError::is_transient`]), waiting a capped, jittered, exponentially growing time
 //! between attempts, so that a blip of the network costs a few seconds and no failed step.
 //!
-//! Every call of [`Transport`] may be repeated: uploads and downloads are spooled (in memory up
-//! to a few MiB, on disk beyond) so that a second attempt sends or delivers the same bytes,
+//! Every call of [`Transport`] may be repeated: downloads are spooled (in memory up to a few
+//! MiB, on disk beyond) so that a cut-off attempt leaves nothing in the caller's sink, uploads
+//! keep what their first attempt read so that a second one sends the same bytes,
 //! and a rename whose reply was lost is recognised on the next attempt (the source is gone and
 //! the target is there). Lasting errors go straight to the caller.
 
@@ -15,6 +16,11 @@ use std::time::Duration;
 
 /// Bytes of an upload or download kept in memory for a repeat; beyond, a temporary file.
 const SPOOL_IN_MEMORY: usize = 4 << 20;
+
+/// What an upload's first attempt keeps of what it read, so that a repeat can send the same
+/// bytes: a cut-off connection fails early, a large upload that failed late is sent again by
+/// its caller.
+const TEE_KEEPS: usize = 16 << 20;
 
 /// How often and how patiently a call is repeated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,28 +116,26 @@ impl<T: Transport> RetryingTransport<T> {
         src: &mut dyn Read,
         write: impl Fn(&T, &mut dyn Read) -> Result<Written>,
     ) -> Result<Written> {
-        // The first attempt reads `src` through a tee; a repeat sends the spool, completed
-        // with what the first attempt had not read yet.
-        let mut spool = tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY);
-        let first = {
-            let mut tee = Tee {
-                src: &mut *src,
-                copy: &mut spool,
-                failed: None,
-            };
-            let r = write(&self.inner, &mut tee);
-            if let Some(e) = tee.failed {
-                // The spool could not keep a copy: a repeat could not send the same bytes.
-                return r.and(Err(TransportError::io(path, e)));
-            }
-            r
+        // The first attempt reads `src` through a tee that keeps what it read while that is
+        // small; a repeat sends that copy completed with the rest of `src` (spooled, to disk
+        // if large). An attempt that failed after reading more than the tee keeps is left to
+        // the caller to send again.
+        let mut tee = Tee {
+            src: &mut *src,
+            copy: Some(Vec::new()),
         };
-        let first_err = match first {
+        let first_err = match write(&self.inner, &mut tee) {
             Err(e) if e.is_transient() => e,
             other => return other,
         };
+        let Some(head) = tee.copy.take() else {
+            return Err(first_err);
+        };
+        let mut spool = tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY);
         let mut first_err = Some(first_err);
-        let r = io::copy(src, &mut spool)
+        let r = spool
+            .write_all(&head)
+            .and_then(|_| io::copy(src, &mut spool))
             .map_err(|e| TransportError::io(path, e))
             .and_then(|_| {
                 self.retry("write", path, |_| {
@@ -152,19 +156,20 @@ impl<T: Transport> RetryingTransport<T> {
     }
 }
 
-/// Copies what is read from `src` into `copy`.
+/// Copies what is read from `src` into `copy` while it stays under [`TEE_KEEPS`].
 struct Tee<'a> {
     src: &'a mut dyn Read,
-    copy: &'a mut tempfile::SpooledTempFile,
-    failed: Option<io::Error>,
+    copy: Option<Vec<u8>>,
 }
 
 impl Read for Tee<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.src.read(buf)?;
-        if self.failed.is_none() {
-            if let Err(e) = self.copy.write_all(&buf[..n]) {
-                self.failed = Some(e);
+        if let Some(c) = &mut self.copy {
+            if c.len() + n > TEE_KEEPS {
+                self.copy = None;
+            } else {
+                c.extend_from_slice(&buf[..n]);
             }
         }
         Ok(n)
@@ -209,7 +214,23 @@ impl<T: Transport> Transport for RetryingTransport<T> {
     }
 
     fn put_file(&self, local: &Path, path: &str, known: Option<&Written>) -> Result<Written> {
-        self.retry("write", path, |_| self.inner.put_file(local, path, known))
+        // The file does not change any more (the contract of `put_file`): a receipt for fewer
+        // bytes than it holds is a short upload, sent again.
+        let expected = std::fs::metadata(local)
+            .map_err(|e| TransportError::io(local.display().to_string(), e))?
+            .len();
+        self.retry("write", path, |_| {
+            let w = self.inner.put_file(local, path, known)?;
+            if w.size != expected {
+                return Err(TransportError::Short {
+                    path: path.into(),
+                    wrote: w.size,
+                    expected,
+                    on_server: None,
+                });
+            }
+            Ok(w)
+        })
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -342,6 +363,79 @@ mod tests {
             );
         }
         assert!(t.inner().count(Fault::Drop) > 3);
+    }
+
+    /// Gives `left` bytes, then fails as a reset connection (a source on a network share).
+    struct Cut {
+        left: usize,
+        reads_after: usize,
+    }
+
+    impl Read for Cut {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                self.reads_after += 1;
+                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
+            }
+            let n = buf.len().min(self.left);
+            buf[..n].fill(b'x');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_upload_that_failed_after_more_than_the_tee_keeps_is_left_to_the_caller() {
+        let d = tempfile::tempdir().unwrap();
+        let t = RetryingTransport::new(LocalTransport::new(d.path()), quick(5));
+        let mut src = Cut {
+            left: TEE_KEEPS + 1,
+            reads_after: 0,
+        };
+        let e = t.write_atomic("big.bin", &mut src).unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert_eq!(
+            src.reads_after, 1,
+            "not repeated: the bytes could not be sent again"
+        );
+        assert!(!d.path().join("big.bin").exists());
+        assert!(!d.path().join(".big.bin.part").exists());
+    }
+
+    #[test]
+    fn a_short_upload_is_caught_and_sent_again() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("staged.json");
+        let data = vec![b'7'; 100_000];
+        std::fs::write(&src, &data).unwrap();
+        std::fs::create_dir(d.path().join("srv")).unwrap();
+        let faulty = FaultyTransport::new(
+            LocalTransport::new(d.path().join("srv")),
+            Faults {
+                short: 0.6,
+                ..Faults::none(4)
+            },
+        );
+        let t = RetryingTransport::new(faulty, quick(20));
+        for i in 0..10 {
+            let name = format!("p{i}.json");
+            let w = t.put_file(&src, &name, None).unwrap();
+            assert_eq!(w.size, data.len() as u64);
+            assert_eq!(
+                std::fs::read(d.path().join("srv").join(&name)).unwrap(),
+                data
+            );
+        }
+        assert!(t.inner().count(Fault::Short) > 2);
+        // Unwrapped, the short upload is reported as done: the fault is real.
+        let raw = FaultyTransport::new(
+            LocalTransport::new(d.path().join("srv")),
+            Faults {
+                short: 1.0,
+                ..Faults::none(4)
+            },
+        );
+        assert_eq!(raw.put_file(&src, "raw.json", None).unwrap().size, 50_000);
     }
 
     #[test]

@@ -75,7 +75,8 @@ fn unsupported_directions_are_refused() {
 
 #[test]
 fn sellper_xml_in_the_outbox_is_converted_validated_and_published() {
-    let w = Work::new();
+    // Sellper's stores replace every sample warehouse: a deliberate full replacement.
+    let w = Work::with_config("[snapshot]\nmass_delete = 1.0\n");
     w.run("once", &["--samples"]);
     let xml = std::fs::read(fixtures().join("sellper/001-stores-response.xml")).unwrap();
     w.drop_file("sellper/stores.xml", &xml);

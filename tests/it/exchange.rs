@@ -410,7 +410,8 @@ fn a_rejection_interrupted_between_its_two_moves_finishes_under_the_same_name() 
 #[test]
 fn a_file_already_in_normalised_form_is_published_as_our_own_copy() {
     use std::os::unix::fs::MetadataExt;
-    let w = Work::new();
+    // The new segments replace every sample segment: a deliberate full replacement.
+    let w = Work::with_config("[snapshot]\nmass_delete = 1.0\n");
     w.run("once", &["--samples"]);
     // Compact UTF-8, one record per line (and a blank line at the end): what many ERPs
     // write, and exactly what we would publish.

@@ -3,11 +3,15 @@
 
 mod attached;
 mod bridges;
+mod cli;
 mod daemon;
 mod exchange;
 mod exchange_sftp;
+mod guard;
 mod handoff;
 mod harness;
+mod history;
+mod ops;
 mod prodly;
 mod resilience;
 mod sellper;

@@ -225,7 +225,13 @@ fn faulty_local_transport_with_retries_conforms() {
     // wrapper: the contract holds through the trait alone, with no partial file anywhere.
     let dir = crate::harness::tempdir();
     let seed = fault_seed();
-    let faulty = FaultyTransport::new(LocalTransport::new(dir.path()), Faults::rough(seed));
+    let faulty = FaultyTransport::new(
+        LocalTransport::new(dir.path()),
+        Faults {
+            short: 0.1,
+            ..Faults::rough(seed)
+        },
+    );
     let t = RetryingTransport::new(
         faulty,
         Backoff {
@@ -262,6 +268,19 @@ fn sftp_transport_conforms() {
     conformance(&t, &sshd.root);
     // Still atomic: no rename fell back to the move-aside path.
     assert!(t.features().atomic_replace);
+}
+
+#[test]
+fn sftp_as_the_daemon_opens_it_conforms() {
+    // The daemon's stack: connected on first use (waiting for the server), one try per
+    // connection, the retrying wrapper around it.
+    use compo_exchange::transport::lazy::{LazyTransport, Waiting};
+    let sshd = Sshd::start();
+    let t = LazyTransport::sftp(sshd.config(), Some(Waiting::until(|| false))).unwrap();
+    assert!(!t.is_connected());
+    assert!(t.describe().starts_with("sftp://"), "{}", t.describe());
+    conformance(&t, &sshd.root);
+    assert!(t.is_connected() && t.features().atomic_replace);
 }
 
 #[test]

@@ -141,6 +141,29 @@ impl SftpConfig {
         Ok(())
     }
 
+    /// [`SftpConfig::validate`] and the files and variables the settings name: a missing
+    /// key file or an unset password variable is a mistake to fix now, not a reason to wait
+    /// for a server that will refuse the login anyway.
+    pub fn check_files(&self) -> Result<(), SftpError> {
+        self.validate()?;
+        if let Some(id) = &self.identity {
+            if let Err(e) = std::fs::File::open(id) {
+                return Err(SftpError::Setting {
+                    key: "identity",
+                    reason: format!(
+                        "{}: {e}; give the private key file (--identity or identity in \
+                         [server])",
+                        id.display()
+                    ),
+                });
+            }
+        }
+        self.password()?;
+        self.passphrase()?;
+        self.known_hosts_path()?;
+        Ok(())
+    }
+
     /// The password, when one is configured.
     pub fn password(&self) -> Result<Option<Secret>, SftpError> {
         if let Some(var) = &self.password_env {

@@ -1,0 +1,135 @@
+//! The mass-deletion guard (spec 4.2): a full snapshot that would remove too large a share of
+//! what the portal holds of its type is held in `rejected/` instead of being published, until
+//! an operator releases it.
+
+use super::{ctx::Ctx, Result};
+use crate::compo::model::DataType;
+use crate::compo::report::{codes, Issue};
+use crate::compo::validate::KeyChanges;
+use crate::journal::{FileRow, KeySet};
+
+/// What a snapshot would remove of the published records of its type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Removal {
+    pub removed: usize,
+    pub published: usize,
+}
+
+impl Removal {
+    /// Removals of published records when `snapshot` replaces `published`.
+    pub fn of(published: &KeySet, snapshot: &[String]) -> Removal {
+        // Keys are unique within a valid snapshot, so the kept ones are counted, not collected.
+        let kept = snapshot.iter().filter(|k| published.contains(*k)).count();
+        Removal {
+            removed: published.len() - kept,
+            published: published.len(),
+        }
+    }
+
+    /// Whether the guard holds the file: an empty snapshot of a type with records always is,
+    /// whatever the limit; otherwise when the removed share is over `limit`.
+    pub fn is_held(&self, snapshot_len: usize, limit: f64) -> bool {
+        if self.published == 0 || self.removed == 0 {
+            return false;
+        }
+        snapshot_len == 0 || self.removed as f64 > limit * self.published as f64
+    }
+}
+
+impl Ctx {
+    /// The error that holds this snapshot back, or `None` when it may be published. A file the
+    /// operator released (same name and content) passes once.
+    pub(super) fn mass_delete_hold(
+        &mut self,
+        row: &FileRow,
+        t: DataType,
+        keys: &KeyChanges,
+    ) -> Result<Option<Issue>> {
+        if !keys.snapshot {
+            return Ok(None);
+        }
+        let Some(published) = self.portal.published(&self.journal, t)? else {
+            return Ok(None);
+        };
+        let r = Removal::of(published, &keys.upserts);
+        let limit = self.s.snapshot.mass_delete_limit(t);
+        if !r.is_held(keys.upserts.len(), limit) {
+            return Ok(None);
+        }
+        if self.journal.take_release(&row.name, &row.hash)? {
+            tracing::warn!(
+                file = %row.name,
+                removes = r.removed,
+                of = r.published,
+                "released by the operator: published despite the mass-deletion guard"
+            );
+            return Ok(None);
+        }
+        let share = 100.0 * r.removed as f64 / r.published as f64;
+        let message = if keys.upserts.is_empty() {
+            format!(
+                "the file is an empty full snapshot: publishing it would delete all {} {} \
+                 records the portal has. If the ERP really has none left, run \
+                 `compo-exchange release {}`; otherwise check the export's filter",
+                r.published,
+                t.name(),
+                row.name
+            )
+        } else {
+            format!(
+                "publishing this full snapshot would delete {} of the {} {} records the portal \
+                 has ({share:.1}%, the limit is {:.0}%): records not listed in a full snapshot \
+                 are deleted. If that is intended, run `compo-exchange release {}` or raise \
+                 snapshot.mass_delete_by_type.{} in the config; otherwise check the export's \
+                 filter, or send the changes as {}.delta.json",
+                r.removed,
+                r.published,
+                t.name(),
+                limit * 100.0,
+                row.name,
+                t.name(),
+                t.name()
+            )
+        };
+        Ok(Some(Issue::file(codes::SNAPSHOT_MASS_DELETE, message)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(keys: &[&str]) -> KeySet {
+        keys.iter().map(|k| k.to_string()).collect()
+    }
+
+    fn v(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn counts_only_published_records_that_vanish() {
+        let p = set(&["a", "b", "c", "d", "e"]);
+        let r = Removal::of(&p, &v(&["a", "b", "c", "x", "y"]));
+        assert_eq!(r.removed, 2);
+        assert_eq!(r.published, 5);
+    }
+
+    #[test]
+    fn holds_over_the_share_and_every_empty_snapshot() {
+        let p = set(&["a", "b", "c", "d", "e"]);
+        // One of five removed: 20%, not over a 20% limit.
+        let one = Removal::of(&p, &v(&["a", "b", "c", "d"]));
+        assert!(!one.is_held(4, 0.2));
+        let two = Removal::of(&p, &v(&["a", "b", "c"]));
+        assert!(two.is_held(3, 0.2));
+        assert!(!two.is_held(3, 0.5));
+        let all = Removal::of(&p, &[]);
+        assert!(
+            all.is_held(0, 1.0),
+            "an empty snapshot is held whatever the limit"
+        );
+        // Nothing published yet: nothing to protect.
+        assert!(!Removal::of(&KeySet::default(), &[]).is_held(0, 0.2));
+    }
+}
