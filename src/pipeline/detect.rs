@@ -171,14 +171,23 @@ impl Detector {
 
 /// Which outbox files a writer has open, from inotify's modify and close-write events: a
 /// file written to and not closed since is still being written.
-#[derive(Clone, Default)]
-pub struct Writers(Arc<Mutex<HashMap<PathBuf, bool>>>);
+#[derive(Clone)]
+pub struct Writers(Arc<Mutex<HashMap<PathBuf, bool>>>, Arc<Vec<PathBuf>>);
 
 impl Writers {
+    /// Writers of files in `queues` (not below: the mirrors are not queues, and a library of
+    /// 100,000 pictures must not fill this map).
+    fn new(queues: Vec<PathBuf>) -> Writers {
+        Writers(Arc::default(), Arc::new(queues))
+    }
+
     fn note(&self, ev: &notify::Event) {
         use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
         let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         for p in &ev.paths {
+            if !p.parent().is_some_and(|d| self.1.iter().any(|q| q == d)) {
+                continue;
+            }
             match ev.kind {
                 EventKind::Modify(ModifyKind::Data(_)) => {
                     m.insert(p.clone(), true);
@@ -226,7 +235,11 @@ impl Events {
     pub fn watch(dirs: &[&Path]) -> Events {
         use notify::Watcher;
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let writers = Writers::default();
+        let writers = Writers::new(
+            dirs.iter()
+                .flat_map(|d| [d.to_path_buf(), d.join("sellper")])
+                .collect(),
+        );
         let w2 = writers.clone();
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(ev) = res {

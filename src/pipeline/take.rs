@@ -67,6 +67,7 @@ impl Take {
     /// Takes every settled file of the outbox through validation to staged or rejected.
     pub fn run(&mut self, cx: &mut Ctx, writers: Option<&Writers>) -> Result<Summary> {
         let mut sum = Summary::default();
+        self.finish_local(cx, &mut sum)?;
         self.retake_grown(cx)?;
         let now = cx.now();
         let outbox = cx.s.folders.outbox.clone();
@@ -109,6 +110,35 @@ impl Take {
         Ok(sum)
     }
 
+    /// Finishes what a failed pass left between claimed and staged or rejected (between passes
+    /// nothing else is), so that the loop redoes it without a restart.
+    fn finish_local(&mut self, cx: &mut Ctx, sum: &mut Summary) -> Result<()> {
+        let rows: Vec<FileRow> = cx
+            .journal
+            .unfinished()?
+            .into_iter()
+            .filter(|r| r.origin == Origin::Outbox)
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    State::Claimed | State::Rejecting | State::Superseded | State::Unchanged
+                )
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for row in rows {
+            match row.state {
+                State::Claimed => claimed.push(row),
+                State::Rejecting => cx.finish_reject(&row)?,
+                state => cx.finish_aside(&row, state, state.as_str())?,
+            }
+        }
+        if !claimed.is_empty() {
+            sum.absorb(self.process_claimed(cx, claimed)?);
+        }
+        Ok(())
+    }
+
     /// Moves a file out of the outbox into the work folder, journaled before and after. A
     /// file that cannot be taken as it is ends rejected here.
     fn claim(
@@ -149,7 +179,18 @@ impl Take {
                 sum.rejected.push(shown);
                 return Ok(None);
             }
-            // Left claiming: the next pass tries the move again.
+            // Not taken (the outbox folder refused the move): this row ends here, and the file,
+            // still in the outbox, is taken as a new one by a later pass.
+            let detail = format!("not taken: {e}");
+            cx.journal.transition(
+                id,
+                State::Archived,
+                Update {
+                    outcome: Some("not taken"),
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+            )?;
             return Err(PipelineError::io(&r.path)(e));
         }
         self.finish_claim(cx, id, &work, sum)

@@ -420,3 +420,47 @@ fn one_failing_type_does_not_hold_back_another() {
     assert!(w.path("server/in/segments.delta-f.json").exists());
     assert!(e.journal().failures().unwrap().is_empty());
 }
+
+#[test]
+fn a_local_failure_while_staging_is_redone_by_the_loop_without_a_restart() {
+    let w = Work::with_config("[detect]\nsettle_secs = 1\npoll_secs = 5\nwatch = false");
+    let o = w.run("once", &["--samples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let clock = FakeClock::new(at("2026-12-01T10:00:00+03:00"));
+    let mut e = Engine::with_clock(
+        w.settings(),
+        Arc::new(LocalTransport::new(w.path("server"))),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    // The staging folder cannot be written (a file in its place: permissions do not stop
+    // root).
+    std::fs::remove_dir_all(w.path("state/staging")).unwrap();
+    std::fs::write(w.path("state/staging"), "in the way").unwrap();
+    w.drop_file("remains.delta-st.json", remains(3).as_bytes());
+    run_until(&mut e, &clock, at("2026-12-01T10:00:10+03:00"));
+    assert!(!w.path("server/in/remains.delta-st.json").exists());
+    let waiting: Vec<State> = e
+        .journal()
+        .unfinished()
+        .unwrap()
+        .iter()
+        .map(|r| r.state)
+        .collect();
+    assert_eq!(waiting, [State::Claimed]);
+    let outbox = e.journal().health().unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|h| h.component == "outbox" && h.error.is_some()),
+        "{outbox:?}"
+    );
+    std::fs::remove_file(w.path("state/staging")).unwrap();
+    std::fs::create_dir(w.path("state/staging")).unwrap();
+    run_until(&mut e, &clock, at("2026-12-01T10:05:00+03:00"));
+    assert_eq!(
+        std::fs::read_to_string(w.path("server/in/remains.delta-st.json")).unwrap(),
+        remains(3)
+    );
+    assert!(e.journal().unfinished().unwrap().is_empty());
+}
