@@ -285,9 +285,12 @@ impl Engine {
                     Ok(_) => {
                         d.pending.retain(|p| *p != Job::Collect);
                         d.retries.succeeded(Job::Collect.key());
-                        self.cx
-                            .journal
-                            .set_health(Job::Collect.key(), None, &now.to_rfc3339())?;
+                        // When it last succeeded, for `status`.
+                        let r =
+                            self.cx
+                                .journal
+                                .set_health(Job::Collect.key(), None, &now.to_rfc3339());
+                        note_quietly(r.map_err(PipelineError::from))?;
                     }
                     Err(e) => self.failed(d, &[Job::Collect.key().to_string()], e, now)?,
                 }
@@ -321,7 +324,8 @@ impl Engine {
     fn succeeded(&mut self, d: &mut Daemon, key: &str, now: DateTime<FixedOffset>) -> Result<()> {
         if d.retries.succeeded(key) {
             tracing::info!(step = key, "succeeded again");
-            self.cx.journal.set_health(key, None, &now.to_rfc3339())?;
+            let r = self.cx.journal.set_health(key, None, &now.to_rfc3339());
+            note_quietly(r.map_err(PipelineError::from))?;
         }
         Ok(())
     }
@@ -342,14 +346,29 @@ impl Engine {
         let mut next = now;
         for key in keys {
             next = next.max(d.retries.failed(key, now));
-            self.cx
+            let r = self
+                .cx
                 .journal
-                .set_health(key, Some(&msg), &now.to_rfc3339())?;
+                .set_health(key, Some(&msg), &now.to_rfc3339());
+            note_quietly(r.map_err(PipelineError::from))?;
         }
         if let Some(id) = e.row() {
-            self.cx.journal.note_failure(id, &msg, &next.to_rfc3339())?;
+            let r = self.cx.journal.note_failure(id, &msg, &next.to_rfc3339());
+            note_quietly(r.map_err(PipelineError::from))?;
         }
         tracing::warn!(steps = ?keys, error = %msg, next_attempt = %next.to_rfc3339(), "failed; will retry");
         Ok(())
+    }
+}
+
+/// Bookkeeping for `status` that could not be written now (the journal busy with another
+/// connection) is written at the next failure or success; only a fatal error ends the loop.
+fn note_quietly(r: Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.kind() != ErrorKind::Fatal => {
+            tracing::warn!(error = %e, "could not note the step's condition for status now");
+            Ok(())
+        }
+        other => other,
     }
 }

@@ -102,6 +102,16 @@ impl PipelineError {
     /// What this error means for the exchange (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
+            // Another connection (`status`, the health reporter) held the database past the
+            // busy timeout: the step is tried again.
+            PipelineError::Journal(JournalError::Sql(rusqlite::Error::SqliteFailure(e, _)))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                ErrorKind::Transient
+            }
             // A journal that cannot be written cannot vouch for anything.
             PipelineError::Journal(_) | PipelineError::Setup(_) => ErrorKind::Fatal,
             // Refused credentials or host key: retrying will not help until the user acts.
@@ -260,7 +270,13 @@ mod tests {
             message: "gone".into(),
         };
         assert_eq!(file.kind(), ErrorKind::File);
+        let busy = PipelineError::Journal(JournalError::Sql(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        )));
+        assert_eq!(busy.kind(), ErrorKind::Transient);
         for e in [
+            PipelineError::Journal(JournalError::UnknownState("x".into())),
             PipelineError::Setup("schemas: bad".into()),
             PipelineError::Transport(TransportError::Refused("host key".into())),
         ] {
