@@ -201,10 +201,13 @@ fn put_back_unknown(cx: &mut Ctx) -> Result<()> {
                 continue;
             }
             fsutil::move_file(&path, &back).map_err(PipelineError::io(&path))?;
-            tracing::warn!(
-                file = name,
-                "found in state/work/ but not in the journal (lost or replaced?): put back into the outbox to be taken again"
+            let message = format!(
+                "{name} was in state/work/ but not in the journal (lost or replaced?): put back \
+                 into the outbox to be taken again"
             );
+            tracing::warn!(file = name, "{message}");
+            let at = cx.stamp();
+            cx.journal.warn("state", &message, &at)?;
         }
     }
     let staging = cx.dirs.staging.clone();

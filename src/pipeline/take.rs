@@ -509,10 +509,14 @@ impl Take {
             }
             fsutil::move_file(&w.path, &back).map_err(PipelineError::io(&w.path))?;
             let _ = std::fs::remove_file(fsutil::report_path(&w.path));
-            tracing::warn!(
-                file = %w.name,
-                "a rejected file grew after it was taken: its writer had not finished; taken again as a new file"
+            let message = format!(
+                "{} grew after it was rejected: its writer had not finished; taken again as a \
+                 new file",
+                w.name
             );
+            tracing::warn!(file = %w.name, "{message}");
+            let at = cx.stamp();
+            cx.journal.warn("outbox", &message, &at)?;
         }
         self.watched = keep;
         Ok(())

@@ -239,6 +239,15 @@ fn files_left_in_state_that_the_journal_does_not_know_are_taken_again() {
         "warned: {}",
         stderr(&o)
     );
+    // ...and in status, through the journal's warnings.
+    let j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+    let warned = j.warnings("2000-01-01T00:00:00Z", 10).unwrap();
+    assert!(
+        warned
+            .iter()
+            .any(|x| x.message.contains("remains.delta-lost.json")),
+        "{warned:?}"
+    );
     let left: Vec<String> = ["state/work", "state/staging"]
         .iter()
         .flat_map(|d| tree(&w.path(d)))
