@@ -145,15 +145,31 @@ fn a_symbolic_link_in_the_outbox_is_rejected_not_published() {
     let erp = w.path("erp-remains.json");
     std::fs::write(&erp, remains(9)).unwrap();
     std::os::unix::fs::symlink(&erp, w.path("outbox/remains.delta-sym.json")).unwrap();
+    // A FIFO (never opened: reading it would block) and a folder named like data files.
+    let fifo = w.path("outbox/remains.delta-fifo.json");
+    let fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a plain libc call with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::fs::create_dir(w.path("outbox/remains.delta-dir.json")).unwrap();
     let o = w.run("once", &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(std::fs::symlink_metadata(w.path("server/in/remains.delta-sym.json")).is_err());
-    let r = reports_for(&w.path("rejected"), "remains.delta-sym.json");
-    assert_eq!(r.len(), 1, "{:?}", tree(&w.path("rejected")));
-    assert!(
-        codes(&r[0]).contains(&"file.not_regular".to_string()),
-        "{r:?}"
-    );
+    for name in [
+        "remains.delta-sym.json",
+        "remains.delta-fifo.json",
+        "remains.delta-dir.json",
+    ] {
+        assert!(std::fs::symlink_metadata(w.path("server/in").join(name)).is_err());
+        let r = reports_for(&w.path("rejected"), name);
+        assert_eq!(r.len(), 1, "{name}: {:?}", tree(&w.path("rejected")));
+        assert!(
+            codes(&r[0]).contains(&"file.not_regular".to_string()),
+            "{r:?}"
+        );
+    }
+    assert!(std::fs::read_dir(w.path("outbox"))
+        .unwrap()
+        .flatten()
+        .all(|e| e.path().is_dir() && !e.file_name().to_string_lossy().ends_with(".json")));
     // The link's target, the ERP's file, is untouched.
     assert_eq!(std::fs::read_to_string(&erp).unwrap(), remains(9));
     assert!(unfinished(&w).is_empty(), "{:?}", unfinished(&w));
