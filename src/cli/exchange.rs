@@ -6,7 +6,7 @@ use super::{Exit, OutputFormat};
 use crate::config::{Overrides, Settings, EXAMPLE};
 use crate::journal::Journal;
 use crate::pipeline::Engine;
-use crate::schedule::{Shutdown, SystemClock};
+use crate::schedule::Shutdown;
 use crate::transport::lazy::Waiting;
 use anyhow::Context;
 use std::io::Write;
@@ -180,7 +180,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
         engine.settings().folders.workdir.display(),
         engine.transport().describe()
     ));
-    let ran = engine.run_with_heartbeat(&SystemClock, &shutdown, &mut || service.alive());
+    let ran = engine.run_with_heartbeat(&shutdown, &mut || service.alive());
     service.stopping();
     ran?;
     Ok(Exit::Ok)

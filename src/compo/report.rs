@@ -43,6 +43,9 @@ pub mod codes {
         FILE_TOO_LARGE = "file.too_large": "An attached file is over the size limit of its folder.";
         FILE_MISSING = "file.missing": "A data file refers to an attached file that is neither in the batch nor on the server.";
         FILE_EMPTY = "file.empty": "The file is empty.";
+        FILE_NOT_REGULAR = "file.not_regular": "A symbolic link, FIFO, socket, device or folder stands where a file is expected; links are never followed.";
+        FILE_VANISHED = "file.vanished": "The file disappeared from the outbox between being seen and being taken; nothing was published.";
+        NAME_TOO_LONG = "name.too_long": "The file name is longer than the 200 bytes the processor takes (names it derives must fit the file system's limit).";
         NAME_UNKNOWN_TYPE = "name.unknown_type": "The file name is not a data type of the protocol (names are case-sensitive).";
         IO_ERROR = "io.error": "The file could not be read.";
         CONVERT_UNSUPPORTED = "convert.unsupported": "A partner document or element that the bridge does not convert.";

@@ -122,6 +122,38 @@ pub struct BatchInput {
     pub folders: BTreeSet<AttachedFolder>,
 }
 
+/// A FIFO, socket or device would make reading block forever or read a stream that never
+/// ends: such an entry is refused, naming it, before anything is read.
+fn refuse_special(path: &Path) -> Result<(), ValidateError> {
+    let Ok(md) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if md.is_file() || md.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        let t = md.file_type();
+        if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = "not a regular file";
+    Err(ValidateError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: only files are validated; remove it or validate the files by name"),
+        ),
+    })
+}
+
 impl BatchInput {
     /// A folder laid out like `in/`: data files at the top, `pictures/` and `invoices/` below.
     pub fn from_folder(dir: &Path, side: Side) -> Result<BatchInput, ValidateError> {
@@ -141,6 +173,7 @@ impl BatchInput {
                 continue;
             }
             let path = e.path();
+            refuse_special(&path)?;
             if path.is_dir() {
                 if let Some(folder) = AttachedFolder::from_name(&name) {
                     b.folders.insert(folder);
@@ -154,6 +187,7 @@ impl BatchInput {
                         if super::model::is_temporary_name(&fname) && !fname.starts_with('.') {
                             continue;
                         }
+                        refuse_special(&f.path())?;
                         b.attached.push(AttachedInput {
                             rel: format!("{}/{fname}", folder.name()),
                             path: f.path(),

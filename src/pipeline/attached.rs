@@ -3,16 +3,21 @@
 //! an unchanged file costs one `stat` (size and mtime match the manifest), a touched one a hash,
 //! and only new or changed content is uploaded.
 
-use super::{Engine, PipelineError, Result, Summary};
+use super::ctx::Ctx;
+use super::detect::{kind_of, Kind};
+use super::publish::Publish;
+use super::settle::Look;
+use super::{fsutil, PipelineError, Result, Summary};
 use crate::compo::attached;
+use crate::compo::messages::msg;
 use crate::compo::model::AttachedFolder;
-use crate::compo::report::Report;
+use crate::compo::report::{codes, Issue, Report};
 use crate::journal::{ManifestEntry, Progress};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 fn mtime_ns(m: &std::fs::Metadata) -> i64 {
     m.modified()
@@ -42,22 +47,26 @@ pub(super) fn job_name(folder: AttachedFolder) -> String {
     format!("publish {}", folder.name())
 }
 
-impl Engine {
+impl Publish {
     /// Brings the server's folder in step with the outbox mirror.
-    pub(super) fn sync_attached(&mut self, folder: AttachedFolder) -> Result<Summary> {
+    pub(super) fn sync_attached(
+        &mut self,
+        cx: &mut Ctx,
+        folder: AttachedFolder,
+    ) -> Result<Summary> {
         let mut sum = Summary::default();
-        let dir = self.s.folders.outbox.join(folder.name());
-        let mut manifest: FxHashMap<String, ManifestEntry> = self
+        let dir = cx.s.folders.outbox.join(folder.name());
+        let mut manifest: FxHashMap<String, ManifestEntry> = cx
             .journal
             .manifest(folder)?
             .into_iter()
             .map(|e| (e.name.clone(), e))
             .collect();
-        sum.attached_lost = self.verify_mirror(folder, &mut manifest)?;
+        sum.attached_lost = verify_mirror(cx, folder, &mut manifest)?;
         let mut present = FxHashSet::default();
         let mut todo = Vec::new();
         let mut young = Vec::new();
-        let now = SystemTime::now();
+        let now = cx.now();
         let rd = std::fs::read_dir(&dir).map_err(PipelineError::io(&dir))?;
         for e in rd {
             let e = e.map_err(PipelineError::io(&dir))?;
@@ -65,24 +74,47 @@ impl Engine {
             if crate::compo::model::is_temporary_name(&name) {
                 continue;
             }
-            let Ok(md) = e.metadata() else { continue };
-            if !md.is_file() {
+            // Not followed: a link's own metadata.
+            let Ok(md) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            let (size, mt) = (md.len(), mtime_ns(&md));
+            if let Kind::NotRegular(what) = kind_of(md.file_type()) {
+                if cx.journal.attached_rejection(folder, &name)? != Some((size, mt)) {
+                    let rel = format!("{}/{name}", folder.name());
+                    let mut r = Report::new(&rel, Some(folder.name().into()));
+                    r.errors.push(Issue::file(
+                        codes::FILE_NOT_REGULAR,
+                        msg!(
+                            cx.s.validation.lang,
+                            "file-not_regular",
+                            file = &rel,
+                            kind = what
+                        ),
+                    ));
+                    r.settle();
+                    self.rejected(cx, folder, &name, &r, size, mt)?;
+                    sum.attached_rejected.push(rel);
+                }
                 continue;
             }
             present.insert(name.clone());
-            let (size, mt) = (md.len(), mtime_ns(&md));
             if let Some(m) = manifest.get(&name) {
                 if m.size == size && m.mtime_ns == mt {
                     continue;
                 }
             }
-            // Still being written: leave it for the next sync (or wait for it, below).
-            let age = md.modified().ok().and_then(|m| now.duration_since(m).ok());
-            if age.is_some_and(|a| a < self.s.detect.settle) {
+            // Still being written: leave it for the next sync (or wait for it, below). The
+            // mirrors' writers set modification times, so an old one counts as quiet.
+            let quiet = self
+                .mirror
+                .observe(&(folder, name.clone()), Look::of(&md), now, true);
+            if !self.mirror.is_settled(quiet) {
                 young.push(e.path());
                 continue;
             }
-            if self.journal.attached_rejection(folder, &name)? == Some((size, mt)) {
+            self.mirror.forget(&(folder, name.clone()));
+            if cx.journal.attached_rejection(folder, &name)? == Some((size, mt)) {
                 continue;
             }
             todo.push(Todo {
@@ -93,20 +125,44 @@ impl Engine {
             });
         }
         if self.wait_for_attached && !young.is_empty() {
-            self.wait_for_young(folder, young, &mut todo)?;
+            self.wait_for_young(cx, folder, young, &mut todo)?;
         }
         if !todo.is_empty() {
             sum.attached_hashed = todo.len() as u64;
-            sum.absorb(self.upload_attached(folder, todo, &manifest)?);
+            sum.absorb(self.upload_attached(cx, folder, todo, &manifest)?);
         }
-        if self.s.attached.prune {
-            sum.attached_removed = self.prune(folder, &manifest, &present)?;
+        if cx.s.attached.prune {
+            sum.attached_removed = prune(cx, folder, &manifest, &present)?;
         }
+        cx.journal
+            .set_health(&job_name(folder), None, &cx.stamp())?;
         Ok(sum)
+    }
+
+    /// Stores an attached file's report (under a name that fits) and remembers the rejection
+    /// until the file changes.
+    fn rejected(
+        &mut self,
+        cx: &mut Ctx,
+        folder: AttachedFolder,
+        name: &str,
+        report: &Report,
+        size: u64,
+        mt: i64,
+    ) -> Result<()> {
+        let dir = cx.s.folders.rejected.join(folder.name());
+        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        // The same long name always gets the same report.
+        let stored = fsutil::storable(name, fsutil::name_tag(name));
+        super::archive::write_report(&dir.join(format!("{stored}.report.json")), report)?;
+        cx.journal.attached_reject(folder, name, size, mt)?;
+        tracing::warn!(file = %report.file, code = %report.errors[0].code, first = %report.errors[0].message, "attached file rejected");
+        Ok(())
     }
 
     fn upload_attached(
         &mut self,
+        cx: &mut Ctx,
         folder: AttachedFolder,
         todo: Vec<Todo>,
         manifest: &FxHashMap<String, ManifestEntry>,
@@ -115,14 +171,15 @@ impl Engine {
         let total_files = todo.len() as u64;
         let total_bytes: u64 = todo.iter().map(|t| t.size).sum();
         let job = job_name(folder);
-        let started = chrono::Utc::now().to_rfc3339();
+        let started = cx.stamp();
         let done_files = AtomicU64::new(0);
         let done_bytes = AtomicU64::new(0);
-        let max = self.s.validation.max_size(folder);
-        let lang = self.s.validation.lang;
-        let transport = self.transport.clone();
-        let flush = self.s.attached.flush_each_file;
-        let t0 = Instant::now();
+        let max = cx.s.validation.max_size(folder);
+        let lang = cx.s.validation.lang;
+        let transport = cx.transport.clone();
+        let clock = cx.clock.clone();
+        let flush = cx.s.attached.flush_each_file;
+        let t0 = cx.now();
         let bar = super::progress_bar(total_bytes, &job);
         let progress = |done_files: u64, done_bytes: u64, finished: bool| Progress {
             job: job.clone(),
@@ -131,12 +188,12 @@ impl Engine {
             done_bytes,
             total_bytes,
             started_at: started.clone(),
-            updated_at: chrono::Utc::now().to_rfc3339(),
+            updated_at: clock.now().to_rfc3339(),
             finished,
         };
         // Journal before acting: an unfinished row tells recovery that parts may be left in
         // the server's folder.
-        self.journal.set_progress(&progress(0, 0, false))?;
+        cx.journal.set_progress(&progress(0, 0, false))?;
         // Groups keep the manifest close to the server (a crash loses at most one group's
         // bookkeeping, which the next sync redoes by hash) and the progress current.
         for group in todo.chunks(512) {
@@ -160,7 +217,7 @@ impl Engine {
                                 size,
                                 mtime_ns: t.mtime_ns,
                                 hash,
-                                published_at: chrono::Utc::now().to_rfc3339(),
+                                published_at: clock.now().to_rfc3339(),
                             };
                             // A file the server has was touched: same content is not sent again. A new
                             // one is hashed while it is uploaded, not read twice.
@@ -176,7 +233,8 @@ impl Engine {
                                     return Ok(Done::Same(entry(hash, size)));
                                 }
                             }
-                            let mut f = std::fs::File::open(&t.path).map_err(|e| {
+                            // Never through a link that replaced the file since it was listed.
+                            let mut f = fsutil::open_regular(&t.path).map_err(|e| {
                                 crate::transport::TransportError::io(
                                     t.path.display().to_string(),
                                     e,
@@ -208,14 +266,7 @@ impl Engine {
                     }
                     Ok(Done::Same(e)) => entries.push(e),
                     Ok(Done::Rejected(name, report, size, mt)) => {
-                        let dir = self.s.folders.rejected.join(folder.name());
-                        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
-                        super::outbound::write_report(
-                            &dir.join(format!("{name}.report.json")),
-                            &report,
-                        )?;
-                        self.journal.attached_reject(folder, &name, size, mt)?;
-                        tracing::warn!(file = %report.file, code = %report.errors[0].code, "attached file rejected");
+                        self.rejected(cx, folder, &name, &report, size, mt)?;
                         sum.attached_rejected.push(report.file);
                     }
                     Err(e) => {
@@ -223,8 +274,8 @@ impl Engine {
                     }
                 }
             }
-            self.journal.manifest_put(&entries)?;
-            self.journal.set_progress(&progress(
+            cx.journal.manifest_put(&entries)?;
+            cx.journal.set_progress(&progress(
                 done_files.load(Ordering::Relaxed),
                 done_bytes.load(Ordering::Relaxed),
                 false,
@@ -236,7 +287,7 @@ impl Engine {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        self.journal.set_progress(&progress(
+        cx.journal.set_progress(&progress(
             done_files.load(Ordering::Relaxed),
             done_bytes.load(Ordering::Relaxed),
             true,
@@ -245,141 +296,146 @@ impl Engine {
             tracing::info!(
                 folder = folder.name(),
                 files = sum.attached_published,
-                seconds = t0.elapsed().as_secs_f64(),
+                seconds = crate::schedule::between(t0, cx.now()).as_secs_f64(),
                 "attached files published"
             );
         }
         Ok(sum)
     }
-
-    /// When due, compares the server's folder with the manifest and forgets what the server
-    /// no longer has as published (missing, or another size), so that this sync sends it
-    /// again: attached files are not flushed one by one, and a crash of the server, or a
-    /// person, may lose some. Returns how many were forgotten.
-    fn verify_mirror(
-        &mut self,
-        folder: AttachedFolder,
-        manifest: &mut FxHashMap<String, ManifestEntry>,
-    ) -> Result<u64> {
-        let now = chrono::Utc::now();
-        let last = self.journal.mirror_verified(folder)?;
-        let due = match last.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
-            Some(Ok(at)) => {
-                let every = chrono::Duration::from_std(self.s.attached.verify_every)
-                    .unwrap_or(chrono::Duration::MAX);
-                now.signed_duration_since(at) >= every
-            }
-            // Never verified: nothing to compare when nothing was published yet.
-            _ => !manifest.is_empty(),
-        };
-        if !due {
-            if last.is_none() {
-                self.journal
-                    .set_mirror_verified(folder, &now.to_rfc3339())?;
-            }
-            return Ok(0);
-        }
-        let dir = format!("{}/{}", super::server::IN, folder.name());
-        let on_server: FxHashMap<String, u64> = match self.transport.list(&dir) {
-            Ok(entries) => entries
-                .into_iter()
-                .filter(|e| !e.is_dir)
-                .map(|e| (e.name, e.size))
-                .collect(),
-            Err(crate::transport::TransportError::NotFound { .. }) => FxHashMap::default(),
-            Err(e) => return Err(e.into()),
-        };
-        let lost: Vec<String> = manifest
-            .values()
-            .filter(|m| on_server.get(&m.name) != Some(&m.size))
-            .map(|m| m.name.clone())
-            .collect();
-        if !lost.is_empty() {
-            self.journal.manifest_remove(folder, &lost)?;
-            for n in &lost {
-                manifest.remove(n);
-            }
-            tracing::warn!(
-                folder = folder.name(),
-                files = lost.len(),
-                "the server lacks files it was sent (or holds another size); sending them again"
-            );
-        }
-        self.journal
-            .set_mirror_verified(folder, &now.to_rfc3339())?;
-        Ok(lost.len() as u64)
-    }
-
-    /// Removes from the server what left the mirror, within the configured share.
-    fn prune(
-        &mut self,
-        folder: AttachedFolder,
-        manifest: &FxHashMap<String, ManifestEntry>,
-        present: &FxHashSet<String>,
-    ) -> Result<u64> {
-        let gone: Vec<String> = manifest
-            .keys()
-            .filter(|n| !present.contains(*n))
-            .cloned()
-            .collect();
-        if gone.is_empty() {
-            return Ok(0);
-        }
-        let limit = (manifest.len() as f64 * self.s.attached.max_prune_share).floor() as usize;
-        if gone.len() > limit && !self.s.attached.allow_mass_prune {
-            tracing::error!(
-                folder = folder.name(),
-                missing = gone.len(),
-                on_server = manifest.len(),
-                limit,
-                "refusing to remove more than attached.max_prune_share of the server's files; \
-                 if this is intended, set attached.allow_mass_prune = true for one run"
-            );
-            return Ok(0);
-        }
-        for n in &gone {
-            self.transport
-                .remove(&format!("in/{}/{}", folder.name(), n))?;
-        }
-        self.journal.manifest_remove(folder, &gone)?;
-        tracing::info!(folder = folder.name(), removed = gone.len(), "pruned");
-        Ok(gone.len() as u64)
-    }
 }
 
-impl Engine {
+/// When due, compares the server's folder with the manifest and forgets what the server
+/// no longer has as published (missing, or another size), so that this sync sends it
+/// again: attached files are not flushed one by one, and a crash of the server, or a
+/// person, may lose some. Returns how many were forgotten.
+fn verify_mirror(
+    cx: &mut Ctx,
+    folder: AttachedFolder,
+    manifest: &mut FxHashMap<String, ManifestEntry>,
+) -> Result<u64> {
+    let now = cx.now();
+    let last = cx.journal.mirror_verified(folder)?;
+    let due = match last.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+        Some(Ok(at)) => {
+            let every = chrono::Duration::from_std(cx.s.attached.verify_every)
+                .unwrap_or(chrono::Duration::MAX);
+            now.signed_duration_since(at) >= every
+        }
+        // Never verified: nothing to compare when nothing was published yet.
+        _ => !manifest.is_empty(),
+    };
+    if !due {
+        if last.is_none() {
+            cx.journal.set_mirror_verified(folder, &now.to_rfc3339())?;
+        }
+        return Ok(0);
+    }
+    let dir = format!("{}/{}", super::server::IN, folder.name());
+    let on_server: FxHashMap<String, u64> = match cx.transport.list(&dir) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|e| !e.is_dir)
+            .map(|e| (e.name, e.size))
+            .collect(),
+        Err(crate::transport::TransportError::NotFound { .. }) => FxHashMap::default(),
+        Err(e) => return Err(e.into()),
+    };
+    let lost: Vec<String> = manifest
+        .values()
+        .filter(|m| on_server.get(&m.name) != Some(&m.size))
+        .map(|m| m.name.clone())
+        .collect();
+    if !lost.is_empty() {
+        cx.journal.manifest_remove(folder, &lost)?;
+        for n in &lost {
+            manifest.remove(n);
+        }
+        tracing::warn!(
+            folder = folder.name(),
+            files = lost.len(),
+            "the server lacks files it was sent (or holds another size); sending them again"
+        );
+    }
+    cx.journal.set_mirror_verified(folder, &now.to_rfc3339())?;
+    Ok(lost.len() as u64)
+}
+
+/// Removes from the server what left the mirror, within the configured share.
+fn prune(
+    cx: &mut Ctx,
+    folder: AttachedFolder,
+    manifest: &FxHashMap<String, ManifestEntry>,
+    present: &FxHashSet<String>,
+) -> Result<u64> {
+    let gone: Vec<String> = manifest
+        .keys()
+        .filter(|n| !present.contains(*n))
+        .cloned()
+        .collect();
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let limit = (manifest.len() as f64 * cx.s.attached.max_prune_share).floor() as usize;
+    if gone.len() > limit && !cx.s.attached.allow_mass_prune {
+        tracing::error!(
+            folder = folder.name(),
+            missing = gone.len(),
+            on_server = manifest.len(),
+            limit,
+            "refusing to remove more than attached.max_prune_share of the server's files; \
+                 if this is intended, set attached.allow_mass_prune = true for one run"
+        );
+        return Ok(0);
+    }
+    for n in &gone {
+        cx.transport
+            .remove(&format!("in/{}/{}", folder.name(), n))?;
+    }
+    cx.journal.manifest_remove(folder, &gone)?;
+    tracing::info!(folder = folder.name(), removed = gone.len(), "pruned");
+    Ok(gone.len() as u64)
+}
+
+impl Publish {
     /// Waits, up to three settle times, for files that were still being written when the folder
     /// was listed, and adds those that settled to `todo` (only they are looked at again).
     fn wait_for_young(
-        &self,
+        &mut self,
+        cx: &Ctx,
         folder: AttachedFolder,
         mut young: Vec<PathBuf>,
         todo: &mut Vec<Todo>,
     ) -> Result<()> {
-        let settle = self.s.detect.settle;
-        let deadline = Instant::now() + settle * 3 + Duration::from_millis(50);
-        while !young.is_empty() && Instant::now() < deadline {
-            std::thread::sleep(settle.max(Duration::from_millis(20)) / 2);
-            let now = SystemTime::now();
+        let settle = cx.s.detect.settle;
+        let deadline = crate::schedule::after(cx.now(), settle * 3 + Duration::from_millis(50));
+        let never = crate::schedule::Shutdown::new();
+        while !young.is_empty() && cx.now() < deadline {
+            let nap = settle.max(Duration::from_millis(20)) / 2;
+            cx.clock
+                .sleep_until(crate::schedule::after(cx.now(), nap), &never);
+            let now = cx.now();
             let mut still = Vec::new();
             for path in young {
-                // Gone or replaced by a directory meanwhile: the next sync sees what is there.
-                let Ok(md) = std::fs::metadata(&path) else {
-                    continue;
-                };
-                let age = md.modified().ok().and_then(|m| now.duration_since(m).ok());
-                if age.is_some_and(|a| a < settle) {
-                    still.push(path);
-                    continue;
-                }
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                // Gone or replaced by something else meanwhile: the next sync sees what is there.
+                let Ok(md) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                if !md.is_file() {
+                    continue;
+                }
+                let key = (folder, name.clone());
+                let quiet = self.mirror.observe(&key, Look::of(&md), now, true);
+                if !self.mirror.is_settled(quiet) {
+                    still.push(path);
+                    continue;
+                }
+                self.mirror.forget(&key);
                 let (size, mtime_ns) = (md.len(), mtime_ns(&md));
-                if !md.is_file()
-                    || self.journal.attached_rejection(folder, &name)? == Some((size, mtime_ns))
-                {
+                if cx.journal.attached_rejection(folder, &name)? == Some((size, mtime_ns)) {
                     continue;
                 }
                 todo.push(Todo {

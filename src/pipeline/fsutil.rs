@@ -289,6 +289,114 @@ pub fn free_name(dir: &Path, name: &str) -> PathBuf {
         .expect("some number is free")
 }
 
+/// The longest file name (in bytes) the engine takes. Names it derives from a file's name (the
+/// upload temporary `.NAME.ID.ce-up.part`, `NAME.report.json`) must stay within the 255 bytes
+/// file systems and SFTP servers allow; a longer name is rejected as `name.too_long`.
+pub const MAX_NAME: usize = 200;
+
+/// `name` cut to at most `max` bytes on a character boundary.
+fn cut(name: &str, max: usize) -> &str {
+    let mut end = max.min(name.len());
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// A name for storing a file called `name` (row `id`) that always fits: `name` itself when it
+/// is not too long, else its beginning, `-ceID` and its extension. The original name is kept
+/// in the journal and inside the report.
+pub fn storable(name: &str, id: i64) -> String {
+    if name.len() <= MAX_NAME && !name.is_empty() {
+        return name.to_string();
+    }
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e)
+        .filter(|e| !e.is_empty() && e.len() <= 16 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
+    format!("{}-ce{id}{ext}", cut(name, 100))
+}
+
+/// A stable number for a name, standing in for a row id where a file has none yet.
+pub fn name_tag(name: &str) -> i64 {
+    let h = blake3::hash(name.as_bytes());
+    i64::from(u32::from_le_bytes(
+        h.as_bytes()[..4].try_into().expect("4 bytes"),
+    ))
+}
+
+/// The engine's own name for a file of row `id` in its folders below `state/`.
+pub fn stored_name(id: i64, name: &str) -> String {
+    format!("{id}-{}", storable(name, id))
+}
+
+/// Copies `from` into a new file `to` that shares no storage with it: a copy-on-write clone
+/// where the file system offers one (nothing is copied, yet a later write to either file
+/// leaves the other as it was), otherwise a plain copy. Flushed, written under a temporary
+/// name and renamed; returns the copy's size and BLAKE3 hash.
+pub fn own_copy(from: &Path, to: &Path) -> io::Result<(u64, String)> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.ce-tmp",
+        to.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let src = open_regular(from)?;
+        let measured = match reflink_copy::reflink_file_to_path(&src, &tmp) {
+            Ok(()) => hash_file(&tmp)?,
+            Err(_) => {
+                let _ = fs::remove_file(&tmp);
+                let mut out = File::create(&tmp)?;
+                let mut h = blake3::Hasher::new();
+                let mut buf = vec![0u8; 1 << 20];
+                let mut src = &src;
+                loop {
+                    let k = src.read(&mut buf)?;
+                    if k == 0 {
+                        break;
+                    }
+                    h.update(&buf[..k]);
+                    out.write_all(&buf[..k])?;
+                }
+                (h.count(), h.finalize().to_hex().to_string())
+            }
+        };
+        File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, to)?;
+        sync_dir(dir)?;
+        Ok(measured)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Opens a regular file without following a symbolic link and without blocking on a FIFO
+/// (which is then refused, like every other file that is not a regular one).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    let f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)?
+    };
+    #[cfg(not(unix))]
+    let f = File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
 /// `NAME.report.json` beside `NAME`.
 pub fn report_path(p: &Path) -> PathBuf {
     let mut s = p.as_os_str().to_owned();

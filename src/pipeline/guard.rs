@@ -2,7 +2,8 @@
 //! what the portal holds of its type is held in `rejected/` instead of being published, until
 //! an operator releases it.
 
-use super::{Engine, Result};
+use super::{ctx::Ctx, Result};
+use crate::compo::messages::msg;
 use crate::compo::model::DataType;
 use crate::compo::report::{codes, Issue};
 use crate::compo::validate::KeyChanges;
@@ -36,7 +37,7 @@ impl Removal {
     }
 }
 
-impl Engine {
+impl Ctx {
     /// The error that holds this snapshot back, or `None` when it may be published. A file the
     /// operator released (same name and content) passes once.
     pub(super) fn mass_delete_hold(
@@ -66,29 +67,25 @@ impl Engine {
             return Ok(None);
         }
         let share = 100.0 * r.removed as f64 / r.published as f64;
+        let lang = self.s.validation.lang;
         let message = if keys.upserts.is_empty() {
-            format!(
-                "the file is an empty full snapshot: publishing it would delete all {} {} \
-                 records the portal has. If the ERP really has none left, run \
-                 `compo-exchange release {}`; otherwise check the export's filter",
-                r.published,
-                t.name(),
-                row.name
+            msg!(
+                lang,
+                "snapshot-mass_delete-empty",
+                published = r.published,
+                type = t.name(),
+                file = &row.name
             )
         } else {
-            format!(
-                "publishing this full snapshot would delete {} of the {} {} records the portal \
-                 has ({share:.1}%, the limit is {:.0}%): records not listed in a full snapshot \
-                 are deleted. If that is intended, run `compo-exchange release {}` or raise \
-                 snapshot.mass_delete_by_type.{} in the config; otherwise check the export's \
-                 filter, or send the changes as {}.delta.json",
-                r.removed,
-                r.published,
-                t.name(),
-                limit * 100.0,
-                row.name,
-                t.name(),
-                t.name()
+            msg!(
+                lang,
+                "snapshot-mass_delete",
+                removed = r.removed,
+                published = r.published,
+                type = t.name(),
+                share = format!("{share:.1}"),
+                limit = format!("{:.0}", limit * 100.0),
+                file = &row.name
             )
         };
         Ok(Some(Issue::file(codes::SNAPSHOT_MASS_DELETE, message)))

@@ -3,13 +3,14 @@
 //! contragents can also be written as Sellper XML into `inbox/sellper/`; and each publish can
 //! also write the Prodly request bodies of what was published.
 
-use super::{fsutil, Engine, PipelineError, Result, Summary};
+use super::ctx::Ctx;
+use super::{fsutil, PipelineError, Result, Summary};
 use crate::compo::report::{Report, Status};
 use crate::formats::{prodly, sellper};
 use crate::journal::{FileRow, NewFile, Origin, State, Update};
 use std::path::Path;
 
-impl Engine {
+impl Ctx {
     /// Converts a claimed Sellper XML file. Its COMPO files enter the pipeline as claimed files
     /// of their own; the XML itself is archived, or rejected with the bridge's report.
     pub(super) fn convert_sellper(
@@ -21,7 +22,7 @@ impl Engine {
         let out = self.dirs.work.join(format!("{}-sellper", row.id));
         let _ = std::fs::remove_dir_all(&out);
         let outcome = sellper::sellper_to_compo(std::slice::from_ref(&work), &out)
-            .map_err(|e| PipelineError::Setup(format!("sellper: {e}")))?;
+            .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
         let mut report = outcome
             .reports
             .into_iter()
@@ -53,7 +54,7 @@ impl Engine {
                 },
                 State::Claiming,
             )?;
-            let work_path = self.dirs.work.join(format!("{id}-{name}"));
+            let work_path = self.work_path(id, &name);
             fsutil::move_file(&path, &work_path).map_err(PipelineError::io(&path))?;
             let w = work_path.to_string_lossy();
             let detail = format!("converted from sellper/{} (file {})", row.name, row.id);
@@ -72,7 +73,7 @@ impl Engine {
         if !report.warnings.is_empty() {
             report.status = Status::Valid;
             let rp = self.dirs.reports.join(format!("{}.report.json", row.id));
-            super::outbound::write_report(&rp, &report)?;
+            super::archive::write_report(&rp, &report)?;
         }
         let names: Vec<&str> = derived.iter().map(|r| r.name.as_str()).collect();
         tracing::info!(file = %row.name, into = ?names, "Sellper XML converted");
@@ -91,7 +92,7 @@ impl Engine {
         let tmp = self.dirs.incoming.join(format!("{}-sellper", row.id));
         let _ = std::fs::remove_dir_all(&tmp);
         let outcome = sellper::compo_to_sellper(&[delivered.to_path_buf()], &tmp)
-            .map_err(|e| PipelineError::Setup(format!("sellper: {e}")))?;
+            .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
         std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
         for p in &outcome.written {
             let name = p.file_name().unwrap_or_default();
@@ -132,7 +133,7 @@ impl Engine {
             return Ok(());
         }
         std::fs::create_dir_all(&p.out).map_err(PipelineError::io(&p.out))?;
-        let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S%3f").to_string();
+        let stamp = self.now().format("%Y%m%dT%H%M%S%3f").to_string();
         let tmp = p.out.join(format!(".{stamp}.ce-tmp"));
         let outcome = prodly::compo_to_prodly(
             &inputs,
@@ -142,13 +143,13 @@ impl Engine {
                 branch: p.branch.clone(),
             },
         )
-        .map_err(|e| PipelineError::Setup(format!("prodly: {e}")))?;
+        .map_err(|e| PipelineError::Transient(format!("prodly: {e}")))?;
         // One folder per publish, renamed in whole, so an uploader never sees half a set.
         let dest = p.out.join(&stamp);
         std::fs::rename(&tmp, &dest).map_err(PipelineError::io(&dest))?;
         for r in outcome.reports.iter().filter(|r| !r.errors.is_empty()) {
             tracing::warn!(file = %r.file, errors = r.errors.len(), "records left out of the Prodly bodies");
-            super::outbound::write_report(
+            super::archive::write_report(
                 &dest.join(format!("{}.report.json", r.file.replace('/', "_"))),
                 r,
             )?;

@@ -3,33 +3,41 @@
 //! rejected with a report; files from the server's `out/` are collected, validated, delivered
 //! to the inbox and acknowledged.
 //!
-//! Every step is announced in the journal before it is taken and confirmed after, and each step
-//! can be redone: after a crash, [`Engine::recover`] finishes or redoes what was in flight.
+//! The engine is split by step: `take` (outbox → staging), `publish` (staging → `in/`, with
+//! the attached-file mirrors), `collect` (`out/` → inbox), `archive` (where every file ends),
+//! `recover` (at start) and the `engine` loop that runs them on one clock. Every step is
+//! announced in the journal before it is taken and confirmed after, and each step can be
+//! redone: after a crash, [`Engine::recover`] finishes or redoes what was in flight, and a step
+//! that failed for a reason that passes is redone by the loop itself.
 //! Publishing is two-phase so that a file is visible to the portal exactly once: it is uploaded
 //! under a hidden name (ignored by the portal), the journal notes that it is complete, then it
 //! is renamed onto its final name. A restart that finds the hidden file renames it; one that
 //! does not knows the rename happened.
 
+mod archive;
 mod attached;
+mod collect;
+mod ctx;
 pub mod detect;
+mod engine;
 pub mod fsutil;
 mod guard;
 mod hooks;
-mod inbound;
-mod outbound;
+mod publish;
+mod recover;
+pub mod retry;
+pub mod settle;
 mod state;
+mod take;
 
-use crate::compo::model::DataType;
-use crate::compo::validate::{ValidateError, Validator};
+use crate::compo::validate::ValidateError;
 use crate::config::{ServerLocation, Settings};
-use crate::journal::{Journal, JournalError};
-use crate::schedule::{Clock, Job, Scheduler, Shutdown};
+use crate::journal::JournalError;
 use crate::transport::{local::LocalTransport, Transport, TransportError};
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+pub use engine::Engine;
 pub use state::PortalState;
 
 /// Folders on the exchange server.
@@ -37,6 +45,18 @@ pub mod server {
     pub const IN: &str = "in";
     pub const OUT: &str = "out";
     pub const OUT_ARCHIVE: &str = "out/archive";
+}
+
+/// What an error means for the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Will pass (the server is away, a disk is full, an upload came short): the step is
+    /// tried again after a capped, jittered backoff; the daemon goes on.
+    Transient,
+    /// About one file: that file ends rejected with a report; every other file goes on.
+    File,
+    /// Bad configuration or a broken journal: nothing can go on until a person acts.
+    Fatal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +73,20 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// A problem of one file that ends it rejected.
+    #[error("{name}: {message}")]
+    File { name: String, message: String },
+    /// A failure that will pass and is tried again (a short upload, a bridge's I/O error).
+    #[error("{0}")]
+    Transient(String),
+    /// The failure of one file's step (kept with the file so that `status` can show it).
+    #[error("{source}")]
+    Failed {
+        id: i64,
+        #[source]
+        source: Box<PipelineError>,
+    },
+    /// Bad configuration: exit 2 at start, with the key to fix.
     #[error("{0}")]
     Setup(String),
 }
@@ -62,6 +96,40 @@ impl PipelineError {
         move |source| PipelineError::Io {
             path: path.to_path_buf(),
             source,
+        }
+    }
+
+    /// What this error means for the exchange (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            // Another connection (`status`, the health reporter) held the database past the
+            // busy timeout: the step is tried again.
+            PipelineError::Journal(JournalError::Sql(rusqlite::Error::SqliteFailure(e, _)))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                ErrorKind::Transient
+            }
+            // A journal that cannot be written cannot vouch for anything.
+            PipelineError::Journal(_) | PipelineError::Setup(_) => ErrorKind::Fatal,
+            // Refused credentials or host key: retrying will not help until the user acts.
+            PipelineError::Transport(TransportError::Refused(_)) => ErrorKind::Fatal,
+            PipelineError::Transport(_)
+            | PipelineError::Io { .. }
+            | PipelineError::Validate(_)
+            | PipelineError::Transient(_) => ErrorKind::Transient,
+            PipelineError::File { .. } => ErrorKind::File,
+            PipelineError::Failed { source, .. } => source.kind(),
+        }
+    }
+
+    /// The journal row of the file this error happened to, when it is about one.
+    pub fn row(&self) -> Option<i64> {
+        match self {
+            PipelineError::Failed { id, .. } => Some(*id),
+            _ => None,
         }
     }
 }
@@ -111,32 +179,6 @@ impl Summary {
     }
 }
 
-/// Local folders the engine owns below `state/`.
-struct StateDirs {
-    work: PathBuf,
-    staging: PathBuf,
-    incoming: PathBuf,
-    reports: PathBuf,
-}
-
-/// The exchange engine: one per work folder.
-pub struct Engine {
-    s: Settings,
-    transport: Arc<dyn Transport>,
-    journal: Journal,
-    validator: Validator,
-    dirs: StateDirs,
-    portal: PortalState,
-    detector: detect::Detector,
-    /// Sizes and times of `out/` files seen at the previous poll.
-    out_seen: HashMap<String, (u64, Option<std::time::SystemTime>)>,
-    /// Threads for attached-file transfers: as many as the server takes sessions at once.
-    io_pool: rayon::ThreadPool,
-    /// Whether an attached-file sync waits for files still being written (`once`, which has
-    /// no next pass to leave them to) or leaves them to the next sync (the daemon).
-    wait_for_attached: bool,
-}
-
 /// Opens the transport a configuration names.
 pub fn open_transport(s: &Settings) -> Result<Arc<dyn Transport>> {
     open_transport_waiting(s, None)
@@ -183,234 +225,6 @@ pub fn open_transport_waiting(
     }
 }
 
-impl Engine {
-    /// Opens the work folder (creating what is missing) and the server.
-    pub fn open(s: Settings) -> Result<Engine> {
-        let transport = open_transport(&s)?;
-        Engine::with_transport(s, transport)
-    }
-
-    pub fn with_transport(s: Settings, transport: Arc<dyn Transport>) -> Result<Engine> {
-        let f = &s.folders;
-        let dirs = StateDirs {
-            work: f.state.join("work"),
-            staging: f.state.join("staging"),
-            incoming: f.state.join("incoming"),
-            reports: f.state.join("reports"),
-        };
-        for d in [
-            &f.outbox,
-            &f.outbox.join("pictures"),
-            &f.outbox.join("invoices"),
-            &f.outbox.join("sellper"),
-            &f.inbox,
-            &f.archive,
-            &f.rejected,
-            &f.state,
-            &dirs.work,
-            &dirs.staging,
-            &dirs.incoming,
-            &dirs.reports,
-        ] {
-            std::fs::create_dir_all(d).map_err(PipelineError::io(d))?;
-        }
-        for d in ["in", "in/pictures", "in/invoices", "out", "out/archive"] {
-            transport.mkdir_all(d)?;
-        }
-        let journal = Journal::open(&f.state.join("journal.db"))?;
-        let schemas = crate::compo::schema::Schemas::load(s.schemas.as_deref())
-            .map_err(|e| PipelineError::Setup(format!("schemas: {e:#}")))?;
-        let validator = Validator::new(schemas, s.validation.clone());
-        let detector = detect::Detector::new(s.detect.settle, s.detect.truncation_grace);
-        let io_threads = match s.server {
-            ServerLocation::Sftp(_) => s.server_raw.pool_size.unwrap_or(4),
-            ServerLocation::Local(_) => 8,
-        };
-        let io_pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(io_threads.clamp(1, 64))
-            .thread_name(|i| format!("compo-io-{i}"))
-            .build()
-            .map_err(|e| PipelineError::Setup(format!("I/O threads: {e}")))?;
-        Ok(Engine {
-            io_pool,
-            wait_for_attached: false,
-            portal: PortalState::default(),
-            s,
-            transport,
-            journal,
-            validator,
-            dirs,
-            detector,
-            out_seen: HashMap::new(),
-        })
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.s
-    }
-
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
-
-    pub fn transport(&self) -> &Arc<dyn Transport> {
-        &self.transport
-    }
-
-    /// Finishes or redoes whatever a previous run left in flight, and removes our own
-    /// temporaries. Safe to call at any time when nothing else runs.
-    pub fn recover(&mut self) -> Result<Summary> {
-        let mut sum = Summary::default();
-        self.remove_stale_temporaries()?;
-        for row in self.journal.unfinished()? {
-            match row.origin {
-                crate::journal::Origin::Outbox => self.recover_outbound(&row, &mut sum)?,
-                crate::journal::Origin::Out => self.recover_inbound(&row, &mut sum)?,
-            }
-        }
-        Ok(sum)
-    }
-
-    fn remove_stale_temporaries(&mut self) -> Result<()> {
-        let keep: HashSet<String> = self
-            .journal
-            .unfinished()?
-            .into_iter()
-            .filter(|r| r.state == crate::journal::State::Uploaded)
-            .filter_map(|r| r.target_name.map(|t| outbound::hidden_name(&t, r.id)))
-            .collect();
-        // A mirror folder on the server may hold 100,000 files: it is listed only when the
-        // journal says an upload into it was cut off (its progress row never finished).
-        let cut_off: HashSet<String> = self
-            .journal
-            .progress()?
-            .into_iter()
-            .filter(|p| !p.finished)
-            .map(|p| p.job)
-            .collect();
-        let mut dirs = vec![server::IN.to_string()];
-        let mut jobs = Vec::new();
-        for f in crate::compo::model::AttachedFolder::ALL {
-            let job = attached::job_name(f);
-            if cut_off.contains(&job) {
-                dirs.push(format!("{}/{}", server::IN, f.name()));
-                jobs.push(job);
-            }
-        }
-        for dir in &dirs {
-            crate::transport::temporary::clean(&*self.transport, dir, |n| keep.contains(n))?;
-        }
-        self.journal.note_server_offer(&*self.transport)?;
-        for job in jobs {
-            self.journal.finish_progress(&job)?;
-        }
-        for dir in [
-            &self.dirs.staging,
-            &self.s.folders.inbox,
-            &self.dirs.incoming,
-        ] {
-            if let Ok(rd) = std::fs::read_dir(dir) {
-                for e in rd.flatten() {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    if n.ends_with(".ce-tmp") && !keep.contains(&n) {
-                        let _ = std::fs::remove_file(e.path());
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// One full pass regardless of schedule: take the outbox (waiting for files to settle),
-    /// publish everything staged, sync attached files, collect `out/`.
-    pub fn once(&mut self) -> Result<Summary> {
-        let mut sum = self.recover()?;
-        sum.absorb(self.take_settled()?);
-        let mut jobs: Vec<Job> = crate::compo::model::AttachedFolder::ALL
-            .into_iter()
-            .map(Job::Attached)
-            .chain(DataType::ALL.into_iter().map(Job::Data))
-            .collect();
-        crate::schedule::publish_order(&mut jobs);
-        self.wait_for_attached = true;
-        let published = self.publish(&jobs);
-        self.wait_for_attached = false;
-        sum.absorb(published?);
-        sum.absorb(self.collect_settled()?);
-        sum.waiting = self.detector.waiting_names();
-        Ok(sum)
-    }
-
-    /// The daemon: runs until `shutdown` is triggered. The step in flight when it is finishes.
-    pub fn run(&mut self, clock: &dyn Clock, shutdown: &Shutdown) -> Result<()> {
-        self.run_with_heartbeat(clock, shutdown, &mut || {})
-    }
-
-    /// [`Engine::run`], calling `beat` at every pass of the loop (a service manager's
-    /// watchdog: a loop that stops passing stops the pings).
-    pub fn run_with_heartbeat(
-        &mut self,
-        clock: &dyn Clock,
-        shutdown: &Shutdown,
-        beat: &mut dyn FnMut(),
-    ) -> Result<()> {
-        self.recover()?;
-        let events = if self.s.detect.watch {
-            detect::Events::watch(&[&self.s.folders.outbox])
-        } else {
-            detect::Events::none()
-        };
-        let mut sched = Scheduler::new(self.s.plan.clone(), clock.now());
-        tracing::info!(
-            outbox = %self.s.folders.outbox.display(),
-            server = %self.transport.describe(),
-            "running"
-        );
-        while !shutdown.is_triggered() {
-            beat();
-            let pass = (|| -> Result<()> {
-                self.take_outbox(Instant::now())?;
-                let due = sched.due(clock.now());
-                if !due.is_empty() {
-                    self.publish(&due)?;
-                    if due.contains(&Job::Collect) {
-                        self.collect(Instant::now())?;
-                    }
-                }
-                Ok(())
-            })();
-            if let Err(e) = pass {
-                // The journal keeps the state; the next pass retries. Only a broken journal or
-                // setup is fatal.
-                match e {
-                    PipelineError::Journal(_) | PipelineError::Setup(_) => return Err(e),
-                    other => tracing::error!(error = %other, "pass failed; retrying"),
-                }
-            }
-            let mut wait = self.s.detect.poll;
-            if let Some(d) = self.detector.next_settle_in(Instant::now()) {
-                // A file still settling may hold a JSON array that is not finished yet: look
-                // again when it has settled, and at most at the poll interval after that.
-                wait = wait.min(d.max(Duration::from_millis(5)));
-            }
-            if let Some((at, _)) = sched.next_due() {
-                let until = (at - clock.now()).to_std().unwrap_or(Duration::ZERO);
-                wait = wait.min(until);
-            }
-            // Short slices so that a stop request is honoured promptly.
-            let until = Instant::now() + wait;
-            while !shutdown.is_triggered() {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() || events.wait(left.min(Duration::from_millis(200))) {
-                    break;
-                }
-            }
-        }
-        tracing::info!("stopped");
-        Ok(())
-    }
-}
-
 /// A progress bar on a terminal for long transfers; `None` when nobody would see it.
 pub(crate) fn progress_bar(total_bytes: u64, job: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
@@ -430,26 +244,50 @@ pub(crate) fn progress_bar(total_bytes: u64, job: &str) -> Option<indicatif::Pro
 
 /// The schedule key (`products`, `orders`...) of a data file name, either side's naming.
 pub fn type_key_of(name: &str) -> Option<&'static str> {
-    outbound::row_type(name).map(|t| t.name())
+    take::row_type(name).map(|t| t.name())
 }
 
-impl Engine {
-    /// Takes the settled outbox files without publishing (tests and tools that drive the
-    /// schedule themselves).
-    pub fn once_take_only(&mut self) -> Result<Summary> {
-        self.take_settled()
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Takes the outbox, waiting up to three settle times for files still being written.
-    fn take_settled(&mut self) -> Result<Summary> {
-        let mut sum = Summary::default();
-        let deadline = Instant::now() + self.s.detect.settle * 3 + Duration::from_millis(50);
-        loop {
-            sum.absorb(self.take_outbox(Instant::now())?);
-            if !self.detector.waiting() || Instant::now() >= deadline {
-                return Ok(sum);
-            }
-            std::thread::sleep(self.s.detect.settle.max(Duration::from_millis(20)) / 2);
+    #[test]
+    fn every_error_says_what_it_is() {
+        let transient = [
+            PipelineError::Transient("wrote 5 of 10 bytes".into()),
+            PipelineError::Transport(TransportError::Connection("reset".into())),
+            PipelineError::Transport(TransportError::NotFound { path: "in".into() }),
+            PipelineError::Io {
+                path: "x".into(),
+                source: std::io::Error::other("disk full"),
+            },
+        ];
+        for e in transient {
+            assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
         }
+        let file = PipelineError::File {
+            name: "a.json".into(),
+            message: "gone".into(),
+        };
+        assert_eq!(file.kind(), ErrorKind::File);
+        let busy = PipelineError::Journal(JournalError::Sql(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        )));
+        assert_eq!(busy.kind(), ErrorKind::Transient);
+        for e in [
+            PipelineError::Journal(JournalError::UnknownState("x".into())),
+            PipelineError::Setup("schemas: bad".into()),
+            PipelineError::Transport(TransportError::Refused("host key".into())),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::Fatal, "{e}");
+        }
+        // Tied to a file, an error keeps its kind and names the row for status.
+        let tied = PipelineError::Failed {
+            id: 7,
+            source: Box::new(PipelineError::Transient("short".into())),
+        };
+        assert_eq!((tied.kind(), tied.row()), (ErrorKind::Transient, Some(7)));
+        assert_eq!(tied.to_string(), "short");
     }
 }

@@ -6,6 +6,7 @@ use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::validate::KnownState;
 use crate::journal::{apply_keys, Journal, KeySet};
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 /// Cached key sets; `None` for a type no snapshot of which was ever published.
 #[derive(Default)]
@@ -88,6 +89,7 @@ impl PortalState {
         &'a mut self,
         j: &'a Journal,
         mirror: &'a HashMap<AttachedFolder, HashSet<String>>,
+        s: &'a crate::config::Settings,
     ) -> crate::journal::Result<View<'a>> {
         self.load_staged(j)?;
         for t in DataType::ALL {
@@ -97,6 +99,8 @@ impl PortalState {
             state: self,
             journal: j,
             mirror,
+            s,
+            checked: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -105,6 +109,41 @@ pub struct View<'a> {
     state: &'a PortalState,
     journal: &'a Journal,
     mirror: &'a HashMap<AttachedFolder, HashSet<String>>,
+    s: &'a crate::config::Settings,
+    /// Mirror files not yet on the server, checked once per validation: only a file that will
+    /// be published counts, so that no data file is published pointing at one that will not.
+    checked: Mutex<HashMap<(AttachedFolder, String), bool>>,
+}
+
+impl View<'_> {
+    /// Whether a mirror file not yet on the server will be published: a regular file (links
+    /// are never followed) whose name, content and size pass.
+    fn will_publish(&self, folder: AttachedFolder, name: &str) -> bool {
+        let key = (folder, name.to_string());
+        if let Some(ok) = self
+            .checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return *ok;
+        }
+        let path = self.s.folders.outbox.join(folder.name()).join(name);
+        let ok = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+            && crate::compo::attached::check_file(
+                &path,
+                name,
+                folder,
+                self.s.validation.max_size(folder),
+                self.s.validation.lang,
+            )
+            .is_empty();
+        self.checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, ok);
+        ok
+    }
 }
 
 impl KnownState for View<'_> {
@@ -133,9 +172,13 @@ impl KnownState for View<'_> {
     }
 
     fn has_attached(&self, folder: AttachedFolder, name: &str) -> Option<bool> {
-        // Attached files are synced before any data file at a tick, so the mirror counts.
+        // Attached files are synced before any data file at a tick, so a mirror file that will
+        // be published counts.
+        if self.journal.manifest_has(folder, name).unwrap_or(false) {
+            return Some(true);
+        }
         let in_mirror = self.mirror.get(&folder).is_some_and(|m| m.contains(name));
-        Some(in_mirror || self.journal.manifest_has(folder, name).unwrap_or(false))
+        Some(in_mirror && self.will_publish(folder, name))
     }
 }
 
@@ -147,6 +190,7 @@ pub fn mirror_names(outbox: &std::path::Path) -> HashMap<AttachedFolder, HashSet
             let names = std::fs::read_dir(outbox.join(f.name()))
                 .map(|rd| {
                     rd.flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                         .map(|e| e.file_name().to_string_lossy().into_owned())
                         .filter(|n| {
                             crate::compo::attached::check_name(n, f, Default::default()).is_ok()

@@ -20,7 +20,42 @@ pub trait Clock: Send + Sync {
     /// Waits until `deadline` or until `shutdown` is triggered, whichever comes first; true
     /// on shutdown. Returns at once if the deadline has passed.
     fn sleep_until(&self, deadline: DateTime<FixedOffset>, shutdown: &Shutdown) -> bool;
+
+    /// Like [`Clock::sleep_until`], but `wake` may end the wait early (a file-system event
+    /// says there is work); false then too. A clock that jumps to its deadlines (the fake
+    /// one) has no use for early wake-ups and keeps the default.
+    fn sleep_until_woken(
+        &self,
+        deadline: DateTime<FixedOffset>,
+        shutdown: &Shutdown,
+        wake: &dyn Wake,
+    ) -> bool {
+        let _ = wake;
+        self.sleep_until(deadline, shutdown)
+    }
 }
+
+/// A source of early wake-ups for [`Clock::sleep_until_woken`].
+pub trait Wake {
+    /// Waits up to `timeout` for a reason to wake; true when one came.
+    fn wait(&self, timeout: Duration) -> bool;
+}
+
+/// How long from `earlier` to `later`; zero when `later` is not later.
+pub fn between(earlier: DateTime<FixedOffset>, later: DateTime<FixedOffset>) -> Duration {
+    (later - earlier).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// `t` moved forward by `d` (saturating at the far future).
+pub fn after(t: DateTime<FixedOffset>, d: Duration) -> DateTime<FixedOffset> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<chrono::Utc>::MAX_UTC.fixed_offset())
+}
+
+/// Slices of a real wait, so that a stop request or a wake-up is noticed promptly.
+const SLICE: Duration = Duration::from_millis(200);
 
 /// The machine's clock in its local time zone.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,6 +78,23 @@ impl Clock for SystemClock {
             };
             if shutdown.wait_timeout(left.min(MAX_NAP)) {
                 return true;
+            }
+        }
+    }
+
+    fn sleep_until_woken(
+        &self,
+        deadline: DateTime<FixedOffset>,
+        shutdown: &Shutdown,
+        wake: &dyn Wake,
+    ) -> bool {
+        loop {
+            if shutdown.is_triggered() {
+                return true;
+            }
+            let left = between(self.now(), deadline);
+            if left.is_zero() || wake.wait(left.min(SLICE)) {
+                return false;
             }
         }
     }

@@ -391,3 +391,74 @@ fn kill_9_at_random_points_converges_with_every_guarantee() {
     assert!(leftovers.is_empty(), "seed {seed}: {leftovers:?}");
     assert!(kills >= 25);
 }
+
+/// The products fixture cut right after the first `]` inside it (the end of a record's
+/// barcodes): a prefix that ends like a complete JSON array, yet is not one.
+fn products_in_two_parts() -> (String, String) {
+    let full =
+        std::fs::read_to_string(crate::harness::fixtures().join("batch/products.json")).unwrap();
+    let cut = full.find(']').unwrap() + 1;
+    // Another trailing blank line: the same records, but not the bytes already published
+    // (which would be set aside as unchanged).
+    (full[..cut].to_string(), format!("{}\n", &full[cut..]))
+}
+
+/// A writer that pauses longer than the settle time right after that `]`, holding the file
+/// open, then writes the rest and closes it.
+fn pausing_writer(path: &Path, pause: Duration) {
+    let (head, tail) = products_in_two_parts();
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(head.as_bytes()).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(pause);
+    f.write_all(tail.as_bytes()).unwrap();
+    f.flush().unwrap();
+}
+
+fn published_products(w: &Work) -> Option<Value> {
+    let bytes = std::fs::read(w.path("server/in/products.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[test]
+fn a_writer_that_pauses_after_a_bracket_is_waited_for_until_it_closes_the_file() {
+    let w =
+        seeded_work("[detect]\nsettle_secs = 0.3\npoll_secs = 0.05\ntruncation_grace_secs = 30");
+    let before = published_products(&w).expect("samples published");
+    std::fs::remove_file(w.path("server/in/products.json")).unwrap();
+    let _d = start(&w);
+    std::thread::sleep(Duration::from_millis(300));
+    pausing_writer(&w.path("outbox/products.json"), Duration::from_millis(1500));
+    wait_for(&w, "products published", Duration::from_secs(20), || {
+        published_products(&w).is_some()
+    });
+    assert_eq!(published_products(&w).unwrap(), before);
+    // Never taken half-written: inotify said the writer still had it open.
+    assert!(
+        names(&w.path("rejected")).is_empty(),
+        "{:?}",
+        names(&w.path("rejected"))
+    );
+}
+
+#[test]
+fn without_events_a_file_rejected_as_truncated_that_grows_is_taken_again() {
+    let w = seeded_work(
+        "[detect]\nsettle_secs = 0.3\npoll_secs = 0.05\ntruncation_grace_secs = 30\nwatch = false",
+    );
+    let before = published_products(&w).expect("samples published");
+    std::fs::remove_file(w.path("server/in/products.json")).unwrap();
+    let _d = start(&w);
+    std::thread::sleep(Duration::from_millis(300));
+    pausing_writer(&w.path("outbox/products.json"), Duration::from_millis(1500));
+    wait_for(&w, "products published", Duration::from_secs(20), || {
+        published_products(&w).is_some()
+    });
+    // The whole file reached the portal; the half taken too early left rejected/ again.
+    assert_eq!(published_products(&w).unwrap(), before);
+    wait_for(&w, "rejected/ emptied", Duration::from_secs(5), || {
+        names(&w.path("rejected")).is_empty()
+    });
+    let log = std::fs::read_to_string(w.path("daemon.log")).unwrap();
+    assert!(log.contains("taken again"), "{log}");
+}

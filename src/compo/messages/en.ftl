@@ -24,6 +24,19 @@ name-unknown_type-hint = "{ $name }" is not a data file name of the protocol (di
 io-error = { $file } could not be read: { $error }
 io-error-permissions = { $file } could not be read: { $error }; check the file's permissions
 io-error-not-regular = { $file } is not a regular file (a directory or a device); remove it
+file-not_regular = "{ $file }" is { $kind ->
+    [link] a symbolic link
+    [fifo] a FIFO (named pipe)
+    [socket] a socket
+    [device] a device
+    [folder] a folder
+   *[other] not a regular file
+}, not a file; links are never followed and only files are taken. Write the file itself there (under a temporary name, then rename it)
+file-not_regular-out = "{ $file }" in out/ is a folder, not a file; it was moved to out/archive/
+file-vanished = "{ $file }" vanished from the outbox before it could be taken; nothing was published. If it was meant to be sent, write it again
+name-too_long = the name "{ $file }" is { $length } bytes long; names of at most { $max } bytes are taken (a short label such as products.delta-20261130.json is enough)
+io-error-changed = "{ $file }" changed after it was taken ({ $then } bytes when taken, { $now } now): a writer still had it open. Write the file under a temporary name and rename it when done
+io-error-lost-type = "{ $file }": the journal lost its type while publishing; drop the file into the outbox again
 
 ## JSON structure
 
@@ -70,6 +83,8 @@ file-missing-rejected = { $file } is in the batch but was rejected (see its repo
 ## Whole records
 
 snapshot-deleted = "deleted": true is only meaningful in a delta file; in a snapshot, leave the record out instead (or send it in <type>.delta.json)
+snapshot-mass_delete = publishing this full snapshot would delete { $removed } of the { $published } { $type } records the portal has ({ $share }%, the limit is { $limit }%): records not listed in a full snapshot are deleted. If that is intended, run `compo-exchange release { $file }` or raise snapshot.mass_delete_by_type.{ $type } in the config; otherwise check the export's filter, or send the changes as { $type }.delta.json
+snapshot-mass_delete-empty = the file is an empty full snapshot: publishing it would delete all { $published } { $type } records the portal has. If the ERP really has none left, run `compo-exchange release { $file }`; otherwise check the export's filter
 security-password_field = field "{ $field }" looks like a password; portal passwords are never transferred, users set their own: remove the field from the export
 
 ## Parties: INN, KPP, OGRN, bank accounts
