@@ -21,8 +21,9 @@ impl Ctx {
         let work = std::path::PathBuf::from(row.work_path.clone().unwrap_or_default());
         let out = self.dirs.work.join(format!("{}-sellper", row.id));
         let _ = std::fs::remove_dir_all(&out);
-        let outcome = sellper::sellper_to_compo(std::slice::from_ref(&work), &out)
-            .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
+        let outcome =
+            sellper::sellper_to_compo_with(std::slice::from_ref(&work), &out, &self.s.sellper)
+                .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
         let mut report = outcome
             .reports
             .into_iter()
@@ -91,8 +92,9 @@ impl Ctx {
         // Written beside, then renamed in: the ERP never sees a half-written XML.
         let tmp = self.dirs.incoming.join(format!("{}-sellper", row.id));
         let _ = std::fs::remove_dir_all(&tmp);
-        let outcome = sellper::compo_to_sellper(&[delivered.to_path_buf()], &tmp)
-            .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
+        let outcome =
+            sellper::compo_to_sellper_with(&[delivered.to_path_buf()], &tmp, &self.s.sellper)
+                .map_err(|e| PipelineError::Transient(format!("sellper: {e}")))?;
         std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
         for p in &outcome.written {
             let name = p.file_name().unwrap_or_default();
@@ -135,13 +137,14 @@ impl Ctx {
         std::fs::create_dir_all(&p.out).map_err(PipelineError::io(&p.out))?;
         let stamp = self.now().format("%Y%m%dT%H%M%S%3f").to_string();
         let tmp = p.out.join(format!(".{stamp}.ce-tmp"));
-        let outcome = prodly::compo_to_prodly(
+        let outcome = prodly::compo_to_prodly_with(
             &inputs,
             &tmp,
             &prodly::ProdlyOptions {
                 vendor: p.vendor.clone(),
                 branch: p.branch.clone(),
             },
+            &p.defaults,
         )
         .map_err(|e| PipelineError::Transient(format!("prodly: {e}")))?;
         // One folder per publish, renamed in whole, so an uploader never sees half a set.

@@ -270,3 +270,26 @@ default_currency = "RUB"
         stderr(&o)
     );
 }
+
+#[test]
+fn the_exchange_uses_the_configured_prodly_defaults() {
+    let w = Work::with_config(
+        "[prodly]\nenabled = true\nvendor = \"acme\"\nbranch = \"MSK\"\ndefault_country = \"KZ\"",
+    );
+    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
+    w.drop_file(
+        "products.json",
+        br#"[{"id":"p1","name":"P","category_id":"c1","unit":"pcs"}]"#,
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let set = std::fs::read_dir(w.path("prodly"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .expect("a Prodly set");
+    let body = std::fs::read_to_string(set.join("products.post.ndjson")).unwrap();
+    let card: Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
+    assert_eq!(card["country"], "KZ", "{body}");
+}
