@@ -279,14 +279,22 @@ impl Collect {
                     )?;
                 }
             }
+            // Counted like a delivery of this pass (`once` reports what recovery finished).
             State::Delivering => {
                 let target = row.target_name.clone().unwrap_or_else(|| row.name.clone());
                 copy_to_inbox(cx, row.id, &row.name, &target)?;
                 finish_delivery(cx, row.id)?;
+                sum.delivered.push(row.name.clone());
             }
-            State::Uploaded => finish_delivery(cx, row.id)?,
+            State::Uploaded => {
+                finish_delivery(cx, row.id)?;
+                sum.delivered.push(row.name.clone());
+            }
             State::Delivered => finish_acknowledge(cx, row)?,
-            State::Rejecting => cx.finish_reject(row)?,
+            State::Rejecting => {
+                cx.finish_reject(row)?;
+                sum.rejected.push(row.name.clone());
+            }
             _ => {}
         }
         cx.journal.clear_failure(row.id)?;

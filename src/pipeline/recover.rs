@@ -76,9 +76,20 @@ impl Engine {
                 }
             }
             State::Claimed => sum.absorb(self.take.process_claimed(cx, vec![row.clone()])?),
-            State::Rejecting => cx.finish_reject(row)?,
-            State::Superseded => cx.finish_aside(row, State::Superseded, "superseded")?,
-            State::Unchanged => cx.finish_aside(row, State::Unchanged, "unchanged")?,
+            // What recovery finishes is counted like what the pass does itself, so `once`
+            // never says "0 published" after finishing a file a crash had left uploaded.
+            State::Rejecting => {
+                cx.finish_reject(row)?;
+                sum.rejected.push(row.name.clone());
+            }
+            State::Superseded => {
+                cx.finish_aside(row, State::Superseded, "superseded")?;
+                sum.superseded.push(row.name.clone());
+            }
+            State::Unchanged => {
+                cx.finish_aside(row, State::Unchanged, "unchanged")?;
+                sum.unchanged.push(row.name.clone());
+            }
             State::Publishing | State::Uploaded | State::Published => {
                 let Some(t) = row
                     .data_type
@@ -97,7 +108,11 @@ impl Engine {
                     );
                 };
                 cx.ensure_server(super::ctx::Side::In)?;
-                self.publish.redo(cx, row, t)?;
+                if self.publish.redo(cx, row, t)? {
+                    sum.published.push(row.name.clone());
+                } else {
+                    sum.rejected.push(row.name.clone());
+                }
             }
             _ => {}
         }

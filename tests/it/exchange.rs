@@ -445,3 +445,64 @@ fn a_file_already_in_normalised_form_is_published_as_our_own_copy() {
         "[\n{\"id\":\"SEG-N1\",\"name\":\"Опт\"}\n]\n"
     );
 }
+
+#[test]
+fn once_counts_what_recovery_finished() {
+    use compo_exchange::journal::{State, Update};
+    let w = Work::new();
+    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
+    // A crash after the journal said "publishing": the next run's recovery publishes it.
+    {
+        let mut e = Engine::open(w.settings()).unwrap();
+        let s = e.once_take_only().unwrap();
+        assert_eq!(s.staged, ["categories.json"]);
+        let id = e.journal().staged("categories").unwrap()[0].id;
+        let mut j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+        j.transition(
+            id,
+            State::Publishing,
+            Update {
+                target_name: Some("categories.json"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let o = w.run("once", &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sum: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        sum["published"],
+        serde_json::json!(["categories.json"]),
+        "{sum}"
+    );
+    let o = w.run("once", &[]);
+    assert!(
+        !stdout(&o).contains("categories.json"),
+        "counted once: {}",
+        stdout(&o)
+    );
+    // The text summary says it too.
+    w.drop_file("segments.json", br#"[{"id":"S1","name":"Retail"}]"#);
+    {
+        let mut e = Engine::open(w.settings()).unwrap();
+        e.once_take_only().unwrap();
+        let id = e.journal().staged("segments").unwrap()[0].id;
+        let mut j = compo_exchange::journal::Journal::open(&w.path("state/journal.db")).unwrap();
+        j.transition(
+            id,
+            State::Publishing,
+            Update {
+                target_name: Some("segments.json"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let o = w.run("once", &[]);
+    assert!(
+        stdout(&o).contains("published  segments.json"),
+        "{}",
+        stdout(&o)
+    );
+}
