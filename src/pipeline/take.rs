@@ -415,6 +415,20 @@ impl Take {
                     // What was normalised stays with the original in the archive, so the ERP
                     // team can fix the export at leisure.
                     write_report(&cx.report_tmp(row.id), &o.report)?;
+                    // And the operator sees it in `status` and on the page.
+                    let count: u64 = o.report.warnings.iter().map(|w| w.count.unwrap_or(1)).sum();
+                    let mut codes: Vec<&str> =
+                        o.report.warnings.iter().map(|w| w.code.as_str()).collect();
+                    codes.dedup();
+                    let text = msg!(
+                        cx.s.validation.lang,
+                        "normalised-published",
+                        file = &row.name,
+                        count = count,
+                        codes = codes.join(", ")
+                    );
+                    let at = cx.stamp();
+                    cx.journal.warn("normalised", &text, &at)?;
                 }
             } else {
                 drop_records(normalised, &staged, &o.bad_records)

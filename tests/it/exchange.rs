@@ -506,3 +506,48 @@ fn once_counts_what_recovery_finished() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_published_files_normalisations_are_kept_beside_its_original_and_shown_in_status() {
+    let w = Work::new();
+    w.drop_file(
+        "categories.json",
+        "[\r\n\t{\"id\": \"c1\", \"name\": \"All\", \"parent_id\": null},\r\n\t{\"id\": \"c2\", \"name\": \"Sub\", \"parent_id\": \"c1\", \"picture\": \"\"}\r\n]\r\n"
+            .as_bytes(),
+    );
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(w.path("server/in/categories.json")).unwrap(),
+        "[\n{\"id\":\"c1\",\"name\":\"All\"},\n{\"id\":\"c2\",\"name\":\"Sub\",\"parent_id\":\"c1\"}\n]\n"
+    );
+    let report = tree(&w.path("archive"))
+        .into_iter()
+        .find(|p| p.ends_with("categories.json.report.json"))
+        .expect("a report beside the archived original");
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(w.path("archive").join(report)).unwrap()).unwrap();
+    let codes: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["value.null", "value.empty"], "{r:#}");
+    assert!(r["errors"].as_array().unwrap().is_empty());
+
+    let o = w.run("status", &["--format", "json"]);
+    let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let shown = st["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["topic"] == "normalised")
+        .unwrap_or_else(|| panic!("{st:#}"));
+    let m = shown["message"].as_str().unwrap();
+    assert!(
+        m.contains("categories.json") && m.contains("2 values"),
+        "{m}"
+    );
+    assert!(stdout(&w.run("status", &[])).contains("categories.json was accepted"));
+}

@@ -84,6 +84,10 @@ file-missing-rejected = { $file } is in the batch but was rejected (see its repo
 
 snapshot-deleted = "deleted": true is only meaningful in a delta file; in a snapshot, leave the record out instead (or send it in <type>.delta.json)
 snapshot-mass_delete = publishing this full snapshot would delete { $removed } of the { $published } { $type } records the portal has ({ $share }%, the limit is { $limit }%): records not listed in a full snapshot are deleted. If that is intended, run `compo-exchange release { $file }` or raise snapshot.mass_delete_by_type.{ $type } in the config; otherwise check the export's filter, or send the changes as { $type }.delta.json
+normalised-published = { $file } was accepted with { $count } { $count ->
+    [one] value
+   *[other] values
+} rewritten from what 1C writes to the canonical form ({ $codes }); the list is in its report beside the archived original. Fix the export at leisure, or set validation.strict to refuse such files
 snapshot-mass_delete-empty = the file is an empty full snapshot: publishing it would delete all { $published } { $type } records the portal has. If the ERP really has none left, run `compo-exchange release { $file }`; otherwise check the export's filter
 security-password_field = field "{ $field }" looks like a password; portal passwords are never transferred, users set their own: remove the field from the export
 
