@@ -113,6 +113,15 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
     let rejected = j.recent(State::Rejected, &since)?;
     let staged = j.all_staged()?;
     let last = j.last_published_by_type()?;
+    let mut attached = Vec::new();
+    for f in AttachedFolder::ALL {
+        let m = j.manifest(f)?;
+        attached.push(AttachedStatus {
+            folder: f.name().into(),
+            on_server: m.len(),
+            last_published_at: latest(m.iter().map(|e| e.published_at.as_str())),
+        });
+    }
     let mut types = Vec::new();
     let mut jobs: Vec<Job> = AttachedFolder::ALL
         .into_iter()
@@ -125,16 +134,22 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
         let cadence = s.plan.cadence(job);
         let key = job.key();
         let last_row = last.iter().find(|r| r.data_type.as_deref() == Some(key));
-        let last_at = match last_row {
-            Some(r) => j.entered(r.id, State::Published)?,
-            None => None,
+        let last_at = match (job, last_row) {
+            // Pictures and invoices are mirrors, not files of the journal: their last publish
+            // is the newest file the manifest says went to the server.
+            (Job::Attached(f), _) => attached
+                .iter()
+                .find(|a| a.folder == f.name())
+                .and_then(|a| a.last_published_at.clone()),
+            (_, Some(r)) => j.entered(r.id, State::Published)?.as_deref().map(show),
+            (_, None) => None,
         };
         types.push(TypeStatus {
             job: key.to_string(),
             schedule: cadence.to_string(),
             next_tick: cadence.next_after(now).map(|t| show(&t.to_rfc3339())),
             last_file: last_row.map(|r| r.target_name.clone().unwrap_or(r.name.clone())),
-            last_published_at: last_at.as_deref().map(show),
+            last_published_at: last_at,
             waiting: staged
                 .iter()
                 .filter(|r| r.data_type.as_deref() == Some(key))
@@ -143,15 +158,6 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
                 .iter()
                 .filter(|r| crate::pipeline::type_key_of(&r.name) == Some(key))
                 .count(),
-        });
-    }
-    let mut attached = Vec::new();
-    for f in AttachedFolder::ALL {
-        let m = j.manifest(f)?;
-        attached.push(AttachedStatus {
-            folder: f.name().into(),
-            on_server: m.len(),
-            last_published_at: latest(m.iter().map(|e| e.published_at.as_str())),
         });
     }
     let health: Vec<ComponentStatus> = j
@@ -310,6 +316,7 @@ fn print(out: &mut dyn Write, st: &Status, format: OutputFormat) -> std::io::Res
     for t in &st.types {
         let last = match (&t.last_file, &t.last_published_at) {
             (Some(f), Some(at)) => format!("{f} at {at}"),
+            (None, Some(at)) => at.clone(),
             _ => "-".into(),
         };
         writeln!(

@@ -346,7 +346,9 @@ impl Settings {
             .clone()
             .or(raw.workdir)
             .unwrap_or_else(|| PathBuf::from("exchange"));
-        let workdir = base.join(workdir);
+        // Lexically clean (`/srv/compo/.` is `/srv/compo`): paths shown to people and written
+        // into reports stay readable.
+        let workdir: PathBuf = base.join(workdir).components().collect();
         let under = |p: Option<PathBuf>, d: &str| workdir.join(p.unwrap_or_else(|| d.into()));
         let folders = Folders {
             outbox: under(raw.folders.outbox, "outbox"),

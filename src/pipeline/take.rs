@@ -419,6 +419,7 @@ impl Take {
                     let count: u64 = o.report.warnings.iter().map(|w| w.count.unwrap_or(1)).sum();
                     let mut codes: Vec<&str> =
                         o.report.warnings.iter().map(|w| w.code.as_str()).collect();
+                    codes.sort_unstable();
                     codes.dedup();
                     let text = msg!(
                         cx.s.validation.lang,

@@ -551,3 +551,30 @@ fn a_published_files_normalisations_are_kept_beside_its_original_and_shown_in_st
     );
     assert!(stdout(&w.run("status", &[])).contains("categories.json was accepted"));
 }
+
+#[test]
+fn status_shows_when_pictures_and_invoices_were_last_published() {
+    let w = Work::new();
+    let o = w.run("once", &["--samples"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.run("status", &["--format", "json"]);
+    let st: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for folder in ["pictures", "invoices"] {
+        let t = st["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["job"] == folder)
+            .unwrap();
+        let at = t["last_published_at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{t}"));
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{at}");
+    }
+    // The work folder is shown clean, without a trailing `/.`.
+    assert!(
+        !st["workdir"].as_str().unwrap().ends_with("/."),
+        "{}",
+        st["workdir"]
+    );
+}
