@@ -104,8 +104,6 @@ pub enum Command {
         Exit codes: 0 shown; 2 configuration error or unreadable journal."
     )]
     Status(exchange::StatusArgs),
-    /// Let a full snapshot held by the mass-deletion guard through, once (it goes back into
-    /// the outbox and is published at its next tick).
     /// What happened to each file lately (published, rejected, held, unchanged, delivered...)
     /// and where it ended.
     #[command(
@@ -114,6 +112,8 @@ pub enum Command {
         Exit codes: 0 shown; 2 configuration error or no journal."
     )]
     History(history::Args),
+    /// Let a full snapshot held by the mass-deletion guard through, once (it goes back into
+    /// the outbox and is published at its next tick).
     #[command(
         after_help = "Example:\n  compo-exchange release products.json --config /srv/compo/compo-exchange.toml\n\n\
         Exit codes: 0 released; 2 not held by the guard, not found, or a newer file waits."

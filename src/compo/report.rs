@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Stable problem codes, with the one-line meaning documented in the README.
+/// Stable problem codes, with the one-line meaning documented in docs/validation.md.
 pub mod codes {
     macro_rules! codes {
         ($($name:ident = $code:literal : $doc:literal;)*) => {
@@ -224,12 +224,15 @@ mod tests {
 }
 
 #[cfg(test)]
-mod readme {
+mod docs {
     #[test]
-    fn every_code_is_documented_in_the_readme() {
-        let readme = include_str!("../../README.md");
+    fn every_code_is_documented_in_docs_validation_md() {
+        let doc = include_str!("../../docs/validation.md");
         for (code, _) in super::codes::ALL {
-            assert!(readme.contains(&format!("`{code}`")), "README lacks {code}");
+            assert!(
+                doc.contains(&format!("| `{code}` |")),
+                "docs/validation.md lacks a row for {code} in its codes table"
+            );
         }
     }
 }
