@@ -236,6 +236,8 @@ impl Engine {
                 Ok(_) => {
                     d.recovered = true;
                     self.succeeded(d, RECOVER, now)?;
+                    // Anything in flight before this start is settled from here on.
+                    tracing::info!("start-up recovery finished");
                 }
                 Err(e) => self.failed(d, &[RECOVER.to_string()], e, now)?,
             }

@@ -71,7 +71,7 @@ fn wait_for<T>(w: &Work, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>
 /// written after that are not taken for leftovers of a crash.
 fn wait_running(w: &Work, n: usize) {
     wait_for(w, "the daemon to run", 60, || {
-        (log(w).matches(" running outbox=").count() >= n).then_some(())
+        (log(w).matches("start-up recovery finished").count() >= n).then_some(())
     });
 }
 
