@@ -35,6 +35,13 @@ impl Ctx {
                 ..Default::default()
             },
         )?;
+        // Not published, and said so: an operator looking for the file finds why.
+        let archived = self.journal.file(row.id)?.and_then(|r| r.final_path);
+        tracing::info!(
+            file = %row.name,
+            archived = archived.as_deref().unwrap_or("-"),
+            "archived without publishing: {outcome}"
+        );
         Ok(())
     }
 
@@ -115,6 +122,7 @@ impl Ctx {
             errors = report.errors.len(),
             code = first.map(|e| e.code.as_str()).unwrap_or(""),
             first = first.map(|e| e.message.as_str()).unwrap_or(""),
+            report = %fsutil::report_path(&to).display(),
             "rejected"
         );
         let row = self.journal.file(row.id)?.expect("row exists");

@@ -578,3 +578,33 @@ fn status_shows_when_pictures_and_invoices_were_last_published() {
         st["workdir"]
     );
 }
+
+#[test]
+fn the_log_says_why_a_file_was_rejected_or_not_published_and_where_it_is() {
+    let w = Work::new();
+    w.drop_file("segments.json", br#"[{"id":"S1","name":"Retail"}]"#);
+    assert!(w.run("once", &[]).status.success());
+    w.drop_file("segments.json", br#"[{"id":"S1","name":"Retail"}]"#);
+    w.drop_file("warehouses.json", br#"[{"id":"W1"}]"#);
+    let o = w.run("once", &["--log-format", "json"]);
+    let lines: Vec<Value> = stderr(&o)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let rejected = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "rejected")
+        .unwrap_or_else(|| panic!("{}", stderr(&o)));
+    assert_eq!(rejected["fields"]["code"], "schema.required");
+    let report = rejected["fields"]["report"].as_str().unwrap();
+    assert!(std::path::Path::new(report).is_file(), "{report}");
+    let unchanged = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"] == "archived without publishing: unchanged"
+                && l["fields"]["file"] == "segments.json"
+        })
+        .unwrap_or_else(|| panic!("{}", stderr(&o)));
+    let archived = unchanged["fields"]["archived"].as_str().unwrap();
+    assert!(std::path::Path::new(archived).is_file(), "{archived}");
+}
