@@ -85,6 +85,14 @@ impl CopyUnlessSame {
         Ok((w, result))
     }
 
+    /// A writer that writes everything, comparing nothing: for file systems without clones,
+    /// where our own copy of the original must be written anyway.
+    pub fn writing(original: &Path, out: &Path) -> io::Result<(CopyUnlessSame, CopyResult)> {
+        let (mut w, result) = CopyUnlessSame::new(original, out)?;
+        w.diverge()?;
+        Ok((w, result))
+    }
+
     /// Whether `buf` is what comes next in the original (consuming it).
     fn same_as_next(&mut self, mut buf: &[u8]) -> io::Result<bool> {
         use io::BufRead;
@@ -330,6 +338,17 @@ pub fn name_tag(name: &str) -> i64 {
 /// The engine's own name for a file of row `id` in its folders below `state/`.
 pub fn stored_name(id: i64, name: &str) -> String {
     format!("{id}-{}", storable(name, id))
+}
+
+/// Whether files in `dir` can be cloned (copy-on-write: Btrfs, XFS with reflink, APFS), tried
+/// on a small file of our own.
+pub fn clones_files(dir: &Path) -> bool {
+    let src = dir.join(".clone-probe.ce-tmp");
+    let dst = dir.join(".clone-probe-2.ce-tmp");
+    let ok = fs::write(&src, b"probe").is_ok() && reflink_copy::reflink(&src, &dst).is_ok();
+    let _ = fs::remove_file(&src);
+    let _ = fs::remove_file(&dst);
+    ok
 }
 
 /// Copies `from` into a new file `to` that shares no storage with it: a copy-on-write clone

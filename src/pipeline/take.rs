@@ -37,6 +37,8 @@ struct Watched {
 pub(super) struct Take {
     pub detector: Detector,
     watched: Vec<Watched>,
+    /// Whether the staging folder's file system clones files (asked once, on first use).
+    clones: Option<bool>,
 }
 
 /// Writes the normalised copy of each data file into the staging folder, or notes that the
@@ -45,13 +47,21 @@ struct Staging<'a> {
     dir: &'a Path,
     ids: HashMap<PathBuf, i64>,
     results: HashMap<i64, fsutil::CopyResult>,
+    /// Where the file system clones, an original already in normalised form is only compared
+    /// and then cloned (nothing written); elsewhere our own copy has to be written anyway, and
+    /// writing it while the validator reads costs less than comparing now and copying after.
+    clones: bool,
 }
 
 impl Observer for Staging<'_> {
     fn output(&mut self, file: &DataInput) -> io::Result<Option<Box<dyn Write + Send>>> {
         let id = self.ids[&file.path];
         let tmp = self.dir.join(format!("{id}.json.ce-tmp"));
-        let (w, result) = fsutil::CopyUnlessSame::new(&file.path, &tmp)?;
+        let (w, result) = if self.clones {
+            fsutil::CopyUnlessSame::new(&file.path, &tmp)?
+        } else {
+            fsutil::CopyUnlessSame::writing(&file.path, &tmp)?
+        };
         self.results.insert(id, result);
         Ok(Some(Box::new(w)))
     }
@@ -62,6 +72,7 @@ impl Take {
         Take {
             detector: Detector::new(cx.s.detect.settle, cx.s.detect.truncation_grace),
             watched: Vec::new(),
+            clones: None,
         }
     }
 
@@ -336,10 +347,14 @@ impl Take {
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let (outcomes, copies) = {
             let view = cx.portal.view(&cx.journal, &mirror, &cx.s)?;
+            let clones = *self
+                .clones
+                .get_or_insert_with(|| fsutil::clones_files(&cx.dirs.staging));
             let mut staging = Staging {
                 dir: &cx.dirs.staging,
                 ids,
                 results: HashMap::new(),
+                clones,
             };
             let outcomes = cx.validator.validate(&batch, Some(&view), &mut staging)?;
             (outcomes, staging.results)
