@@ -6,7 +6,7 @@
 //! as it is in either direction. A client born in Sellper keeps its Sellper id as its COMPO id
 //! (that is what converting a Sellper clients list gives), so an unmapped id is passed through.
 
-use super::xml::{utf8_stream, Node, ReadError, XmlCursor};
+use super::xml::Node;
 use super::SellperError;
 use crate::compo::report::{codes, Issue, Report};
 use std::collections::{BTreeMap, HashMap};
@@ -60,16 +60,8 @@ impl ClientIds {
         let mut ids = ClientIds::default();
         let mut reports = Vec::new();
         for path in from {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string());
-            let read_err = |source| SellperError::Read {
-                path: path.clone(),
-                source,
-            };
-            let mut report = Report::new(name.clone(), None);
-            if name.ends_with(".json") {
+            let mut report = Report::new(super::lookup_name(path), None);
+            if path.extension().is_some_and(|e| e == "json") {
                 ids.learn_contragents(path, &mut report)?;
                 report.settle();
                 if !report.errors.is_empty() {
@@ -77,9 +69,7 @@ impl ClientIds {
                 }
                 continue;
             }
-            let file = std::fs::File::open(path).map_err(read_err)?;
-            let result = utf8_stream(file).and_then(|text| {
-                let mut cur = XmlCursor::new(text);
+            reports.extend(super::read_lookup(path, report, |cur, report| {
                 let root = cur.root()?;
                 match root.name.as_str() {
                     "clients" => {
@@ -108,20 +98,8 @@ impl ClientIds {
                         cur.skip(&root)?;
                     }
                 }
-                cur.finish()
-            });
-            match result {
-                Ok(()) => {}
-                Err(ReadError::Io(e)) => return Err(read_err(e)),
-                Err(ReadError::Encoding(m)) => {
-                    report.errors.push(Issue::file(codes::ENCODING_INVALID, m))
-                }
-                Err(ReadError::Syntax(m)) => report.errors.push(Issue::file(codes::XML_SYNTAX, m)),
-            }
-            report.settle();
-            if !report.errors.is_empty() {
-                reports.push(report);
-            }
+                Ok(())
+            })?);
         }
         // The configured table wins over what the answers say.
         for (compo, sellper) in table {

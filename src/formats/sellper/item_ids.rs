@@ -6,7 +6,7 @@
 //! (`<item id><product id/><modification><parameter …>`), an ICML offer beside `productId` and its
 //! `is-modificator="1"` parameters: both give the map (card, parameters) → item id.
 
-use super::xml::{utf8_stream, Node, ReadError, Start, XmlCursor};
+use super::xml::{Node, ReadError, Start, XmlCursor};
 use super::SellperError;
 use crate::compo::report::{codes, Issue, Report};
 use std::collections::HashMap;
@@ -52,33 +52,10 @@ impl ItemIds {
         let mut ids = ItemIds::default();
         let mut reports = Vec::new();
         for path in paths {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string());
-            let read_err = |source| SellperError::Read {
-                path: path.clone(),
-                source,
-            };
-            let file = std::fs::File::open(path).map_err(read_err)?;
-            let mut report = Report::new(name, None);
-            let result = utf8_stream(file).and_then(|text| {
-                let mut cur = XmlCursor::new(text);
-                ids.scan(&mut cur, &mut report)?;
-                cur.finish()
-            });
-            match result {
-                Ok(()) => {}
-                Err(ReadError::Io(e)) => return Err(read_err(e)),
-                Err(ReadError::Encoding(m)) => {
-                    report.errors.push(Issue::file(codes::ENCODING_INVALID, m))
-                }
-                Err(ReadError::Syntax(m)) => report.errors.push(Issue::file(codes::XML_SYNTAX, m)),
-            }
-            report.settle();
-            if !report.errors.is_empty() {
-                reports.push(report);
-            }
+            let report = Report::new(super::lookup_name(path), None);
+            reports.extend(super::read_lookup(path, report, |cur, report| {
+                ids.scan(cur, report)
+            })?);
         }
         Ok((ids, reports))
     }

@@ -160,3 +160,44 @@ pub fn compo_to_sellper_with(
     reports.extend(sources);
     Ok(ConvertOutcome { written, reports })
 }
+
+/// Reads one look-up answer: a file that feeds a table of the bridge (item ids, clients) rather
+/// than being converted. `scan` walks its XML; an encoding or syntax problem becomes the file's
+/// report, which is returned only when it holds errors. Only I/O is an error of the call.
+fn read_lookup(
+    path: &Path,
+    mut report: crate::compo::report::Report,
+    scan: impl FnOnce(
+        &mut xml::XmlCursor,
+        &mut crate::compo::report::Report,
+    ) -> Result<(), xml::ReadError>,
+) -> Result<Option<crate::compo::report::Report>, SellperError> {
+    use crate::compo::report::codes;
+    let read_err = |source| SellperError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let result = xml::utf8_stream(file).and_then(|text| {
+        let mut cur = xml::XmlCursor::new(text);
+        scan(&mut cur, &mut report)?;
+        cur.finish()
+    });
+    match result {
+        Ok(()) => {}
+        Err(xml::ReadError::Io(e)) => return Err(read_err(e)),
+        Err(xml::ReadError::Encoding(m)) => {
+            report.errors.push(Issue::file(codes::ENCODING_INVALID, m))
+        }
+        Err(xml::ReadError::Syntax(m)) => report.errors.push(Issue::file(codes::XML_SYNTAX, m)),
+    }
+    report.settle();
+    Ok((!report.errors.is_empty()).then_some(report))
+}
+
+/// A look-up file's name as its report shows it.
+fn lookup_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
