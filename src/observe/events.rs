@@ -246,14 +246,15 @@ pub fn find(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::compo::report::{codes, Issue, Report};
     use crate::journal::testing::{journal, new_file};
     use crate::journal::Update;
 
-    /// A rejected file with its report in `dir`, as the pipeline leaves it.
-    fn reject(j: &mut Journal, dir: &Path, name: &str, code: &str) -> i64 {
+    /// A rejected file with its report in `dir`, as the pipeline leaves it (also used by the
+    /// notifier's tests).
+    pub(in crate::observe) fn reject(j: &mut Journal, dir: &Path, name: &str, code: &str) -> i64 {
         let id = j.begin(&new_file(name), State::Claiming).unwrap();
         j.transition(id, State::Claimed, Update::default()).unwrap();
         let at = dir.join(name);

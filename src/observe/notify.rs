@@ -222,9 +222,8 @@ mod tests {
 
     #[test]
     fn a_webhook_that_fails_gets_the_same_events_later_and_its_token_is_never_said() {
-        use crate::compo::report::{codes, Issue, Report};
-        use crate::journal::testing::{journal, new_file};
-        use crate::journal::{State, Update};
+        use crate::compo::report::codes;
+        use crate::journal::testing::journal;
         let (d, mut j) = journal();
         let rejected = d.path().join("rejected");
         std::fs::create_dir_all(&rejected).unwrap();
@@ -249,24 +248,7 @@ mod tests {
         let dead = format!("http://{}/hooks/SECRET-TOKEN", down.local_addr().unwrap());
         drop(down);
         assert_eq!(pass(&cx, &n, &mut j, &webhook(dead.clone())).unwrap(), 0);
-        let id = j.begin(&new_file("prices.json"), State::Claiming).unwrap();
-        let at = rejected.join("prices.json");
-        let mut r = Report::new("prices.json", Some("prices".into()));
-        r.errors
-            .push(Issue::file(codes::JSON_SYNTAX, "trailing comma"));
-        std::fs::write(
-            crate::pipeline::fsutil::report_path(&at),
-            serde_json::to_vec(&r).unwrap(),
-        )
-        .unwrap();
-        let at = at.to_string_lossy();
-        let u = Update {
-            final_path: Some(&at),
-            ..Default::default()
-        };
-        j.transition(id, State::Rejecting, u).unwrap();
-        j.transition(id, State::Rejected, Update::default())
-            .unwrap();
+        super::super::events::tests::reject(&mut j, &rejected, "prices.json", codes::JSON_SYNTAX);
 
         let e = pass(&cx, &n, &mut j, &webhook(dead)).unwrap_err();
         assert!(e.contains("127.0.0.1") && !e.contains("SECRET"), "{e}");
