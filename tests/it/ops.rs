@@ -82,7 +82,9 @@ fn server_health(w: &Work) -> Option<compo_exchange::journal::Health> {
 fn run_waits_for_an_sftp_server_that_comes_up_later() {
     let mut s = Sshd::start();
     s.stop();
-    let w = Work::new();
+    // Short timeouts: a session cut by the outage below may hang until its I/O timeout (60 s
+    // by default) before the outage can show, longer than the test waits.
+    let w = Work::with_config("[server]\nconnect_timeout_secs = 3\nio_timeout_secs = 5\n");
     std::fs::create_dir_all(w.path("outbox")).unwrap();
     std::fs::copy(
         fixtures().join("batch/warehouses.json"),
