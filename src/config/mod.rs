@@ -2,8 +2,10 @@
 //! into [`Settings`], the validated form the rest of the program uses.
 
 mod observe;
+mod publish;
 
 pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
+pub use publish::{PublishSettings, RawPublish};
 
 use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
@@ -59,6 +61,8 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub notify: RawNotify,
+    #[serde(default)]
+    pub publish: RawPublish,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +297,8 @@ pub struct Settings {
     /// Where `run` serves the status page and `/metrics`; `None`: not served.
     pub http_listen: Option<std::net::SocketAddr>,
     pub notify: NotifySettings,
+    /// `[publish]`: changes-only publishing.
+    pub publish: PublishSettings,
 }
 
 /// Command-line values that take precedence over the file.
@@ -492,7 +498,10 @@ impl Settings {
         let http_listen = http_listen.map_err(|m| invalid("http.listen", m))?;
         let notify = NotifySettings::from_raw(raw.notify)
             .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
+        let publish = PublishSettings::from_raw(raw.publish)
+            .map_err(|(key, m)| invalid(&format!("publish.{key}"), m))?;
         Ok(Settings {
+            publish,
             folders,
             server,
             server_raw,
