@@ -14,12 +14,15 @@ pub struct RawPublish {
     pub changes_only: Vec<String>,
     /// How often such a type still gets a full snapshot ("24h" by default).
     pub full_every: Option<String>,
+    /// How often the record store is checked against the texts it keeps ("24h" by default).
+    pub verify_every: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct PublishSettings {
     pub changes_only: BTreeSet<DataType>,
     pub full_every: Duration,
+    pub verify_every: Duration,
 }
 
 impl Default for PublishSettings {
@@ -27,6 +30,7 @@ impl Default for PublishSettings {
         PublishSettings {
             changes_only: BTreeSet::new(),
             full_every: Duration::from_secs(24 * 3600),
+            verify_every: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -60,18 +64,19 @@ impl PublishSettings {
             }
             changes_only.insert(t);
         }
-        let full_every = match raw.full_every.as_deref() {
-            None => Duration::from_secs(24 * 3600),
+        let duration = |key: &str, v: Option<&str>| match v {
+            None => Ok(Duration::from_secs(24 * 3600)),
             Some(t) => humantime::parse_duration(t).map_err(|e| {
                 (
-                    "full_every".to_string(),
+                    key.to_string(),
                     format!("{t:?} is not a duration ({e}); write e.g. \"24h\", \"7d\", \"12h\""),
                 )
-            })?,
+            }),
         };
         Ok(PublishSettings {
             changes_only,
-            full_every,
+            full_every: duration("full_every", raw.full_every.as_deref())?,
+            verify_every: duration("verify_every", raw.verify_every.as_deref())?,
         })
     }
 }
@@ -85,6 +90,7 @@ mod tests {
         let s = PublishSettings::from_raw(RawPublish {
             changes_only: vec!["products".into(), "remains".into()],
             full_every: Some("12h".into()),
+            verify_every: None,
         })
         .unwrap();
         assert!(s.changes_only.contains(&DataType::Products));
@@ -92,6 +98,7 @@ mod tests {
         let e = PublishSettings::from_raw(RawPublish {
             changes_only: vec!["Products".into()],
             full_every: None,
+            verify_every: None,
         })
         .unwrap_err();
         assert_eq!(e.0, "changes_only");
@@ -99,12 +106,14 @@ mod tests {
         let e = PublishSettings::from_raw(RawPublish {
             changes_only: vec![],
             full_every: Some("daily".into()),
+            verify_every: None,
         })
         .unwrap_err();
         assert!(e.1.contains("24h"), "{}", e.1);
         assert!(PublishSettings::from_raw(RawPublish {
             changes_only: vec!["orders".into()],
             full_every: None,
+            verify_every: None,
         })
         .is_err());
     }

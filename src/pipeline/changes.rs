@@ -11,6 +11,7 @@ use super::{PipelineError, Result};
 use crate::compo::keys::deletion;
 use crate::compo::model::DataType;
 use crate::compo::validate::KeyChanges;
+use crate::journal::portal::layers;
 use crate::journal::FileRow;
 use rustc_hash::FxHashSet;
 use std::io::{self, BufRead, Write};
@@ -63,6 +64,17 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
     if due {
         return Ok(Some(Plan::Full("publish.full_every has passed")));
     }
+    if let Some(why) = verify_if_due(cx, t)? {
+        tracing::warn!(data_type = t.name(), "record store check: {why}");
+        cx.journal.doubt(t, &why)?;
+        cx.portal.reload(t);
+        return Ok(Some(Plan::Full(
+            "the record store's check found a difference",
+        )));
+    }
+    let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
+        return Ok(Some(Plan::Full("first publish of the type")));
+    };
     let Some(snapshot) = cx.journal.staged_keys(row.id)? else {
         return Ok(Some(Plan::Full("the file's keys were not recorded")));
     };
@@ -111,6 +123,33 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
         target: delta_name(t, row.id),
         keys,
     }))
+}
+
+/// Checks the store of `t` against the texts it keeps, once every `publish.verify_every`;
+/// the difference found, if any.
+fn verify_if_due(cx: &mut Ctx, t: DataType) -> Result<Option<String>> {
+    let every = cx.s.publish.verify_every;
+    let now = cx.now();
+    let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
+        return Ok(None);
+    };
+    let due = holding
+        .verified_at
+        .as_deref()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map_or(true, |at| {
+            now.signed_duration_since(at).to_std().unwrap_or_default() >= every
+        });
+    if !due {
+        return Ok(None);
+    }
+    let store = cx.journal.store_dir().to_path_buf();
+    let found = layers::verify(&store, t, holding).map_err(PipelineError::io(&store))?;
+    if found.is_none() {
+        cx.journal.set_verified(t, &cx.stamp())?;
+        cx.portal.reload(t);
+    }
+    Ok(found)
 }
 
 /// Writes the picked records of `staged` (one per line) and a deletion for each key gone, on

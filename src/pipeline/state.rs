@@ -244,6 +244,8 @@ pub fn apply(
         h.complete = true;
         h.doubt = None;
         h.full_at = Some(at.to_string());
+        // The index was just built from the very text the layer keeps.
+        h.verified_at = Some(at.to_string());
     } else {
         for k in &changes.deletions {
             if h.entries.remove(k).is_some() {

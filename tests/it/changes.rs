@@ -224,3 +224,33 @@ fn a_changes_only_type_must_be_a_data_type() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_store_that_no_longer_matches_its_texts_sends_the_next_snapshot_in_full() {
+    let w = Work::with_config(&format!("{CHANGES_ONLY}verify_every = \"0s\"\n"));
+    w.run("once", &["--samples"]);
+    portal_imports(&w);
+    // A disk or a hand changes a text the store keeps.
+    let dir = w.path("state/portal/products");
+    let layer = dir.join(&names(&dir)[0]);
+    let text = std::fs::read_to_string(&layer).unwrap();
+    std::fs::write(&layer, text.replacen("Кастрюля", "Сковорода", 1)).unwrap();
+    let mut v = products();
+    v[0]["name"] = "Порошок".into();
+    w.drop_file("products.json", serde_json::to_vec(&v).unwrap().as_slice());
+    let o = w.run("once", &[]);
+    let got = portal_imports(&w);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, "products.json", "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not hash as the index says"),
+        "{}",
+        stderr(&o)
+    );
+    // The full snapshot rebuilt the store: the next change goes out as a delta again.
+    v[0]["name"] = "Порошок 2".into();
+    w.drop_file("products.json", serde_json::to_vec(&v).unwrap().as_slice());
+    w.run("once", &[]);
+    let got = portal_imports(&w);
+    assert!(got[0].0.starts_with("products.delta-"), "{:?}", got[0].0);
+}

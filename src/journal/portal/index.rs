@@ -40,6 +40,8 @@ pub struct Holding {
     pub doubt: Option<String>,
     /// When the last full snapshot was published (RFC 3339).
     pub full_at: Option<String>,
+    /// When the index was last checked against the texts of its layers (RFC 3339).
+    pub verified_at: Option<String>,
 }
 
 impl Holding {

@@ -125,6 +125,62 @@ fn wanted_lines(holding: &Holding) -> Vec<(u32, Vec<u32>)> {
         .collect()
 }
 
+/// Checks the index of `t` against the texts of its layers: every record it names is there and
+/// hashes as the index says. Returns the first difference found, in words; `Ok(None)` when
+/// they agree. A disk that lost or damaged a layer, or a hand that edited one, shows here.
+pub fn verify(store: &Path, t: DataType, holding: &Holding) -> io::Result<Option<String>> {
+    let without_text = holding
+        .entries
+        .values()
+        .filter(|e| e.layer == Entry::NO_LAYER)
+        .count();
+    if without_text > 0 {
+        return Ok(Some(format!(
+            "{without_text} records of {} have no text in the store",
+            t.name()
+        )));
+    }
+    let mut first: Option<String> = None;
+    let r = for_each_record(store, t, holding, &mut |rec| {
+        if first.is_some() {
+            return Ok(());
+        }
+        let parsed: Option<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(rec).ok();
+        let Some(obj) = parsed else {
+            first = Some(format!("a record of {} in the store is not JSON", t.name()));
+            return Ok(());
+        };
+        let key = crate::compo::keys::key_of(t, &obj).unwrap_or_default();
+        let hash = crate::compo::canonical::value_hash(&serde_json::Value::Object(obj));
+        match holding.entries.get(&key) {
+            Some(e) if e.hash == hash => {}
+            Some(_) => {
+                first = Some(format!(
+                    "the stored text of {} \"{key}\" does not hash as the index says",
+                    t.name()
+                ))
+            }
+            None => {
+                first = Some(format!(
+                    "the store holds a text of {} \"{key}\" that the index does not name",
+                    t.name()
+                ))
+            }
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok(first),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(Some(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether the layers of `t` are worth rewriting into one: more than four of them, holding at
 /// least twice the bytes of the records the portal has (deltas pile up between snapshots).
 pub fn worth_compacting(store: &Path, t: DataType, holding: &Holding) -> bool {

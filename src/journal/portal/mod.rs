@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS portal_state (
     complete INTEGER NOT NULL,
     doubt TEXT,
     full_at TEXT,
+    verified_at TEXT,
     last_publish TEXT,
     updated_at TEXT NOT NULL
 );
@@ -56,11 +57,19 @@ pub struct PublishFigures {
 impl Journal {
     /// What the portal holds of `t`; `None` when nothing of it was ever published.
     pub fn holding(&self, t: DataType) -> Result<Option<Holding>> {
-        type Row = (Vec<u8>, String, i64, i64, Option<String>, Option<String>);
+        type Row = (
+            Vec<u8>,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT entries, layers, next_layer, complete, doubt, full_at \
+                "SELECT entries, layers, next_layer, complete, doubt, full_at, verified_at \
                  FROM portal_state WHERE data_type = ?1",
                 [t.name()],
                 |r| {
@@ -71,11 +80,12 @@ impl Journal {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((blob, layers, next_layer, complete, doubt, full_at)) = row else {
+        let Some((blob, layers, next_layer, complete, doubt, full_at, verified_at)) = row else {
             return Ok(None);
         };
         let corrupt = |what: String| JournalError::Store {
@@ -92,6 +102,7 @@ impl Journal {
             complete: complete != 0,
             doubt,
             full_at,
+            verified_at,
         }))
     }
 
@@ -109,8 +120,8 @@ impl Journal {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
-             complete, doubt, full_at, last_publish, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             complete, doubt, full_at, verified_at, last_publish, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 t.name(),
                 blob,
@@ -120,6 +131,7 @@ impl Journal {
                 holding.complete as i64,
                 holding.doubt,
                 holding.full_at,
+                holding.verified_at,
                 serde_json::to_string(figures).expect("figures serialise"),
                 figures.at,
             ],
@@ -152,6 +164,15 @@ impl Journal {
         self.conn.execute(
             "UPDATE portal_state SET doubt = ?2 WHERE data_type = ?1 AND doubt IS NULL",
             params![t.name(), why],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that the store of `t` was checked against its layers at `at`.
+    pub fn set_verified(&mut self, t: DataType, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE portal_state SET verified_at = ?2 WHERE data_type = ?1",
+            params![t.name(), at],
         )?;
         Ok(())
     }
