@@ -90,6 +90,7 @@ impl Ctx {
         }
         if std::fs::symlink_metadata(src).is_ok() {
             fsutil::move_file(src, &to).map_err(PipelineError::io(src))?;
+            tracing::debug!(file = %row.name, id = row.id, to = %to.display(), "moved into the archive");
         }
         Ok(())
     }

@@ -271,7 +271,9 @@ impl Publish {
             }
             Err(e) => return Err(PipelineError::io(&staged)(e)),
         };
+        let started = std::time::Instant::now();
         let w = cx.transport.put_file(&staged, &hidden, None)?;
+        tracing::debug!(file = %row.name, id, to = %hidden, size = w.size, ms = started.elapsed().as_millis() as u64, "upload sent");
         let remote = cx.transport.stat(&hidden)?.map(|e| e.size);
         if w.size != local_size || remote != Some(local_size) {
             return Err(PipelineError::Transient(format!(
@@ -309,6 +311,7 @@ impl Publish {
         if cx.transport.stat(&hidden)?.is_some() {
             cx.transport
                 .rename(&hidden, &crate::transport::join(server::IN, &target))?;
+            tracing::debug!(file = %row.name, id, from = %hidden, to = %target, "renamed");
         }
         let keys = cx.journal.staged_keys(id)?.unwrap_or_default();
         let set = cx.portal.after(&cx.journal, t, keys)?;

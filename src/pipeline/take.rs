@@ -172,6 +172,7 @@ impl Take {
             },
             State::Claiming,
         )?;
+        tracing::debug!(file = %r.name, id, size = r.size, "taken");
         let work = cx.work_path(id, &r.name);
         let shown = match kind {
             Some(k) => format!("{k}/{}", r.name),
@@ -463,6 +464,15 @@ impl Take {
             fsutil::sync_dir(&cx.dirs.staging).map_err(PipelineError::io(&cx.dirs.staging))?;
         }
         for (row, o, staged) in ready {
+            tracing::debug!(
+                file = %row.name,
+                id = row.id,
+                records = o.report.records.unwrap_or(0),
+                errors = o.report.errors.len(),
+                warnings = o.report.warnings.len(),
+                dropped = o.bad_records.len(),
+                "validated"
+            );
             let keys = o.keys.clone().unwrap_or_default();
             let t = row_type(&row.name);
             let sp = staged.to_string_lossy();

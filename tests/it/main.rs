@@ -11,6 +11,7 @@ mod guard;
 mod handoff;
 mod harness;
 mod history;
+mod logs;
 mod observe;
 mod ops;
 mod prodly;
