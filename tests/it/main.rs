@@ -5,6 +5,7 @@ mod attached;
 mod bridges;
 mod cli;
 mod daemon;
+mod ends;
 mod exchange;
 mod exchange_sftp;
 mod guard;
