@@ -2,8 +2,10 @@
 //! into [`Settings`], the validated form the rest of the program uses.
 
 mod observe;
+mod retention;
 
 pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
+pub use retention::{RawKeep, Retention};
 
 use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
@@ -59,6 +61,12 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub notify: RawNotify,
+    /// `[archive] keep_days`.
+    #[serde(default)]
+    pub archive: RawKeep,
+    /// `[rejected] keep_days`.
+    #[serde(default)]
+    pub rejected: RawKeep,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +301,8 @@ pub struct Settings {
     /// Where `run` serves the status page and `/metrics`; `None`: not served.
     pub http_listen: Option<std::net::SocketAddr>,
     pub notify: NotifySettings,
+    /// How long `archive/` and `rejected/` keep their days' folders.
+    pub retention: Retention,
 }
 
 /// Command-line values that take precedence over the file.
@@ -492,6 +502,8 @@ impl Settings {
         let http_listen = http_listen.map_err(|m| invalid("http.listen", m))?;
         let notify = NotifySettings::from_raw(raw.notify)
             .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
+        let retention =
+            Retention::from_raw(&raw.archive, &raw.rejected).map_err(|(k, m)| invalid(&k, m))?;
         Ok(Settings {
             folders,
             server,
@@ -513,6 +525,7 @@ impl Settings {
             snapshot,
             http_listen,
             notify,
+            retention,
         })
     }
 

@@ -25,6 +25,7 @@ mod guard;
 mod hooks;
 mod publish;
 mod recover;
+mod retention;
 pub mod retry;
 pub mod settle;
 mod state;
