@@ -109,3 +109,106 @@ fn release_finds_a_held_file_in_its_days_folder() {
     assert!(!held.exists());
     assert!(w.path("outbox/categories.json").is_file());
 }
+
+fn at(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap()
+}
+
+/// Runs the daemon's loop until the fake clock reaches `until`, jumping to each time it asks
+/// for.
+fn run_until(
+    e: &mut compo_exchange::pipeline::Engine,
+    clock: &compo_exchange::schedule::FakeClock,
+    until: chrono::DateTime<chrono::FixedOffset>,
+) {
+    use compo_exchange::schedule::Clock;
+    while clock.now() < until {
+        let next = e.tick().expect("no fatal error");
+        clock.set(next.min(until).max(clock.now()));
+    }
+}
+
+fn page(w: &Work) -> String {
+    use compo_exchange::observe::{page, view::Overview, Context};
+    let o = Overview::gather(&Context::new(&w.settings()));
+    page::render(&o, compo_exchange::compo::messages::Lang::En)
+}
+
+#[test]
+fn the_daemon_removes_days_past_keep_days_and_the_page_says_the_report_is_gone() {
+    use compo_exchange::schedule::FakeClock;
+    let w = Work::with_config(
+        "[detect]\nsettle_secs = 0.05\npoll_secs = 5\nwatch = false\n\
+         [archive]\nkeep_days = 5\n[rejected]\nkeep_days = 1",
+    );
+    let clock = FakeClock::new(at("2026-12-01T10:00:00+03:00"));
+    let mut e = compo_exchange::pipeline::Engine::with_clock(
+        w.settings(),
+        std::sync::Arc::new(compo_exchange::transport::local::LocalTransport::new(
+            w.path("server"),
+        )),
+        std::sync::Arc::new(clock.clone()),
+    )
+    .unwrap();
+    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
+    w.drop_file(
+        "products.json",
+        br#"[{"id":"p1","name":"P","category_id":"c-missing","unit":"pcs"}]"#,
+    );
+    run_until(&mut e, &clock, at("2026-12-01T10:02:00+03:00"));
+    // The engine's clock names the day's folders.
+    let rejected_day = w.path("rejected/2026-12-01");
+    assert!(rejected_day.join("products.json").is_file());
+    assert!(rejected_day.join("products.json.report.json").is_file());
+    assert!(w.path("archive/2026-12-01/categories.json").is_file());
+    let html = page(&w);
+    assert!(
+        html.contains("href=\"/rejected/2026-12-01/products.json.report.json\""),
+        "{html}"
+    );
+
+    // Next day: one day kept, so 12-01 is still there.
+    clock.set(at("2026-12-02T00:05:00+03:00"));
+    run_until(&mut e, &clock, at("2026-12-02T00:07:00+03:00"));
+    assert!(rejected_day.is_dir());
+    // The day after, rejected/2026-12-01 is past rejected.keep_days = 1; the archive keeps 5.
+    clock.set(at("2026-12-03T00:05:00+03:00"));
+    run_until(&mut e, &clock, at("2026-12-03T00:07:00+03:00"));
+    assert!(!rejected_day.exists());
+    assert!(w.path("archive/2026-12-01/categories.json").is_file());
+
+    // The journal still knows the rejection: the page lists it, without a link, and says why.
+    let html = page(&w);
+    assert!(html.contains("products.json"), "{html}");
+    assert!(!html.contains("href=\"/rejected/"), "{html}");
+    assert!(
+        html.contains("report no longer kept") && html.contains("rejected.keep_days"),
+        "{html}"
+    );
+    // history no longer points at files that are gone.
+    let o = w.run("history", &["--rejected", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["file"], "products.json", "{v:#}");
+    assert_eq!(v[0]["report"], Value::Null, "{v:#}");
+    assert_eq!(v[0]["path"], Value::Null, "{v:#}");
+}
+
+#[test]
+fn once_applies_retention_too_and_only_where_keep_days_is_set() {
+    let w = Work::with_config("[rejected]\nkeep_days = 30");
+    for f in ["rejected/2000-01-01/x.json", "archive/2000-01-01/y.json"] {
+        let p = w.path(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "[]").unwrap();
+    }
+    let o = w.run("once", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!w.path("rejected/2000-01-01").exists());
+    // archive.keep_days is not set: the archive is kept for ever.
+    assert!(w.path("archive/2000-01-01/y.json").is_file());
+    let log = stderr(&o);
+    assert!(
+        log.contains("rejected.keep_days") && log.contains("2000-01-01"),
+        "{log}"
+    );
+}
