@@ -378,6 +378,15 @@ impl Take {
                 || (cx.s.validation.policy == crate::compo::validate::Policy::DropRecords
                     && o.report.errors.iter().all(|e| e.record.is_some())
                     && (o.bad_records.len() as u64) < o.report.records.unwrap_or(0));
+            tracing::debug!(
+                file = %row.name,
+                id = row.id,
+                records = o.report.records.unwrap_or(0),
+                errors = o.report.errors.len(),
+                warnings = o.report.warnings.len(),
+                dropped = o.bad_records.len(),
+                "validated"
+            );
             let hold = match (row_type(&row.name), &o.keys) {
                 (Some(t), Some(keys)) if usable => cx.mass_delete_hold(row, t, keys)?,
                 _ => None,
@@ -464,15 +473,6 @@ impl Take {
             fsutil::sync_dir(&cx.dirs.staging).map_err(PipelineError::io(&cx.dirs.staging))?;
         }
         for (row, o, staged) in ready {
-            tracing::debug!(
-                file = %row.name,
-                id = row.id,
-                records = o.report.records.unwrap_or(0),
-                errors = o.report.errors.len(),
-                warnings = o.report.warnings.len(),
-                dropped = o.bad_records.len(),
-                "validated"
-            );
             let keys = o.keys.clone().unwrap_or_default();
             let t = row_type(&row.name);
             let sp = staged.to_string_lossy();

@@ -55,9 +55,16 @@ fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
         "{validated}"
     );
     let rejected = lines_of(&log, "products.json");
-    for step in ["taken", "claimed", "rejecting", "rejected"] {
+    for step in ["taken", "claimed", "validated", "rejecting", "rejected"] {
         assert!(has_step(&rejected, step), "no {step} step:\n{log}");
     }
+    let validated = rejected
+        .iter()
+        .find(|l| l.contains("DEBUG validated"))
+        .unwrap();
+    assert!(validated.contains("errors=1"), "{validated}");
+    // Never published: no upload step for it.
+    assert!(!has_step(&rejected, "uploaded"), "{log}");
     // -v is about files, not the server's operations.
     assert!(!log.contains("TRACE"), "{log}");
 
