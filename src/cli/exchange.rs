@@ -295,7 +295,14 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                 writeln!(out, "rejected   {n} (report {report})")?;
             }
             for n in &sum.attached_rejected {
-                writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;
+                // An attached file's report is in rejected/pictures or rejected/invoices,
+                // under its own name unless that was too long to store.
+                let report = f.rejected.join(format!("{n}.report.json"));
+                if report.is_file() {
+                    writeln!(out, "rejected   {n} (report {})", report.display())?;
+                } else {
+                    writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;
+                }
             }
             writeln!(
                 out,

@@ -212,3 +212,21 @@ fn once_applies_retention_too_and_only_where_keep_days_is_set() {
         "{log}"
     );
 }
+
+#[test]
+fn once_names_an_attached_files_report_which_stays_in_its_folders_place() {
+    let w = Work::new();
+    w.drop_file("pictures/fake.png", b"%PDF-1.4 not a picture");
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report = w.path("rejected/pictures/fake.png.report.json");
+    assert!(report.is_file());
+    assert!(
+        stdout(&o).contains(&format!(
+            "rejected   pictures/fake.png (report {})",
+            report.display()
+        )),
+        "{}",
+        stdout(&o)
+    );
+}
