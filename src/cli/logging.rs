@@ -28,22 +28,22 @@ pub fn init(
     file: Option<&Path>,
     keep: usize,
 ) -> anyhow::Result<()> {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter(verbose));
-    let Some(file) = file else {
-        use std::io::IsTerminal;
+    use std::io::IsTerminal;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    let (writer, colour) = match file {
+        Some(file) => (BoxMakeWriter::new(rolling(file, keep)?), false),
         // Colour is for people at a terminal: never into a pipe, a file or journald, and
         // never when NO_COLOR is set (no-color.org).
-        let colour = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
-        let builder = builder.with_ansi(colour).with_writer(std::io::stderr);
-        let _ = match format {
-            LogFormat::Text => builder.with_target(false).try_init(),
-            LogFormat::Json => builder.json().with_current_span(false).try_init(),
-        };
-        return Ok(());
+        None => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
+        ),
     };
-    let appender = rolling(file, keep)?;
-    let builder = builder.with_ansi(false).with_writer(appender);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter(verbose))
+        .with_ansi(colour)
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
