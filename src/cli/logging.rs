@@ -83,3 +83,20 @@ fn rolling(
     b.build(dir)
         .map_err(|e| anyhow::anyhow!("--log-file {}: {e}", file.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rolling;
+
+    #[test]
+    fn the_days_file_is_named_from_the_path_given() {
+        let d = tempfile::tempdir().unwrap();
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        rolling(&d.path().join("logs/compo.log"), 3).unwrap();
+        rolling(&d.path().join("plain"), 3).unwrap();
+        assert!(d.path().join(format!("logs/compo.{today}.log")).is_file());
+        assert!(d.path().join(format!("plain.{today}")).is_file());
+        let e = rolling(&d.path().join("x.log"), 0).err().unwrap();
+        assert!(e.to_string().contains("--log-keep"), "{e}");
+    }
+}
