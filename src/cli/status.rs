@@ -31,6 +31,11 @@ struct TypeStatus {
     last_published_at: Option<String>,
     waiting: usize,
     rejected_24h: usize,
+    /// What the last publish changed on the portal ("as delta: 212 changed, 3 added, 1 deleted
+    /// of 200,000").
+    last_change: Option<String>,
+    /// Why the next snapshot of a changes-only type goes out in full.
+    full_next_because: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -122,6 +127,7 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
             last_published_at: latest(m.iter().map(|e| e.published_at.as_str())),
         });
     }
+    let changes = j.last_publishes()?;
     let mut types = Vec::new();
     let mut jobs: Vec<Job> = AttachedFolder::ALL
         .into_iter()
@@ -158,6 +164,17 @@ fn gather(args: &StatusArgs) -> anyhow::Result<Status> {
                 .iter()
                 .filter(|r| crate::pipeline::type_key_of(&r.name) == Some(key))
                 .count(),
+            last_change: changes
+                .iter()
+                .find(|(t, ..)| t == key)
+                .map(|(_, f, _)| crate::pipeline::describe_publish(f)),
+            full_next_because: changes
+                .iter()
+                .find(|(t, ..)| t == key)
+                .and_then(|(_, _, d)| d.clone())
+                .filter(|_| {
+                    DataType::from_name(key).is_some_and(|t| s.publish.changes_only.contains(&t))
+                }),
         });
     }
     let health: Vec<ComponentStatus> = j
@@ -328,6 +345,12 @@ fn print(out: &mut dyn Write, st: &Status, format: OutputFormat) -> std::io::Res
             t.waiting,
             t.rejected_24h
         )?;
+        if let Some(c) = &t.last_change {
+            writeln!(out, "{:<16} {c}", "")?;
+        }
+        if let Some(why) = &t.full_next_because {
+            writeln!(out, "{:<16} next snapshot goes out in full: {why}", "")?;
+        }
     }
     for a in &st.attached {
         writeln!(

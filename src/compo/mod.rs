@@ -4,8 +4,10 @@
 pub const PROTOCOL: &str = "compo-json/1";
 
 pub mod attached;
+pub mod canonical;
 pub mod checks;
 pub mod ident;
+pub mod keys;
 pub mod messages;
 pub mod model;
 pub mod normalise;

@@ -66,7 +66,8 @@ pub struct TapeNode<'a> {
 }
 
 impl<'a> TapeNode<'a> {
-    fn item(&self) -> &'a Item<'a> {
+    /// The item this node stands on (containers: their opening).
+    pub fn item(&self) -> &'a Item<'a> {
         &self.items[self.at as usize]
     }
 

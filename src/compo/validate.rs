@@ -7,7 +7,9 @@
 //! key index. Memory grows with the key index, not with the file.
 
 use super::attached;
+use super::canonical::{self, RecordHash};
 use super::checks;
+use super::keys::key_of;
 use super::messages::{msg, Lang};
 use super::model::{first_field, AttachedFolder, DataFileName, DataType, Side, Step};
 use super::normalise::{self, rewrite, Normaliser};
@@ -268,7 +270,33 @@ impl BatchInput {
 pub struct KeyChanges {
     pub snapshot: bool,
     pub upserts: Vec<String>,
+    /// For each upsert, in the same order: the record's index in the file and the hash of its
+    /// canonical form (what the record store compares to find what changed).
+    pub records: Vec<(u64, RecordHash)>,
     pub deletions: Vec<String>,
+}
+
+impl KeyChanges {
+    /// The changes once the records at `dropped` (sorted indices) are left out of the file:
+    /// their keys go, and the indices of the records after them close up.
+    pub fn without(mut self, dropped: &[u64]) -> KeyChanges {
+        if dropped.is_empty() {
+            return self;
+        }
+        let mut upserts = Vec::with_capacity(self.upserts.len());
+        let mut records = Vec::with_capacity(self.records.len());
+        for (k, (i, h)) in self.upserts.into_iter().zip(self.records) {
+            let before = dropped.partition_point(|&d| d < i);
+            if dropped.get(before) == Some(&i) {
+                continue;
+            }
+            upserts.push(k);
+            records.push((i - before as u64, h));
+        }
+        self.upserts = upserts;
+        self.records = records;
+        self
+    }
 }
 
 /// The result for one file of a batch.
@@ -324,6 +352,7 @@ fn members_read(t: DataType) -> Option<Vec<&'static str>> {
 struct Loc {
     file: u32,
     index: u32,
+    hash: RecordHash,
 }
 
 #[derive(Default)]
@@ -357,6 +386,8 @@ struct RecordOutcome {
     /// Warnings to count once per file and field, their messages not written yet.
     warnings: Vec<normalise::Note>,
     minified: Vec<u8>,
+    /// The hash of the record's canonical form (after normalisation).
+    hash: RecordHash,
 }
 
 /// One file's report being built, with the error cap applied.
@@ -614,7 +645,7 @@ struct Run<'a> {
     accs: Vec<Acc>,
     detected: Vec<Option<Detected>>,
     /// Keys a file upserts that an earlier file of the batch already had.
-    extras: Vec<Vec<String>>,
+    extras: Vec<Vec<(String, u64, RecordHash)>>,
 }
 
 impl Run<'_> {
@@ -763,6 +794,7 @@ impl Run<'_> {
         let loc = Loc {
             file: file as u32,
             index: idx as u32,
+            hash: o.hash,
         };
         if let Some(parent) = o.parent {
             if let Some(key) = o.key.clone() {
@@ -799,7 +831,7 @@ impl Run<'_> {
                             ),
                         ));
                     }
-                    Entry::Occupied(e) => self.extras[file].push(e.key().clone()),
+                    Entry::Occupied(e) => self.extras[file].push((e.key().clone(), idx, loc.hash)),
                 }
             }
         }
@@ -1005,14 +1037,19 @@ impl Run<'_> {
             .collect();
         for (_, ti) in self.index.drain() {
             for (k, l) in ti.keys {
-                out[l.file as usize].upserts.push(k);
+                let o = &mut out[l.file as usize];
+                o.upserts.push(k);
+                o.records.push((l.index as u64, l.hash));
             }
             for (k, l) in ti.deleted {
                 out[l.file as usize].deletions.push(k);
             }
         }
         for (i, extra) in self.extras.iter_mut().enumerate() {
-            out[i].upserts.append(extra);
+            for (k, index, hash) in extra.drain(..) {
+                out[i].upserts.push(k);
+                out[i].records.push((index, hash));
+            }
         }
         out
     }
@@ -1116,6 +1153,7 @@ impl Validator {
         };
         checks::check_record(t, index, &value, is_delta, self.opts.lang, &mut o.issues);
         record_facts(t, is_delta, &value, wanted, &mut o);
+        o.hash = canonical::tape_hash(root);
         if !scan.notes.is_empty() {
             self.take_notes(t, index, scan, &mut o);
         }
@@ -1249,26 +1287,6 @@ fn drop_facts_already_wrong(t: DataType, o: &mut RecordOutcome) {
 }
 
 /// A record's key: `id`, or the composite key fields joined by U+001F (which ids cannot hold).
-fn key_of(t: DataType, obj: &serde_json::Map<String, Value>) -> Option<String> {
-    let fields = t.key_fields();
-    if fields.len() == 1 {
-        return obj.get(fields[0])?.as_str().map(str::to_string);
-    }
-    let mut key = String::new();
-    for (n, f) in fields.iter().enumerate() {
-        if n > 0 {
-            key.push('\u{1f}');
-        }
-        match obj.get(*f) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) => key.push_str(s),
-            Some(Value::Number(x)) => key.push_str(&canonical_number(x)),
-            Some(_) => return None,
-        }
-    }
-    Some(key)
-}
-
 /// A key as messages show it: `id "P-1"`, or the composite key's fields that have a value
 /// (`product_id "P-1", prices_type_id "PT-1"`).
 fn key_shown(t: DataType, key: &str) -> String {
@@ -1279,15 +1297,6 @@ fn key_shown(t: DataType, key: &str) -> String {
         .map(|(f, v)| format!("{f} \"{v}\""))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `1`, `1.0` and `1e0` are the same quantity break.
-fn canonical_number(n: &serde_json::Number) -> String {
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-        Some(f) => format!("{f}"),
-        None => n.to_string(),
-    }
 }
 
 /// Calls `f` with the array index (paths have at most one `Each`) and value of every string

@@ -2,9 +2,11 @@
 //! into [`Settings`], the validated form the rest of the program uses.
 
 mod observe;
+mod publish;
 mod retention;
 
 pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
+pub use publish::{PublishSettings, RawPublish};
 pub use retention::{RawKeep, Retention};
 
 use crate::compo::messages::Lang;
@@ -67,6 +69,8 @@ pub struct RawConfig {
     /// `[rejected] keep_days`.
     #[serde(default)]
     pub rejected: RawKeep,
+    #[serde(default)]
+    pub publish: RawPublish,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +307,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// How long `archive/` and `rejected/` keep their days' folders.
     pub retention: Retention,
+    /// `[publish]`: changes-only publishing.
+    pub publish: PublishSettings,
 }
 
 /// Command-line values that take precedence over the file.
@@ -504,7 +510,10 @@ impl Settings {
             .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
         let retention =
             Retention::from_raw(&raw.archive, &raw.rejected).map_err(|(k, m)| invalid(&k, m))?;
+        let publish = PublishSettings::from_raw(raw.publish)
+            .map_err(|(key, m)| invalid(&format!("publish.{key}"), m))?;
         Ok(Settings {
+            publish,
             folders,
             server,
             server_raw,

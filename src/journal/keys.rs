@@ -1,9 +1,8 @@
-//! What the portal holds of each data type (its key set), and the key changes a staged file
-//! will make when it is published.
+//! The key changes a staged file will make when it is published: its upserted keys with their
+//! records' places and hashes, and the keys it deletes.
 
 use super::files::Update;
-use super::{now, Journal, JournalError, Result, State};
-use crate::compo::model::DataType;
+use super::{Journal, JournalError, Result, State};
 use crate::compo::validate::KeyChanges;
 use rusqlite::{params, OptionalExtension};
 use rustc_hash::FxHashSet;
@@ -12,52 +11,97 @@ pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS staged_keys (
     file_id INTEGER PRIMARY KEY REFERENCES files(id),
     upserts TEXT NOT NULL,
-    deletions TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS portal_keys (
-    data_type TEXT PRIMARY KEY,
-    keys TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
+    deletions TEXT NOT NULL,
+    records BLOB
 );
 ";
 
 /// The keys of one type: millions of short ids, looked up for every reference.
 pub type KeySet = FxHashSet<String>;
 
+/// Per upsert: the record's index (u64) and hash (u128), little-endian.
+fn encode_records(records: &[(u64, u128)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.len() * 24);
+    for (i, h) in records {
+        out.extend_from_slice(&i.to_le_bytes());
+        out.extend_from_slice(&h.to_le_bytes());
+    }
+    out
+}
+
+fn decode_records(b: &[u8]) -> Option<Vec<(u64, u128)>> {
+    if b.len() % 24 != 0 {
+        return None;
+    }
+    Some(
+        b.chunks_exact(24)
+            .map(|c| {
+                (
+                    u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                    u128::from_le_bytes(c[8..].try_into().expect("16 bytes")),
+                )
+            })
+            .collect(),
+    )
+}
+
 impl Journal {
     /// Marks a file staged and records the keys it will add or remove, atomically.
     pub fn stage(&mut self, id: i64, keys: &KeyChanges, update: Update<'_>) -> Result<()> {
         let tx = self.conn.transaction()?;
+        Self::put_keys(&tx, id, keys)?;
+        Self::transition_in(&tx, id, State::Staged, update)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces a staged file's key changes as its publish begins (a snapshot published as the
+    /// delta of what changed), with the transition, atomically.
+    pub fn restage(
+        &mut self,
+        id: i64,
+        keys: &KeyChanges,
+        state: State,
+        update: Update<'_>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        Self::put_keys(&tx, id, keys)?;
+        Self::transition_in(&tx, id, state, update)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn put_keys(tx: &rusqlite::Transaction<'_>, id: i64, keys: &KeyChanges) -> Result<()> {
         tx.execute(
-            "INSERT OR REPLACE INTO staged_keys (file_id, upserts, deletions) VALUES (?1, ?2, ?3)",
+            "INSERT OR REPLACE INTO staged_keys (file_id, upserts, deletions, records) \
+             VALUES (?1, ?2, ?3, ?4)",
             params![
                 id,
                 serde_json::to_string(&keys.upserts).expect("strings serialise"),
                 serde_json::to_string(&keys.deletions).expect("strings serialise"),
+                encode_records(&keys.records),
             ],
         )?;
         tx.execute(
             "UPDATE files SET snapshot = ?2 WHERE id = ?1",
             params![id, keys.snapshot as i64],
         )?;
-        Self::transition_in(&tx, id, State::Staged, update)?;
-        tx.commit()?;
         Ok(())
     }
 
-    /// The key changes recorded when a file was staged.
+    /// The key changes recorded when a file was staged. A file staged by an older release has
+    /// no record hashes: its records then count as unknown (index 0, hash 0).
     pub fn staged_keys(&self, id: i64) -> Result<Option<KeyChanges>> {
-        let row: Option<(String, String, i64)> = self
+        let row: Option<(String, String, Option<Vec<u8>>, i64)> = self
             .conn
             .query_row(
-                "SELECT k.upserts, k.deletions, f.snapshot FROM staged_keys k \
+                "SELECT k.upserts, k.deletions, k.records, f.snapshot FROM staged_keys k \
                  JOIN files f ON f.id = k.file_id WHERE k.file_id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((u, d, snap)) = row else {
+        let Some((u, d, records, snap)) = row else {
             return Ok(None);
         };
         let parse = |s: &str| {
@@ -66,58 +110,18 @@ impl Journal {
                 source,
             })
         };
+        let upserts = parse(&u)?;
+        let records = records
+            .as_deref()
+            .and_then(decode_records)
+            .filter(|r| r.len() == upserts.len())
+            .unwrap_or_else(|| vec![(0, 0); upserts.len()]);
         Ok(Some(KeyChanges {
             snapshot: snap != 0,
-            upserts: parse(&u)?,
+            upserts,
+            records,
             deletions: parse(&d)?,
         }))
-    }
-
-    /// The keys the portal has of a type; `None` when no snapshot of it was ever published.
-    pub fn portal_keys(&self, t: DataType) -> Result<Option<KeySet>> {
-        let s: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT keys FROM portal_keys WHERE data_type = ?1",
-                [t.name()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        s.map(|s| {
-            serde_json::from_str::<KeySet>(&s).map_err(|source| JournalError::Keys {
-                data_type: t.name().into(),
-                source,
-            })
-        })
-        .transpose()
-    }
-
-    /// Records that a staged file reached the portal: its state moves to `published` and the
-    /// portal's key set of its type takes its changes, in one transaction.
-    pub fn publish(
-        &mut self,
-        id: i64,
-        t: DataType,
-        keys: Option<&KeySet>,
-        update: Update<'_>,
-    ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if let Some(keys) = keys {
-            tx.execute(
-                "INSERT OR REPLACE INTO portal_keys (data_type, keys, count, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    t.name(),
-                    serde_json::to_string(keys).expect("strings serialise"),
-                    keys.len() as i64,
-                    now()
-                ],
-            )?;
-        }
-        tx.execute("DELETE FROM staged_keys WHERE file_id = ?1", [id])?;
-        Self::transition_in(&tx, id, State::Published, update)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Drops the key changes of a file that will not be published.
@@ -128,81 +132,25 @@ impl Journal {
     }
 }
 
-/// Applies a file's key changes to a key set.
-pub fn apply_keys(set: &mut KeySet, changes: &KeyChanges) {
-    if changes.snapshot {
-        set.clear();
-    }
-    for d in &changes.deletions {
-        set.remove(d);
-    }
-    set.extend(changes.upserts.iter().cloned());
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testing::{journal, new_file};
-    use super::super::Origin;
     use super::*;
 
     #[test]
-    fn publishing_moves_keys_into_the_portal_set() {
+    fn staged_keys_keep_their_records_places_and_hashes() {
         let (_d, mut j) = journal();
         let id = j.begin(&new_file("products.json"), State::Claimed).unwrap();
         let changes = KeyChanges {
             snapshot: true,
             upserts: vec!["a".into(), "b".into()],
+            records: vec![(0, u128::MAX), (1, 5)],
             deletions: vec![],
         };
         j.stage(id, &changes, Update::default()).unwrap();
         assert_eq!(j.staged("products").unwrap().len(), 1);
         assert_eq!(j.staged_keys(id).unwrap().unwrap(), changes);
-        assert_eq!(j.portal_keys(DataType::Products).unwrap(), None);
-        // Published only after its upload: straight from staged is refused.
-        let mut set = KeySet::default();
-        apply_keys(&mut set, &changes);
-        assert!(j
-            .publish(id, DataType::Products, Some(&set), Update::default())
-            .is_err());
-        assert_eq!(j.portal_keys(DataType::Products).unwrap(), None);
-        for s in [State::Publishing, State::Uploaded] {
-            j.transition(id, s, Update::default()).unwrap();
-        }
-        j.publish(id, DataType::Products, Some(&set), Update::default())
-            .unwrap();
-        assert_eq!(j.portal_keys(DataType::Products).unwrap(), Some(set));
+        j.forget_keys(id).unwrap();
         assert_eq!(j.staged_keys(id).unwrap(), None);
-        assert_eq!(
-            j.last_done(Origin::Outbox, "products.json")
-                .unwrap()
-                .unwrap()
-                .id,
-            id
-        );
-    }
-
-    #[test]
-    fn key_changes_apply_as_snapshot_or_delta() {
-        let mut set: KeySet = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        apply_keys(
-            &mut set,
-            &KeyChanges {
-                snapshot: false,
-                upserts: vec!["c".into()],
-                deletions: vec!["a".into()],
-            },
-        );
-        let mut v: Vec<_> = set.iter().cloned().collect();
-        v.sort();
-        assert_eq!(v, ["b", "c"]);
-        apply_keys(
-            &mut set,
-            &KeyChanges {
-                snapshot: true,
-                upserts: vec!["z".into()],
-                deletions: vec![],
-            },
-        );
-        assert_eq!(set.len(), 1);
     }
 }

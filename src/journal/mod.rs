@@ -1,5 +1,5 @@
 //! The persistent journal: every file the processor handles, each state it passes through with
-//! the time, its outcome; what the portal has (a key set per type, the attached-file manifest);
+//! the time, its outcome; what the portal has (its records per type, the attached-file manifest);
 //! what is being retried and how each side of the exchange fares.
 //!
 //! SQLite in WAL mode with `synchronous = FULL`: a transition is on disk before the action it
@@ -8,7 +8,7 @@
 //! cost of an fsync per transition is small.
 //!
 //! One file per concern: [`files`] (rows and their transitions), [`states`] (the state machine),
-//! [`keys`] (what the portal holds of each type), [`manifest`] (attached files), [`progress`]
+//! [`keys`] (the keys a staged file will change), [`portal`] (the record store: what the portal holds of each type), [`manifest`] (attached files), [`progress`]
 //! (long jobs), [`retry`] (per-file retries and component health), [`warnings`] (what the
 //! operator should know), [`schema`] (tables and the upgrade of older journals), [`observed`]
 //! (what the status page, metrics and notifier read), [`notices`] (what the notifier has sent).
@@ -18,6 +18,7 @@ mod keys;
 mod manifest;
 mod notices;
 mod observed;
+pub mod portal;
 mod progress;
 mod release;
 mod retry;
@@ -26,9 +27,10 @@ mod states;
 mod warnings;
 
 pub use files::{FileRow, NewFile, Origin, Update};
-pub use keys::{apply_keys, KeySet};
+pub use keys::KeySet;
 pub use manifest::ManifestEntry;
 pub use observed::{FileFigures, FolderTotals, Retrying};
+pub use portal::{Entries, Entry, Holding, PublishFigures};
 pub use progress::Progress;
 pub use retry::{Failure, Health, ServerOffer};
 pub use states::State;
@@ -53,6 +55,8 @@ pub enum JournalError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("journal: the record store of {data_type} is damaged: {what}")]
+    Store { data_type: String, what: String },
     #[error("journal: unknown state {0:?} in the database (written by a newer version?)")]
     UnknownState(String),
     /// A step the state machine does not allow: a bug in the caller, or a journal changed by
@@ -75,6 +79,8 @@ pub type Result<T> = std::result::Result<T, JournalError>;
 
 pub struct Journal {
     conn: Connection,
+    /// The record store's layer files (`portal/` beside the journal).
+    store_dir: PathBuf,
 }
 
 /// Now, as every journal time is written: RFC 3339, UTC, milliseconds.
@@ -101,7 +107,11 @@ impl Journal {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
         schema::upgrade(&conn).map_err(open_err)?;
-        Ok(Journal { conn })
+        let store_dir = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("portal");
+        Ok(Journal { conn, store_dir })
     }
 }
 

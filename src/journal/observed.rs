@@ -69,7 +69,11 @@ impl Journal {
         .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
-        Ok(Journal { conn })
+        let store_dir = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("portal");
+        Ok(Journal { conn, store_dir })
     }
 
     /// Every file with its figures, oldest first.

@@ -6,8 +6,9 @@ use rusqlite::Connection;
 
 /// The layout the tables below make, kept in SQLite's `user_version`. Layout 1 added
 /// `files.final_path`; layout 2 the retry and health tables, layout 3 the warnings (created as
-/// they are missing, no data to move).
-pub(super) const LAYOUT: i64 = 3;
+/// they are missing, no data to move); layout 4 the record store, which takes over the key sets
+/// of `portal_keys`, and the record hashes of staged files.
+pub(super) const LAYOUT: i64 = 4;
 
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
@@ -34,15 +35,34 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
             tx.execute_batch("ALTER TABLE files ADD COLUMN final_path TEXT")?;
         }
     }
+    if existed && version < 4 {
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('staged_keys') WHERE name = 'records')",
+            [],
+            |r| r.get(0),
+        )?;
+        let table: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged_keys')",
+            [],
+            |r| r.get(0),
+        )?;
+        if table && !has {
+            tx.execute_batch("ALTER TABLE staged_keys ADD COLUMN records BLOB")?;
+        }
+    }
     for tables in [
         super::files::SCHEMA,
         super::keys::SCHEMA,
+        super::portal::SCHEMA,
         super::manifest::SCHEMA,
         super::progress::SCHEMA,
         super::retry::SCHEMA,
         super::warnings::SCHEMA,
     ] {
         tx.execute_batch(tables)?;
+    }
+    if version < 4 {
+        super::portal::upgrade_keys(&tx)?;
     }
     if version < LAYOUT {
         tx.pragma_update(None, "user_version", LAYOUT)?;
@@ -118,5 +138,48 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, LAYOUT);
+    }
+
+    #[test]
+    fn the_key_sets_of_layout_3_become_a_store_in_doubt() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(super::super::files::SCHEMA).unwrap();
+            c.execute_batch(
+                "CREATE TABLE staged_keys (file_id INTEGER PRIMARY KEY, upserts TEXT NOT NULL, \
+                 deletions TEXT NOT NULL);
+                 CREATE TABLE portal_keys (data_type TEXT PRIMARY KEY, keys TEXT NOT NULL, \
+                 count INTEGER NOT NULL, updated_at TEXT NOT NULL);
+                 INSERT INTO portal_keys VALUES ('products', '[\"P-1\",\"P-2\"]', 2, 't');",
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let h = j
+            .holding(crate::compo::model::DataType::Products)
+            .unwrap()
+            .expect("the keys were carried over");
+        assert_eq!(h.entries.len(), 2);
+        assert!(
+            h.complete,
+            "a published snapshot's keys are all the portal has"
+        );
+        assert!(
+            !h.vouched(),
+            "without hashes the store cannot vouch for the records"
+        );
+        assert!(h.entries.contains_key("P-2"));
+        let gone: bool = j
+            .conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'portal_keys')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(gone);
     }
 }

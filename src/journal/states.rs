@@ -64,9 +64,10 @@ const ALLOWED: &[(State, &[State])] = &[
     // Validated and staged; or the same as what was published (unchanged); or a Sellper XML
     // converted into data files (archived); or invalid.
     (Claimed, &[Staged, Unchanged, Archived, Rejecting]),
-    // Its publish begins; or a newer snapshot made it pointless; or a refusal found only at
-    // publish time (an attached file it needs could not be published).
-    (Staged, &[Publishing, Superseded, Rejecting]),
+    // Its publish begins; or a newer snapshot made it pointless; or a changes-only snapshot
+    // that changes nothing the portal holds (unchanged); or a refusal found only at publish
+    // time (an attached file it needs could not be published).
+    (Staged, &[Publishing, Superseded, Unchanged, Rejecting]),
     (Superseded, &[Archived]),
     (Unchanged, &[Archived]),
     // Uploaded under the hidden name; or the upload failed and the file waits its turn again;

@@ -7,7 +7,7 @@ use crate::compo::messages::msg;
 use crate::compo::model::DataType;
 use crate::compo::report::{codes, Issue};
 use crate::compo::validate::KeyChanges;
-use crate::journal::{FileRow, KeySet};
+use crate::journal::{Entries, FileRow};
 
 /// What a snapshot would remove of the published records of its type.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,9 +18,12 @@ pub struct Removal {
 
 impl Removal {
     /// Removals of published records when `snapshot` replaces `published`.
-    pub fn of(published: &KeySet, snapshot: &[String]) -> Removal {
+    pub fn of(published: &Entries, snapshot: &[String]) -> Removal {
         // Keys are unique within a valid snapshot, so the kept ones are counted, not collected.
-        let kept = snapshot.iter().filter(|k| published.contains(*k)).count();
+        let kept = snapshot
+            .iter()
+            .filter(|k| published.contains_key(*k))
+            .count();
         Removal {
             removed: published.len() - kept,
             published: published.len(),
@@ -49,10 +52,10 @@ impl Ctx {
         if !keys.snapshot {
             return Ok(None);
         }
-        let Some(published) = self.portal.published(&self.journal, t)? else {
+        let Some(published) = self.portal.complete(&self.journal, t)? else {
             return Ok(None);
         };
-        let r = Removal::of(published, &keys.upserts);
+        let r = Removal::of(&published.entries, &keys.upserts);
         let limit = self.s.snapshot.mass_delete_limit(t);
         if !r.is_held(keys.upserts.len(), limit) {
             return Ok(None);
@@ -96,8 +99,10 @@ impl Ctx {
 mod tests {
     use super::*;
 
-    fn set(keys: &[&str]) -> KeySet {
-        keys.iter().map(|k| k.to_string()).collect()
+    fn set(keys: &[&str]) -> Entries {
+        keys.iter()
+            .map(|k| (k.to_string(), crate::journal::Entry::UNKNOWN))
+            .collect()
     }
 
     fn v(keys: &[&str]) -> Vec<String> {
@@ -127,6 +132,6 @@ mod tests {
             "an empty snapshot is held whatever the limit"
         );
         // Nothing published yet: nothing to protect.
-        assert!(!Removal::of(&KeySet::default(), &[]).is_held(0, 0.2));
+        assert!(!Removal::of(&Entries::default(), &[]).is_held(0, 0.2));
     }
 }

@@ -16,6 +16,8 @@
 
 mod archive;
 mod attached;
+mod changes;
+pub use changes::describe as describe_publish;
 mod collect;
 mod ctx;
 pub mod detect;

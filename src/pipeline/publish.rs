@@ -3,11 +3,13 @@
 //! renamed onto its name and its original archived. A file left half-way by a failure (or a
 //! crash) is finished by the next attempt at its type, within the same process.
 
+use super::changes::{self, Plan};
 use super::ctx::{Ctx, Side};
 use super::settle::Settle;
 use super::{fsutil, server, PipelineError, Result, Summary};
 use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::report::codes;
+use crate::journal::portal::layers;
 use crate::journal::{FileRow, Origin, State, Update};
 use crate::schedule::Job;
 use std::collections::BTreeSet;
@@ -166,13 +168,15 @@ impl Publish {
             }
         }
         for row in cx.journal.staged(t.name())? {
-            let mut sent = false;
+            let mut sent = Sent::Rejected;
             with_row(row.id, self.publish_one(cx, &row, t).map(|s| sent = s))?;
-            if sent {
-                sum.published.push(row.name.clone());
-                published.push(row);
-            } else {
-                sum.rejected.push(row.name.clone());
+            match sent {
+                Sent::Published => {
+                    sum.published.push(row.name.clone());
+                    published.push(row);
+                }
+                Sent::Unchanged => sum.unchanged.push(row.name.clone()),
+                Sent::Rejected => sum.rejected.push(row.name.clone()),
             }
         }
         Ok(())
@@ -226,35 +230,72 @@ impl Publish {
         Ok(format!("{}.delta-{label}.json", t.name()))
     }
 
-    /// Publishes one staged file; false when it ended rejected instead.
-    fn publish_one(&mut self, cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<bool> {
-        let target = self.target_name(cx, row, t)?;
-        cx.journal.transition(
-            row.id,
-            State::Publishing,
-            Update {
-                target_name: Some(&target),
-                ..Default::default()
-            },
-        )?;
+    /// Publishes one staged file: as it is, or (changes-only types) as the delta of what
+    /// changed, or not at all when nothing did.
+    fn publish_one(&mut self, cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Sent> {
+        let target = match changes::plan(cx, row, t)? {
+            Some(Plan::Nothing) => {
+                let held = cx
+                    .portal
+                    .complete(&cx.journal, t)?
+                    .map_or(0, |h| h.entries.len());
+                tracing::info!(
+                    file = %row.name,
+                    records = held,
+                    "nothing changed on the portal: not published (publish.changes_only)"
+                );
+                cx.journal.forget_keys(row.id)?;
+                cx.finish_aside(row, State::Unchanged, "unchanged")?;
+                return Ok(Sent::Unchanged);
+            }
+            Some(Plan::Delta { path, target, keys }) => {
+                let p = path.to_string_lossy();
+                cx.journal.restage(
+                    row.id,
+                    &keys,
+                    State::Publishing,
+                    Update {
+                        target_name: Some(&target),
+                        staged_path: Some(&p),
+                        ..Default::default()
+                    },
+                )?;
+                target
+            }
+            plan => {
+                if let Some(Plan::Full(why)) = plan {
+                    tracing::info!(file = %row.name, "published in full: {why}");
+                }
+                let target = self.target_name(cx, row, t)?;
+                cx.journal.transition(
+                    row.id,
+                    State::Publishing,
+                    Update {
+                        target_name: Some(&target),
+                        ..Default::default()
+                    },
+                )?;
+                target
+            }
+        };
         let row = cx.journal.file(row.id)?.expect("row exists");
         match self.upload(cx, &row, &target) {
             Ok(()) => {}
             Err(PipelineError::File { message, .. }) => {
                 // The staged copy is gone: the original is kept with the report.
                 cx.reject_with(&row, codes::IO_ERROR, message)?;
-                return Ok(false);
+                return Ok(Sent::Rejected);
             }
             Err(e) => return Err(e),
         }
         self.finish_upload(cx, row.id, t, false)?;
-        Ok(true)
+        Ok(Sent::Published)
     }
 
     /// Uploads the staged copy under its hidden name and notes it complete.
     pub(super) fn upload(&mut self, cx: &mut Ctx, row: &FileRow, target: &str) -> Result<()> {
         let id = row.id;
-        let staged = cx.staged_path(id);
+        let staged = published_copy(cx, row);
         let hidden = crate::transport::join(server::IN, &hidden_name(target, id));
         let local_size = match std::fs::metadata(&staged) {
             Ok(m) => m.len(),
@@ -314,17 +355,92 @@ impl Publish {
             tracing::debug!(file = %row.name, id, from = %hidden, to = %target, "renamed");
         }
         let keys = cx.journal.staged_keys(id)?.unwrap_or_default();
-        let set = cx.portal.after(&cx.journal, t, keys)?;
-        cx.journal.publish(id, t, set.as_ref(), Update::default())?;
-        cx.portal.set_published(t, set);
-        tracing::info!(file = %row.name, to = %target, "published");
+        let from_snapshot = !keys.snapshot && row.target_name.is_some() && {
+            let stem = row.name.trim_end_matches(".json");
+            !stem.contains(".delta")
+        };
+        // The published text becomes a layer of the record store before the journal names it.
+        let before = cx.portal.holding(&cx.journal, t)?;
+        let layer = before.map_or(0, |h| h.next_layer);
+        let store = cx.journal.store_dir().to_path_buf();
+        let kept = match layers::add(&store, t, layer, &published_copy(cx, &row)) {
+            Ok(()) => Some(layer),
+            Err(e) => {
+                tracing::warn!(file = %row.name, "the record store could not keep the published text: {e}");
+                None
+            }
+        };
+        let at = cx.stamp();
+        let (holding, mut figures) = cx.portal.after(&cx.journal, t, keys, kept, &at)?;
+        figures.from_snapshot = from_snapshot;
+        cx.journal
+            .publish(id, t, &holding, &figures, Update::default())?;
+        let _ = layers::remove_unnamed(&store, t, &holding.layers);
+        cx.portal.set_published(t, holding);
+        tracing::info!(
+            file = %row.name,
+            to = %target,
+            changes = %changes::describe(&figures),
+            "published"
+        );
+        compact_if_worth(cx, t);
         finish_published(cx, &row)
+    }
+}
+
+/// How one staged file ended.
+enum Sent {
+    Published,
+    /// A changes-only snapshot that changed nothing on the portal.
+    Unchanged,
+    Rejected,
+}
+
+/// The file that is uploaded for `row`: its staged copy, or the delta made from it.
+fn published_copy(cx: &Ctx, row: &FileRow) -> std::path::PathBuf {
+    match &row.staged_path {
+        Some(p) if p.ends_with(".changes.json") => p.into(),
+        _ => cx.staged_path(row.id),
+    }
+}
+
+/// Rewrites the layers of `t` into one when deltas have piled up on them. A failure costs
+/// nothing but the saving: the old layers stay named.
+fn compact_if_worth(cx: &mut Ctx, t: DataType) {
+    let store = cx.journal.store_dir().to_path_buf();
+    let Ok(Some(h)) = cx.portal.holding(&cx.journal, t) else {
+        return;
+    };
+    if !layers::worth_compacting(&store, t, h) {
+        return;
+    }
+    let h = h.clone();
+    let done = layers::compact(&store, t, &h)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            cx.journal
+                .relayer(t, &c)
+                .map(|()| c)
+                .map_err(|e| e.to_string())
+        });
+    match done {
+        Ok(c) => {
+            let _ = layers::remove_unnamed(&store, t, &c.layers);
+            tracing::debug!(data_type = t.name(), "record store: layers compacted");
+            cx.portal.set_published(t, c);
+        }
+        Err(e) => {
+            let _ = layers::remove_unnamed(&store, t, &h.layers);
+            tracing::warn!(data_type = t.name(), "record store: compaction failed: {e}");
+        }
     }
 }
 
 /// Archives the original of a published file and drops its staged copy.
 pub(super) fn finish_published(cx: &mut Ctx, row: &FileRow) -> Result<()> {
     cx.archive_original(row)?;
+    let delta = changes::delta_path(cx, row.id);
+    let _ = std::fs::remove_file(delta);
     let staged = cx.staged_path(row.id);
     if cx.s.prodly.is_some() && staged.exists() {
         // Kept (normalised, UTF-8) for the Prodly bodies written after this publish.

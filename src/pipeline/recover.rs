@@ -24,6 +24,7 @@ impl Engine {
             tracing::warn!(error = %e, "the server cannot be reached to remove stale uploads; going on");
         }
         put_back_unknown(&mut self.cx)?;
+        settle_store(&mut self.cx)?;
         for row in self.cx.journal.unfinished()? {
             let r = match row.origin {
                 Origin::Outbox => self.recover_outbound(&row, &mut sum),
@@ -118,6 +119,39 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Start-up care of the record store: layer files no index names (a crash between writing a
+/// layer and the transaction that names it) go, and a changes-only type that a crash caught
+/// mid-publish gets its next snapshot published in full, as the processor cannot vouch for
+/// what the portal made of the interrupted file.
+fn settle_store(cx: &mut Ctx) -> Result<()> {
+    use crate::compo::model::DataType;
+    use crate::journal::portal::layers;
+    let store = cx.journal.store_dir().to_path_buf();
+    for t in DataType::ALL {
+        let keep = cx.journal.holding(t)?.map(|h| h.layers).unwrap_or_default();
+        layers::remove_unnamed(&store, t, &keep).map_err(PipelineError::io(&store))?;
+    }
+    for row in cx.journal.unfinished()? {
+        let in_flight = matches!(
+            row.state,
+            State::Publishing | State::Uploaded | State::Published
+        );
+        let t = row.data_type.as_deref().and_then(DataType::from_name);
+        if let (true, Some(t)) = (in_flight && row.origin == Origin::Outbox, t) {
+            if cx.s.publish.changes_only.contains(&t) {
+                let why = format!(
+                    "the processor stopped while publishing {} (state {})",
+                    row.name, row.state
+                );
+                cx.journal.doubt(t, &why)?;
+                cx.portal.reload(t);
+                tracing::info!(file = %row.name, "{why}: the next snapshot of {} goes out in full", t.name());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn remove_stale_temporaries(cx: &mut Ctx) -> Result<()> {

@@ -3,15 +3,16 @@
 //! with anything that refers to them), and the attached files on the server or in the mirror.
 
 use crate::compo::model::{AttachedFolder, DataType};
-use crate::compo::validate::KnownState;
-use crate::journal::{apply_keys, Journal, KeySet};
+use crate::compo::validate::{KeyChanges, KnownState};
+use crate::journal::{Entry, Holding, Journal, KeySet, PublishFigures};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-/// Cached key sets; `None` for a type no snapshot of which was ever published.
+/// Cached holdings (the record store's index of each type); `None` for a type nothing of
+/// which was ever published.
 #[derive(Default)]
 pub struct PortalState {
-    published: HashMap<DataType, Option<KeySet>>,
+    published: HashMap<DataType, Option<Holding>>,
     staged: Option<HashMap<DataType, Staged>>,
 }
 
@@ -22,42 +23,50 @@ struct Staged {
 }
 
 impl PortalState {
-    /// The published key set of `t`, loaded on first use.
-    pub fn published(
+    /// What the portal holds of `t`, loaded on first use.
+    pub fn holding(
         &mut self,
         j: &Journal,
         t: DataType,
-    ) -> crate::journal::Result<Option<&KeySet>> {
+    ) -> crate::journal::Result<Option<&Holding>> {
         if let std::collections::hash_map::Entry::Vacant(e) = self.published.entry(t) {
-            e.insert(j.portal_keys(t)?);
+            e.insert(j.holding(t)?);
         }
         Ok(self.published[&t].as_ref())
     }
 
-    /// The set after publishing a file with these changes; `None` while the full set is unknown.
-    /// Takes the changes by value: a snapshot's keys become the set without being copied.
+    /// What the portal holds of `t` when that is all of it (a snapshot was published).
+    pub fn complete(
+        &mut self,
+        j: &Journal,
+        t: DataType,
+    ) -> crate::journal::Result<Option<&Holding>> {
+        Ok(self.holding(j, t)?.filter(|h| h.complete))
+    }
+
+    /// The holding after publishing a file with these changes as layer `layer` (`None`: its
+    /// text could not be kept), and what the publish changed. Takes the changes by value: a
+    /// snapshot's keys move into the index without being copied.
     pub fn after(
         &mut self,
         j: &Journal,
         t: DataType,
-        changes: crate::compo::validate::KeyChanges,
-    ) -> crate::journal::Result<Option<KeySet>> {
-        if changes.snapshot {
-            return Ok(Some(changes.upserts.into_iter().collect()));
-        }
-        let Some(published) = self.published(j, t)? else {
-            return Ok(None);
-        };
-        let mut set = published.clone();
-        apply_keys(&mut set, &changes);
-        Ok(Some(set))
+        changes: KeyChanges,
+        layer: Option<u32>,
+        at: &str,
+    ) -> crate::journal::Result<(Holding, PublishFigures)> {
+        let before = self.holding(j, t)?.cloned().unwrap_or_default();
+        Ok(apply(before, changes, layer, at))
     }
 
-    pub fn set_published(&mut self, t: DataType, set: Option<KeySet>) {
-        if set.is_some() {
-            self.published.insert(t, set);
-        }
+    pub fn set_published(&mut self, t: DataType, holding: Holding) {
+        self.published.insert(t, Some(holding));
         self.staged = None;
+    }
+
+    /// Forgets the cached holding of `t` (the journal's changed under it).
+    pub fn reload(&mut self, t: DataType) {
+        self.published.remove(&t);
     }
 
     /// Staged files changed: rebuild the overlay on next use.
@@ -93,7 +102,7 @@ impl PortalState {
     ) -> crate::journal::Result<View<'a>> {
         self.load_staged(j)?;
         for t in DataType::ALL {
-            self.published(j, t)?;
+            self.holding(j, t)?;
         }
         Ok(View {
             state: self,
@@ -148,7 +157,10 @@ impl View<'_> {
 
 impl KnownState for View<'_> {
     fn has_type(&self, t: DataType) -> bool {
-        self.state.published.get(&t).is_some_and(|s| s.is_some())
+        self.state
+            .published
+            .get(&t)
+            .is_some_and(|h| h.as_ref().is_some_and(|h| h.complete))
             || self
                 .state
                 .staged
@@ -161,8 +173,8 @@ impl KnownState for View<'_> {
         self.state
             .published
             .get(&t)
-            .and_then(|s| s.as_ref())
-            .is_some_and(|s| s.contains(key))
+            .and_then(|h| h.as_ref())
+            .is_some_and(|h| h.complete && h.entries.contains_key(key))
             || self
                 .state
                 .staged
@@ -180,6 +192,87 @@ impl KnownState for View<'_> {
         let in_mirror = self.mirror.get(&folder).is_some_and(|m| m.contains(name));
         Some(in_mirror && self.will_publish(folder, name))
     }
+}
+
+/// The holding after a publish of `changes` (kept as `layer`), and the figures of that publish.
+pub fn apply(
+    mut h: Holding,
+    changes: KeyChanges,
+    layer: Option<u32>,
+    at: &str,
+) -> (Holding, PublishFigures) {
+    let mut f = PublishFigures {
+        form: if changes.snapshot {
+            "snapshot"
+        } else {
+            "delta"
+        }
+        .into(),
+        at: at.to_string(),
+        ..Default::default()
+    };
+    let layer_no = match layer {
+        Some(l) => {
+            h.next_layer = h.next_layer.max(l + 1);
+            l
+        }
+        None => Entry::NO_LAYER,
+    };
+    if changes.snapshot {
+        let before = std::mem::take(&mut h.entries);
+        h.entries.reserve(changes.upserts.len());
+        for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
+            match before.get(&k) {
+                None => f.added += 1,
+                Some(e) if e.hash != hash || hash == 0 => f.changed += 1,
+                Some(_) => {}
+            }
+            h.entries.insert(
+                k,
+                Entry {
+                    hash,
+                    layer: layer_no,
+                    line: line as u32,
+                },
+            );
+        }
+        f.deleted = before
+            .keys()
+            .filter(|k| !h.entries.contains_key(*k))
+            .count() as u64;
+        h.layers.clear();
+        h.complete = true;
+        h.doubt = None;
+        h.full_at = Some(at.to_string());
+        // The index was just built from the very text the layer keeps.
+        h.verified_at = Some(at.to_string());
+    } else {
+        for k in &changes.deletions {
+            if h.entries.remove(k).is_some() {
+                f.deleted += 1;
+            }
+        }
+        for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
+            let new = Entry {
+                hash,
+                layer: layer_no,
+                line: line as u32,
+            };
+            match h.entries.insert(k, new) {
+                None => f.added += 1,
+                Some(old) if old.hash != hash || hash == 0 => f.changed += 1,
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(l) = layer {
+        h.layers.push(l);
+    }
+    if layer.is_none() && h.doubt.is_none() {
+        h.doubt = Some("the text of a published file could not be kept in the store".into());
+    }
+    f.total = h.entries.len() as u64;
+    (h, f)
 }
 
 /// Names of the files in the outbox mirrors whose names are acceptable.

@@ -473,7 +473,14 @@ impl Take {
             fsutil::sync_dir(&cx.dirs.staging).map_err(PipelineError::io(&cx.dirs.staging))?;
         }
         for (row, o, staged) in ready {
+            // Left-out records are not in the staged file: their keys go, and the places of the
+            // records after them close up.
             let keys = o.keys.clone().unwrap_or_default();
+            let keys = if o.report.is_ok() {
+                keys
+            } else {
+                keys.without(&o.bad_records)
+            };
             let t = row_type(&row.name);
             let sp = staged.to_string_lossy();
             cx.journal.stage(

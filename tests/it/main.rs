@@ -3,6 +3,7 @@
 
 mod attached;
 mod bridges;
+mod changes;
 mod cli;
 mod daemon;
 mod ends;

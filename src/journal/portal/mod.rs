@@ -1,0 +1,244 @@
+//! What the portal holds of each data type, record by record: the record store.
+//!
+//! For every record the portal has, the store keeps its key, the hash of its canonical form and
+//! the layer file that holds its text. Layers are the files as they were published (a snapshot
+//! starts a new base; each delta adds a layer on top), kept under `state/portal/<type>/`, so the
+//! record texts cost no second write: the staged copy is linked in. The index (key → hash,
+//! layer) is one blob per type in SQLite, written in the same transaction that marks a file
+//! published, so the store never disagrees with what the journal says reached the portal.
+//!
+//! Two readers use it: changes-only publishing compares a new snapshot's hashes with the index
+//! (`pipeline::changes`), and the Prodly bodies read the records of each type as the portal has
+//! them after a publish ([`Journal::portal_records`]).
+//!
+//! [`index`] encodes the index; [`layers`] keeps the layer files.
+
+mod index;
+pub mod layers;
+
+pub use index::{Entries, Entry, Holding};
+
+use super::{Journal, JournalError, Result};
+use crate::compo::model::DataType;
+use rusqlite::{params, OptionalExtension};
+
+pub(in crate::journal) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS portal_state (
+    data_type TEXT PRIMARY KEY,
+    entries BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    layers TEXT NOT NULL,
+    next_layer INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    doubt TEXT,
+    full_at TEXT,
+    verified_at TEXT,
+    last_publish TEXT,
+    updated_at TEXT NOT NULL
+);
+";
+
+/// What one publish changed on the portal, as `status` and the log show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublishFigures {
+    /// "snapshot" or "delta" (a file from the ERP or a delta made from a snapshot).
+    pub form: String,
+    /// Made from a snapshot by changes-only publishing.
+    #[serde(default)]
+    pub from_snapshot: bool,
+    pub changed: u64,
+    pub added: u64,
+    pub deleted: u64,
+    /// Records the portal holds afterwards.
+    pub total: u64,
+    pub at: String,
+}
+
+impl Journal {
+    /// What the portal holds of `t`; `None` when nothing of it was ever published.
+    pub fn holding(&self, t: DataType) -> Result<Option<Holding>> {
+        type Row = (
+            Vec<u8>,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT entries, layers, next_layer, complete, doubt, full_at, verified_at \
+                 FROM portal_state WHERE data_type = ?1",
+                [t.name()],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((blob, layers, next_layer, complete, doubt, full_at, verified_at)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |what: String| JournalError::Store {
+            data_type: t.name().into(),
+            what,
+        };
+        let entries = index::decode(&blob).map_err(corrupt)?;
+        let layers: Vec<u32> =
+            serde_json::from_str(&layers).map_err(|e| corrupt(format!("layers: {e}")))?;
+        Ok(Some(Holding {
+            entries,
+            layers,
+            next_layer: next_layer as u32,
+            complete: complete != 0,
+            doubt,
+            full_at,
+            verified_at,
+        }))
+    }
+
+    /// Records that a file reached the portal: its state moves to `published`, the store of its
+    /// type becomes `holding` and `figures` are kept for `status`, in one transaction.
+    pub fn publish(
+        &mut self,
+        id: i64,
+        t: DataType,
+        holding: &Holding,
+        figures: &PublishFigures,
+        update: super::Update<'_>,
+    ) -> Result<()> {
+        let blob = index::encode(&holding.entries);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
+             complete, doubt, full_at, verified_at, last_publish, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                t.name(),
+                blob,
+                holding.entries.len() as i64,
+                serde_json::to_string(&holding.layers).expect("numbers serialise"),
+                holding.next_layer as i64,
+                holding.complete as i64,
+                holding.doubt,
+                holding.full_at,
+                holding.verified_at,
+                serde_json::to_string(figures).expect("figures serialise"),
+                figures.at,
+            ],
+        )?;
+        tx.execute("DELETE FROM staged_keys WHERE file_id = ?1", [id])?;
+        Self::transition_in(&tx, id, super::State::Published, update)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the layers of `t` (a compaction wrote them into one): the index moves with them.
+    pub fn relayer(&mut self, t: DataType, holding: &Holding) -> Result<()> {
+        let blob = index::encode(&holding.entries);
+        self.conn.execute(
+            "UPDATE portal_state SET entries = ?2, layers = ?3, next_layer = ?4 \
+             WHERE data_type = ?1",
+            params![
+                t.name(),
+                blob,
+                serde_json::to_string(&holding.layers).expect("numbers serialise"),
+                holding.next_layer as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that the store of `t` may not match the portal (why: shown by `status`), so that
+    /// the next publish of a changes-only type sends a full snapshot.
+    pub fn doubt(&mut self, t: DataType, why: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE portal_state SET doubt = ?2 WHERE data_type = ?1 AND doubt IS NULL",
+            params![t.name(), why],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that the store of `t` was checked against its layers at `at`.
+    pub fn set_verified(&mut self, t: DataType, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE portal_state SET verified_at = ?2 WHERE data_type = ?1",
+            params![t.name(), at],
+        )?;
+        Ok(())
+    }
+
+    /// What the last publish of each type changed, for `status`.
+    pub fn last_publishes(&self) -> Result<Vec<(String, PublishFigures, Option<String>)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT data_type, last_publish, doubt FROM portal_state \
+             WHERE last_publish IS NOT NULL ORDER BY data_type",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(t, f, d)| serde_json::from_str(&f).ok().map(|f| (t, f, d)))
+            .collect())
+    }
+
+    /// Where the layer files of the store live.
+    pub fn store_dir(&self) -> &std::path::Path {
+        &self.store_dir
+    }
+}
+
+/// Brings the key sets of a journal of layout 3 or older into the store: the keys without
+/// hashes or record texts, in doubt, so that the first publish of a changes-only type is full.
+pub(in crate::journal) fn upgrade_keys(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let had: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'portal_keys')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !had {
+        return Ok(());
+    }
+    let rows: Vec<(String, String, String)> = tx
+        .prepare("SELECT data_type, keys, updated_at FROM portal_keys")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (t, keys, at) in rows {
+        let Ok(keys) = serde_json::from_str::<Vec<String>>(&keys) else {
+            continue;
+        };
+        let entries = keys
+            .into_iter()
+            .map(|k| (k, Entry::UNKNOWN))
+            .collect::<index::Entries>();
+        tx.execute(
+            "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
+             complete, doubt, full_at, last_publish, updated_at) \
+             VALUES (?1, ?2, ?3, '[]', 0, 1, ?4, NULL, NULL, ?5)",
+            params![
+                t,
+                index::encode(&entries),
+                entries.len() as i64,
+                "the journal was written by an older release, which kept keys only",
+                at
+            ],
+        )?;
+    }
+    tx.execute_batch("DROP TABLE portal_keys")
+}

@@ -1,0 +1,301 @@
+//! Changes-only publishing (spec 8.1): a full snapshot of a configured type is compared, record
+//! by record, with what the portal holds (the record store's hashes) and published as the
+//! delta of what changed, or not at all when nothing did.
+//!
+//! The snapshot still goes out whole when the processor cannot vouch for the portal's state:
+//! the type's first publish, a store in doubt (an interrupted publish, a journal from an older
+//! release, a layer it could not keep), and every `publish.full_every`.
+
+use super::ctx::Ctx;
+use super::{PipelineError, Result};
+use crate::compo::keys::deletion;
+use crate::compo::model::DataType;
+use crate::compo::validate::KeyChanges;
+use crate::journal::portal::layers;
+use crate::journal::FileRow;
+use rustc_hash::FxHashSet;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// How a staged snapshot of a changes-only type goes out.
+pub(super) enum Plan {
+    /// As it is, a full snapshot; why (for the log).
+    Full(&'static str),
+    /// As the delta written at `path`, with the key changes it makes.
+    Delta {
+        path: PathBuf,
+        target: String,
+        keys: KeyChanges,
+    },
+    /// Not at all: every record is on the portal as it is.
+    Nothing,
+}
+
+/// The delta's name: the type, and the journal row it was made from as the label.
+pub(super) fn delta_name(t: DataType, id: i64) -> String {
+    format!("{}.delta-changes-{id}.json", t.name())
+}
+
+/// Where the delta made from staged file `id` is written.
+pub(super) fn delta_path(cx: &Ctx, id: i64) -> PathBuf {
+    cx.dirs.staging.join(format!("{id}.changes.json"))
+}
+
+/// Decides how `row` (a staged file of `t`) is published and, for a delta, writes it.
+pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Plan>> {
+    if !row.snapshot || !cx.s.publish.changes_only.contains(&t) {
+        return Ok(None);
+    }
+    let full_every = cx.s.publish.full_every;
+    let now = cx.now();
+    let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
+        return Ok(Some(Plan::Full("first publish of the type")));
+    };
+    if holding.doubt.is_some() {
+        return Ok(Some(Plan::Full("the store of the type is in doubt")));
+    }
+    let due = holding
+        .full_at
+        .as_deref()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map_or(true, |at| {
+            now.signed_duration_since(at).to_std().unwrap_or_default() >= full_every
+        });
+    if due {
+        return Ok(Some(Plan::Full("publish.full_every has passed")));
+    }
+    if let Some(why) = verify_if_due(cx, t)? {
+        tracing::warn!(data_type = t.name(), "record store check: {why}");
+        cx.journal.doubt(t, &why)?;
+        cx.portal.reload(t);
+        return Ok(Some(Plan::Full(
+            "the record store's check found a difference",
+        )));
+    }
+    let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
+        return Ok(Some(Plan::Full("first publish of the type")));
+    };
+    let Some(snapshot) = cx.journal.staged_keys(row.id)? else {
+        return Ok(Some(Plan::Full("the file's keys were not recorded")));
+    };
+    // Records whose hash is new or different, by their line in the staged file.
+    let mut picked: Vec<(u64, String, u128)> = Vec::new();
+    for (k, (line, hash)) in snapshot.upserts.iter().zip(&snapshot.records) {
+        let same = holding
+            .entries
+            .get(k)
+            .is_some_and(|e| e.hash == *hash && *hash != 0);
+        if !same {
+            picked.push((*line, k.clone(), *hash));
+        }
+    }
+    let listed: FxHashSet<&str> = snapshot.upserts.iter().map(String::as_str).collect();
+    let mut gone: Vec<String> = holding
+        .entries
+        .keys()
+        .filter(|k| !listed.contains(k.as_str()))
+        .cloned()
+        .collect();
+    if picked.is_empty() && gone.is_empty() {
+        return Ok(Some(Plan::Nothing));
+    }
+    picked.sort_unstable_by_key(|p| p.0);
+    gone.sort_unstable();
+    let staged = row
+        .staged_path
+        .as_deref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cx.staged_path(row.id));
+    let path = delta_path(cx, row.id);
+    write_delta(&staged, &path, t, &picked, &gone).map_err(PipelineError::io(&path))?;
+    let keys = KeyChanges {
+        snapshot: false,
+        records: picked
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, h))| (i as u64, *h))
+            .collect(),
+        upserts: picked.into_iter().map(|(_, k, _)| k).collect(),
+        deletions: gone,
+    };
+    Ok(Some(Plan::Delta {
+        path,
+        target: delta_name(t, row.id),
+        keys,
+    }))
+}
+
+/// Checks the store of `t` against the texts it keeps, once every `publish.verify_every`;
+/// the difference found, if any.
+fn verify_if_due(cx: &mut Ctx, t: DataType) -> Result<Option<String>> {
+    let every = cx.s.publish.verify_every;
+    let now = cx.now();
+    let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
+        return Ok(None);
+    };
+    let due = holding
+        .verified_at
+        .as_deref()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map_or(true, |at| {
+            now.signed_duration_since(at).to_std().unwrap_or_default() >= every
+        });
+    if !due {
+        return Ok(None);
+    }
+    let store = cx.journal.store_dir().to_path_buf();
+    let found = layers::verify(&store, t, holding).map_err(PipelineError::io(&store))?;
+    if found.is_none() {
+        cx.journal.set_verified(t, &cx.stamp())?;
+        cx.portal.reload(t);
+    }
+    Ok(found)
+}
+
+/// Writes the picked records of `staged` (one per line) and a deletion for each key gone, on
+/// disk before this returns.
+fn write_delta(
+    staged: &Path,
+    to: &Path,
+    t: DataType,
+    picked: &[(u64, String, u128)],
+    gone: &[String],
+) -> io::Result<()> {
+    let tmp = to.with_extension("json.ce-tmp");
+    let mut w = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    w.write_all(b"[\n")?;
+    let mut first = true;
+    let mut sep = |w: &mut io::BufWriter<std::fs::File>| -> io::Result<()> {
+        if !first {
+            w.write_all(b",\n")?;
+        }
+        first = false;
+        Ok(())
+    };
+    let mut next = picked.iter().map(|p| p.0).peekable();
+    let mut index = 0u64;
+    let input = io::BufReader::with_capacity(1 << 20, std::fs::File::open(staged)?);
+    for line in input.split(b'\n') {
+        if next.peek().is_none() {
+            break;
+        }
+        let line = line?;
+        let mut rec: &[u8] = &line;
+        while let [head @ .., b',' | b'\r' | b' '] = rec {
+            rec = head;
+        }
+        if rec.is_empty() || rec == b"[" || rec == b"]" {
+            continue;
+        }
+        if next.peek() == Some(&index) {
+            next.next();
+            sep(&mut w)?;
+            w.write_all(rec)?;
+        }
+        index += 1;
+    }
+    if let Some(missing) = next.next() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "{}: record {missing} is missing (the staged copy is shorter than when it \
+                 was validated)",
+                staged.display()
+            ),
+        ));
+    }
+    for k in gone {
+        sep(&mut w)?;
+        serde_json::to_writer(&mut w, &deletion(t, k))?;
+    }
+    w.write_all(b"\n]\n")?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, to)
+}
+
+/// "as delta: 212 changed, 3 added, 1 deleted of 200,000", as the log and `status` say it.
+pub fn describe(f: &crate::journal::PublishFigures) -> String {
+    let form = if f.from_snapshot {
+        "as delta"
+    } else {
+        f.form.as_str()
+    };
+    format!(
+        "{form}: {} changed, {} added, {} deleted of {}",
+        thousands(f.changed),
+        thousands(f.added),
+        thousands(f.deleted),
+        thousands(f.total)
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_as_the_operator_expects() {
+        let f = crate::journal::PublishFigures {
+            form: "delta".into(),
+            from_snapshot: true,
+            changed: 212,
+            added: 3,
+            deleted: 1,
+            total: 200_000,
+            at: String::new(),
+        };
+        assert_eq!(
+            describe(&f),
+            "as delta: 212 changed, 3 added, 1 deleted of 200,000"
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn a_delta_takes_the_picked_lines_and_deletes_the_keys_gone() {
+        let d = tempfile::tempdir().unwrap();
+        let staged = d.path().join("1.json");
+        std::fs::write(
+            &staged,
+            "[\n{\"id\":\"a\"},\n{\"id\":\"b\",\"n\":1},\n{\"id\":\"c\"}\n]\n",
+        )
+        .unwrap();
+        let out = d.path().join("1.changes.json");
+        write_delta(
+            &staged,
+            &out,
+            DataType::Products,
+            &[(1, "b".into(), 9)],
+            &["z".into()],
+        )
+        .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([{"id": "b", "n": 1}, {"id": "z", "deleted": true}])
+        );
+        // A staged copy shorter than its keys say is an error, never a silently short delta.
+        assert!(write_delta(
+            &staged,
+            &out,
+            DataType::Products,
+            &[(7, "x".into(), 1)],
+            &[]
+        )
+        .is_err());
+    }
+}
