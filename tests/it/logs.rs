@@ -68,6 +68,18 @@ fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
     // -v is about files, not the server's operations.
     assert!(!log.contains("TRACE"), "{log}");
 
+    // An attached file has no journal row; its publish is a step of its own.
+    let w = Work::new();
+    w.drop_file(
+        "pictures/p1.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0",
+    );
+    let log = stderr(&w.run("once", &["-v"]));
+    assert!(
+        log.contains("DEBUG attached file published file=pictures/p1.png size=29"),
+        "{log}"
+    );
+
     let w = one_published_one_rejected();
     let log = stderr(&w.run("once", &[]));
     assert!(
