@@ -312,9 +312,8 @@ impl Publish {
             }
             Err(e) => return Err(PipelineError::io(&staged)(e)),
         };
-        let started = std::time::Instant::now();
         let w = cx.transport.put_file(&staged, &hidden, None)?;
-        tracing::debug!(file = %row.name, id, to = %hidden, size = w.size, ms = started.elapsed().as_millis() as u64, "upload sent");
+        tracing::debug!(file = %row.name, id, to = %hidden, size = w.size, "upload sent");
         let remote = cx.transport.stat(&hidden)?.map(|e| e.size);
         if w.size != local_size || remote != Some(local_size) {
             return Err(PipelineError::Transient(format!(
