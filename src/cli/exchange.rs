@@ -10,7 +10,7 @@ use crate::schedule::Shutdown;
 use crate::transport::lazy::Waiting;
 use anyhow::Context;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -237,11 +237,31 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
     if args.samples {
         samples(engine.settings())?;
     }
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let sum = engine.once()?;
+    // Where each file of this pass ended, oldest first, with absolute paths (for scripts that
+    // run from anywhere): the archived original, or the rejected one and its report.
+    let mut files: Vec<super::history::Entry> = engine
+        .journal()
+        .ended_since(&started)?
+        .iter()
+        .map(|r| super::history::entry(r, Path::new("")))
+        .collect();
+    files.reverse();
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &sum)?;
+            #[derive(serde::Serialize)]
+            struct Once<'a> {
+                #[serde(flatten)]
+                summary: &'a crate::pipeline::Summary,
+                files: &'a [super::history::Entry],
+            }
+            let once = Once {
+                summary: &sum,
+                files: &files,
+            };
+            serde_json::to_writer_pretty(&mut out, &once)?;
             writeln!(out)?;
         }
         OutputFormat::Text => {
@@ -263,8 +283,26 @@ pub fn once(args: OnceArgs) -> anyhow::Result<Exit> {
                      later pass)"
                 )?;
             }
-            for n in sum.rejected.iter().chain(&sum.attached_rejected) {
-                writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;
+            for n in &sum.rejected {
+                // The report of this very file when the journal knows it; a file rejected
+                // before it had a row (a link, a name too long) is under rejected/ anyway.
+                let report = files
+                    .iter()
+                    .rev()
+                    .find(|e| &e.file == n && e.report.is_some())
+                    .and_then(|e| e.report.clone())
+                    .unwrap_or_else(|| f.rejected.display().to_string());
+                writeln!(out, "rejected   {n} (report {report})")?;
+            }
+            for n in &sum.attached_rejected {
+                // An attached file's report is in rejected/pictures or rejected/invoices,
+                // under its own name unless that was too long to store.
+                let report = f.rejected.join(format!("{n}.report.json"));
+                if report.is_file() {
+                    writeln!(out, "rejected   {n} (report {})", report.display())?;
+                } else {
+                    writeln!(out, "rejected   {n} (report in {})", f.rejected.display())?;
+                }
             }
             writeln!(
                 out,

@@ -122,7 +122,8 @@ fn write_text(out: &mut dyn Write, entries: &[Entry]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn entry(r: &FileRow, workdir: &Path) -> Entry {
+/// What `history` shows of a file that ended; paths relative to `workdir` when below it.
+pub(super) fn entry(r: &FileRow, workdir: &Path) -> Entry {
     let shown = |p: &Path| {
         p.strip_prefix(workdir)
             .unwrap_or(p)

@@ -5,6 +5,7 @@ mod convert;
 mod exchange;
 mod history;
 mod lock;
+mod logging;
 mod release;
 mod service;
 mod status;
@@ -52,9 +53,17 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    /// More log output (-v: each step of each file, -vv: also each operation on the server).
+    /// RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Write the log to this file instead of stderr, a new file each day (UTC):
+    /// `compo.log` is written as `compo.YYYY-MM-DD.log`.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
+    /// Log files kept with --log-file, today's included; older ones are removed.
+    #[arg(long, global = true, value_name = "N", default_value_t = logging::KEEP_DEFAULT)]
+    pub log_keep: usize,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -152,7 +161,16 @@ pub fn main() -> ExitCode {
         }
     };
     let log_format = cli.log_format;
-    init_logging(log_format, cli.verbose);
+    let log_file = cli.log_file.is_some();
+    if let Err(e) = logging::init(
+        log_format,
+        cli.verbose,
+        cli.log_file.as_deref(),
+        cli.log_keep,
+    ) {
+        eprintln!("compo-exchange: error: {}", error_chain(&e));
+        return Exit::Error.into();
+    }
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Init(args) => exchange::init(args),
@@ -186,6 +204,13 @@ pub fn main() -> ExitCode {
                 LogFormat::Json => tracing::error!(error = %message, "fatal"),
                 LogFormat::Text => eprintln!("compo-exchange: error: {message}"),
             }
+            // The log file keeps it too; whoever started the command sees it on stderr.
+            if log_file {
+                match log_format {
+                    LogFormat::Json => eprintln!("compo-exchange: error: {message}"),
+                    LogFormat::Text => tracing::error!(error = %message, "fatal"),
+                }
+            }
             Exit::Error.into()
         }
     }
@@ -215,27 +240,4 @@ fn error_chain(e: &anyhow::Error) -> String {
         }
     }
     out
-}
-
-fn init_logging(format: LogFormat, verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    use std::io::IsTerminal;
-    // Colour is for people at a terminal: never into a pipe, a file or journald, and never
-    // when NO_COLOR is set (no-color.org).
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colour)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.json().with_current_span(false).try_init(),
-    };
 }

@@ -6,12 +6,14 @@ use crate::compo::report::{codes, Report};
 use crate::journal::Journal;
 use crate::pipeline::fsutil;
 use anyhow::Context;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub common: Common,
-    /// The held file's name in rejected/ (as `status` and its report show it).
+    /// The held file's name in rejected/ (as `status` and its report show it); the newest
+    /// one of that name is taken, or give its day's folder too (`2026-11-30/products.json`).
     pub name: String,
 }
 
@@ -20,23 +22,18 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let s = args.common.settings()?;
     let name = &args.name;
-    if name.contains(['/', '\\']) || name.starts_with('.') {
-        anyhow::bail!("{name:?}: give the file's name in rejected/, without a folder");
-    }
-    let held = s.folders.rejected.join(name);
-    let report_path = fsutil::report_path(&held);
-    let report: Report = match std::fs::read(&report_path) {
-        Ok(b) => serde_json::from_slice(&b)
-            .with_context(|| format!("{}: not a report", report_path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "compo-exchange: {name} is not in {} (see `compo-exchange status` for held files)",
-                s.folders.rejected.display()
-            );
-            return Ok(Exit::Error);
-        }
-        Err(e) => return Err(e).context(report_path.display().to_string()),
+    let Some(held) = find_held(&s.folders.rejected, name)? else {
+        eprintln!(
+            "compo-exchange: {name} is not in {} (see `compo-exchange status` for held files)",
+            s.folders.rejected.display()
+        );
+        return Ok(Exit::Error);
     };
+    let report_path = fsutil::report_path(&held);
+    let report: Report = std::fs::read(&report_path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice(&b)?))
+        .with_context(|| format!("{}: not a report", report_path.display()))?;
     if !report
         .errors
         .iter()
@@ -87,4 +84,46 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
          type's next tick ({what})"
     );
     Ok(Exit::Ok)
+}
+
+/// The file `name` names in `rejected/`: `DAY/NAME`, or `NAME` in the newest day's folder that
+/// holds it with its report (or directly in `rejected/`, where older releases put it).
+fn find_held(rejected: &Path, name: &str) -> anyhow::Result<Option<PathBuf>> {
+    let (day, file) = match name.split_once('/') {
+        Some((d, f)) => (Some(d), f),
+        None => (None, name),
+    };
+    let is_day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
+    if file.is_empty()
+        || file.contains(['/', '\\'])
+        || file.starts_with('.')
+        || !day.map_or(true, is_day)
+    {
+        anyhow::bail!(
+            "{name:?}: give the file's name in rejected/ (products.json), or with its day's \
+             folder (2026-11-30/products.json)"
+        );
+    }
+    let dirs: Vec<PathBuf> = match day {
+        Some(d) => vec![rejected.join(d)],
+        None => {
+            let mut days: Vec<String> = std::fs::read_dir(rejected)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|d| is_day(d))
+                .collect();
+            days.sort_unstable_by(|a, b| b.cmp(a));
+            let mut v: Vec<PathBuf> = days.iter().map(|d| rejected.join(d)).collect();
+            v.push(rejected.to_path_buf());
+            v
+        }
+    };
+    let found = dirs
+        .into_iter()
+        .map(|d| d.join(file))
+        .find(|p| p.is_file() && fsutil::report_path(p).is_file());
+    Ok(found)
 }

@@ -3,9 +3,11 @@
 
 mod observe;
 mod publish;
+mod retention;
 
 pub use observe::{parse_listen, NotifySettings, RawHttp, RawNotify};
 pub use publish::{PublishSettings, RawPublish};
+pub use retention::{RawKeep, Retention};
 
 use crate::compo::messages::Lang;
 use crate::compo::reader::EncodingMode;
@@ -61,6 +63,12 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub notify: RawNotify,
+    /// `[archive] keep_days`.
+    #[serde(default)]
+    pub archive: RawKeep,
+    /// `[rejected] keep_days`.
+    #[serde(default)]
+    pub rejected: RawKeep,
     #[serde(default)]
     pub publish: RawPublish,
 }
@@ -297,6 +305,8 @@ pub struct Settings {
     /// Where `run` serves the status page and `/metrics`; `None`: not served.
     pub http_listen: Option<std::net::SocketAddr>,
     pub notify: NotifySettings,
+    /// How long `archive/` and `rejected/` keep their days' folders.
+    pub retention: Retention,
     /// `[publish]`: changes-only publishing.
     pub publish: PublishSettings,
 }
@@ -498,6 +508,8 @@ impl Settings {
         let http_listen = http_listen.map_err(|m| invalid("http.listen", m))?;
         let notify = NotifySettings::from_raw(raw.notify)
             .map_err(|(key, m)| invalid(&format!("notify.{key}"), m))?;
+        let retention =
+            Retention::from_raw(&raw.archive, &raw.rejected).map_err(|(k, m)| invalid(&k, m))?;
         let publish = PublishSettings::from_raw(raw.publish)
             .map_err(|(key, m)| invalid(&format!("publish.{key}"), m))?;
         Ok(Settings {
@@ -522,6 +534,7 @@ impl Settings {
             snapshot,
             http_listen,
             notify,
+            retention,
         })
     }
 

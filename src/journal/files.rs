@@ -239,6 +239,7 @@ impl Journal {
             "INSERT INTO transitions (file_id, state, at, detail) VALUES (?1, ?2, ?3, ?4)",
             params![id, state.as_str(), at, u.detail],
         )?;
+        tracing::debug!(file = %name, id, from = %from, detail = u.detail, "{state}");
         Ok(())
     }
 

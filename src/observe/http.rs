@@ -4,7 +4,6 @@
 //! Answers say `no-store` and forbid every script and outside resource (the page has none),
 //! so a file name in the journal can never run anything in the operator's browser.
 
-use super::text::Lang;
 use super::view::Overview;
 use super::{metrics, page, reports, Context};
 use anyhow::Context as _;
@@ -103,7 +102,7 @@ fn handle(cx: &Context, req: Request) -> std::io::Result<()> {
                 .iter()
                 .find(|h| h.field.equiv("Accept-Language"))
                 .map(|h| h.value.as_str().to_string());
-            let lang = Lang::choose(query_param(query, "lang"), accept.as_deref());
+            let lang = super::text::choose(query_param(query, "lang"), accept.as_deref());
             let html = page::render(&Overview::gather(cx), lang);
             respond(req, 200, "text/html; charset=utf-8", html)
         }

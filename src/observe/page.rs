@@ -97,7 +97,7 @@ vertical-align:middle;margin-right:8px}
 
 /// The whole page.
 pub fn render(o: &Overview, lang: Lang) -> String {
-    let w = lang.words();
+    let w = super::text::words(lang);
     let mut h = String::with_capacity(16 * 1024);
     let other = match lang {
         Lang::En => "ru",
@@ -307,7 +307,13 @@ fn rejections(h: &mut String, o: &Overview, w: &Words) {
             }
             None => String::new(),
         };
-        let report = q.report.as_deref().map_or_else(String::new, |p| {
+        // Every rejection had a report; one no longer there went by retention or a release.
+        let gone = format!(
+            "<span class=\"muted gone\" title=\"{}\">{}</span>",
+            esc(w.report_gone_hint),
+            esc(w.report_gone)
+        );
+        let report = q.report.as_deref().map_or(gone, |p| {
             format!(
                 "<a class=\"report\" href=\"/rejected/{}\">{}</a>",
                 url_path(p),

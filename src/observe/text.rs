@@ -1,60 +1,50 @@
-//! The words of the status page in each language it speaks, and how a request picks one.
-//!
-//! One small table per language, kept here until the program's message catalogue (per-language
-//! files, being built separately) reaches this module; then these strings move there.
+//! The words of the status page in the language a request asks for: formatted once per
+//! language from the program's message catalogue (`src/compo/messages/{en,ru}.ftl`, ids
+//! `page-*`), and how a request picks its language.
 
-/// A language of the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ru,
+use crate::compo::messages::msg;
+pub use crate::compo::messages::Lang;
+use std::sync::OnceLock;
+
+fn from_tag(tag: &str) -> Option<Lang> {
+    let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+    match primary.as_str() {
+        "en" => Some(Lang::En),
+        "ru" => Some(Lang::Ru),
+        _ => None,
+    }
 }
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
+/// `?lang=` wins; then the first language of `Accept-Language` (by its q weights) that the
+/// page speaks; English otherwise.
+pub fn choose(query_lang: Option<&str>, accept_language: Option<&str>) -> Lang {
+    if let Some(l) = query_lang.and_then(from_tag) {
+        return l;
+    }
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept_language.unwrap_or("").split(',') {
+        let mut it = part.split(';');
+        let Some(l) = it.next().and_then(from_tag) else {
+            continue;
+        };
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if !matches!(best, Some((bq, _)) if bq >= q) {
+            best = Some((q, l));
         }
     }
+    best.map_or(Lang::En, |(_, l)| l)
+}
 
-    fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "ru" => Some(Lang::Ru),
-            _ => None,
-        }
-    }
-
-    /// `?lang=` wins; then the first language of `Accept-Language` (by its q weights) that the
-    /// page speaks; English otherwise.
-    pub fn choose(query_lang: Option<&str>, accept_language: Option<&str>) -> Lang {
-        if let Some(l) = query_lang.and_then(Lang::from_tag) {
-            return l;
-        }
-        let mut best: Option<(f32, Lang)> = None;
-        for part in accept_language.unwrap_or("").split(',') {
-            let mut it = part.split(';');
-            let Some(l) = it.next().and_then(Lang::from_tag) else {
-                continue;
-            };
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if !matches!(best, Some((bq, _)) if bq >= q) {
-                best = Some((q, l));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
-    }
-
-    pub fn words(self) -> &'static Words {
-        match self {
-            Lang::En => &EN,
-            Lang::Ru => &RU,
-        }
+/// The page's words in `lang`, formatted at the first request in that language.
+pub fn words(lang: Lang) -> &'static Words {
+    static EN: OnceLock<Words> = OnceLock::new();
+    static RU: OnceLock<Words> = OnceLock::new();
+    match lang {
+        Lang::En => EN.get_or_init(|| Words::new(Lang::En)),
+        Lang::Ru => RU.get_or_init(|| Words::new(Lang::Ru)),
     }
 }
 
@@ -105,6 +95,8 @@ pub struct Words {
     pub first_error: &'static str,
     pub report: &'static str,
     pub open_report: &'static str,
+    pub report_gone: &'static str,
+    pub report_gone_hint: &'static str,
     pub rejected: &'static str,
     pub held: &'static str,
     pub and_more: &'static str,
@@ -125,152 +117,101 @@ pub struct Words {
     pub other_language: &'static str,
 }
 
-static EN: Words = Words {
-    title: "compo-exchange status",
-    work_folder: "Work folder",
-    server: "Exchange server",
-    updated: "Updated",
-    refresh_note: "refreshes every 10 s",
-    no_journal: "No journal yet: nothing has run in this work folder.",
-    health: "Health",
-    component: "Component",
-    condition: "Condition",
-    since: "Since",
-    last_success: "Last success",
-    ok: "ok",
-    failing: "failing",
-    no_health: "No failures recorded.",
-    warnings: "Warnings",
-    topic: "About",
-    message: "Message",
-    types: "Publishing by type",
-    data_type: "Type",
-    schedule: "Schedule",
-    last_publish: "Last publish",
-    next_tick: "Next tick",
-    waiting: "Waiting",
-    retrying: "Retrying",
-    rejected_24h: "Rejected 24 h",
-    at_every_check: "at every check",
-    never: "never",
-    retrying_files: "Files being retried",
-    file: "File",
-    state: "State",
-    attempts: "Attempts",
-    last_error: "Last error",
-    next_attempt: "Next attempt",
-    failing_since: "Failing since",
-    none_retrying: "No file is being retried.",
-    waiting_files: "Files waiting for their tick",
-    staged_at: "Staged at",
-    none_waiting: "No file is waiting.",
-    rejections: "Rejections",
-    rejections_note: "last 7 days, newest first",
-    when: "When",
-    outcome: "Outcome",
-    first_error: "First error",
-    report: "Report",
-    open_report: "report",
-    rejected: "rejected",
-    held: "held",
-    and_more: "more",
-    none_rejected: "No file was rejected in the last 7 days.",
-    held_hint: "held by the mass-deletion guard: compo-exchange release NAME lets it through",
-    collection: "Inbound collection (out/)",
-    last_collect: "Last collect",
-    last_delivered: "Last delivered",
-    delivered_24h: "Delivered 24 h",
-    attached: "Attached files",
-    folder: "Folder",
-    on_server: "On the server",
-    files: "files",
-    progress: "Sync",
-    running: "running",
-    finished: "finished",
-    attached_rejected: "Rejected attached files",
-    other_language: "По-русски",
-};
-
-static RU: Words = Words {
-    title: "Состояние compo-exchange",
-    work_folder: "Рабочая папка",
-    server: "Сервер обмена",
-    updated: "Обновлено",
-    refresh_note: "обновляется каждые 10 с",
-    no_journal: "Журнала ещё нет: в этой рабочей папке ничего не запускалось.",
-    health: "Исправность",
-    component: "Компонент",
-    condition: "Состояние",
-    since: "Начиная с",
-    last_success: "Последний успех",
-    ok: "в порядке",
-    failing: "сбой",
-    no_health: "Сбоев не записано.",
-    warnings: "Предупреждения",
-    topic: "О чём",
-    message: "Сообщение",
-    types: "Публикация по типам",
-    data_type: "Тип",
-    schedule: "Расписание",
-    last_publish: "Последняя публикация",
-    next_tick: "Следующий запуск",
-    waiting: "Ждут",
-    retrying: "Повторы",
-    rejected_24h: "Отклонено за 24 ч",
-    at_every_check: "при каждой проверке",
-    never: "ещё не было",
-    retrying_files: "Файлы, которые пробуем снова",
-    file: "Файл",
-    state: "Шаг",
-    attempts: "Попыток",
-    last_error: "Последняя ошибка",
-    next_attempt: "Следующая попытка",
-    failing_since: "Сбой с",
-    none_retrying: "Повторяемых файлов нет.",
-    waiting_files: "Файлы, ждущие своего запуска",
-    staged_at: "Подготовлен",
-    none_waiting: "Ждущих файлов нет.",
-    rejections: "Отклонённые файлы",
-    rejections_note: "за 7 дней, новые сверху",
-    when: "Когда",
-    outcome: "Итог",
-    first_error: "Первая ошибка",
-    report: "Отчёт",
-    open_report: "отчёт",
-    rejected: "отклонён",
-    held: "задержан",
-    and_more: "ещё",
-    none_rejected: "За 7 дней ни один файл не отклонён.",
-    held_hint: "задержан защитой от массового удаления: его пропускает compo-exchange release ИМЯ",
-    collection: "Приём из out/",
-    last_collect: "Последний сбор",
-    last_delivered: "Последний доставленный",
-    delivered_24h: "Доставлено за 24 ч",
-    attached: "Вложения",
-    folder: "Папка",
-    on_server: "На сервере",
-    files: "файлов",
-    progress: "Синхронизация",
-    running: "идёт",
-    finished: "завершена",
-    attached_rejected: "Отклонённые вложения",
-    other_language: "In English",
-};
+impl Words {
+    /// Formats every text of `lang`. Each lives as long as the process (two languages of about
+    /// sixty short phrases, made once), so the page's code takes them as plain `&str`.
+    fn new(lang: Lang) -> Words {
+        let keep = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        Words {
+            title: keep(msg!(lang, "page-title")),
+            work_folder: keep(msg!(lang, "page-work-folder")),
+            server: keep(msg!(lang, "page-server")),
+            updated: keep(msg!(lang, "page-updated")),
+            refresh_note: keep(msg!(lang, "page-refresh-note")),
+            no_journal: keep(msg!(lang, "page-no-journal")),
+            health: keep(msg!(lang, "page-health")),
+            component: keep(msg!(lang, "page-component")),
+            condition: keep(msg!(lang, "page-condition")),
+            since: keep(msg!(lang, "page-since")),
+            last_success: keep(msg!(lang, "page-last-success")),
+            ok: keep(msg!(lang, "page-ok")),
+            failing: keep(msg!(lang, "page-failing")),
+            no_health: keep(msg!(lang, "page-no-health")),
+            warnings: keep(msg!(lang, "page-warnings")),
+            topic: keep(msg!(lang, "page-topic")),
+            message: keep(msg!(lang, "page-message")),
+            types: keep(msg!(lang, "page-types")),
+            data_type: keep(msg!(lang, "page-data-type")),
+            schedule: keep(msg!(lang, "page-schedule")),
+            last_publish: keep(msg!(lang, "page-last-publish")),
+            next_tick: keep(msg!(lang, "page-next-tick")),
+            waiting: keep(msg!(lang, "page-waiting")),
+            retrying: keep(msg!(lang, "page-retrying")),
+            rejected_24h: keep(msg!(lang, "page-rejected-24h")),
+            at_every_check: keep(msg!(lang, "page-at-every-check")),
+            never: keep(msg!(lang, "page-never")),
+            retrying_files: keep(msg!(lang, "page-retrying-files")),
+            file: keep(msg!(lang, "page-file")),
+            state: keep(msg!(lang, "page-state")),
+            attempts: keep(msg!(lang, "page-attempts")),
+            last_error: keep(msg!(lang, "page-last-error")),
+            next_attempt: keep(msg!(lang, "page-next-attempt")),
+            failing_since: keep(msg!(lang, "page-failing-since")),
+            none_retrying: keep(msg!(lang, "page-none-retrying")),
+            waiting_files: keep(msg!(lang, "page-waiting-files")),
+            staged_at: keep(msg!(lang, "page-staged-at")),
+            none_waiting: keep(msg!(lang, "page-none-waiting")),
+            rejections: keep(msg!(lang, "page-rejections")),
+            rejections_note: keep(msg!(lang, "page-rejections-note")),
+            when: keep(msg!(lang, "page-when")),
+            outcome: keep(msg!(lang, "page-outcome")),
+            first_error: keep(msg!(lang, "page-first-error")),
+            report: keep(msg!(lang, "page-report")),
+            open_report: keep(msg!(lang, "page-open-report")),
+            report_gone: keep(msg!(lang, "page-report-gone")),
+            report_gone_hint: keep(msg!(lang, "page-report-gone-hint")),
+            rejected: keep(msg!(lang, "page-rejected")),
+            held: keep(msg!(lang, "page-held")),
+            and_more: keep(msg!(lang, "page-and-more")),
+            none_rejected: keep(msg!(lang, "page-none-rejected")),
+            held_hint: keep(msg!(lang, "page-held-hint")),
+            collection: keep(msg!(lang, "page-collection")),
+            last_collect: keep(msg!(lang, "page-last-collect")),
+            last_delivered: keep(msg!(lang, "page-last-delivered")),
+            delivered_24h: keep(msg!(lang, "page-delivered-24h")),
+            attached: keep(msg!(lang, "page-attached")),
+            folder: keep(msg!(lang, "page-folder")),
+            on_server: keep(msg!(lang, "page-on-server")),
+            files: keep(msg!(lang, "page-files")),
+            progress: keep(msg!(lang, "page-progress")),
+            running: keep(msg!(lang, "page-running")),
+            finished: keep(msg!(lang, "page-finished")),
+            attached_rejected: keep(msg!(lang, "page-attached-rejected")),
+            other_language: keep(msg!(lang, "page-other-language")),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
-    use super::Lang;
+    use super::{choose, words, Lang};
 
     #[test]
     fn the_query_wins_then_accept_language_by_weight() {
-        assert_eq!(Lang::choose(Some("ru"), Some("en")), Lang::Ru);
-        assert_eq!(Lang::choose(Some("xx"), Some("ru-RU,ru;q=0.9")), Lang::Ru);
-        assert_eq!(
-            Lang::choose(None, Some("de-DE,en;q=0.5,ru;q=0.8")),
-            Lang::Ru
-        );
-        assert_eq!(Lang::choose(None, Some("en-GB,ru;q=0.3")), Lang::En);
-        assert_eq!(Lang::choose(None, Some("de")), Lang::En);
-        assert_eq!(Lang::choose(None, None), Lang::En);
+        assert_eq!(choose(Some("ru"), Some("en")), Lang::Ru);
+        assert_eq!(choose(Some("xx"), Some("ru-RU,ru;q=0.9")), Lang::Ru);
+        assert_eq!(choose(None, Some("de-DE,en;q=0.5,ru;q=0.8")), Lang::Ru);
+        assert_eq!(choose(None, Some("en-GB,ru;q=0.3")), Lang::En);
+        assert_eq!(choose(None, Some("de")), Lang::En);
+        assert_eq!(choose(None, None), Lang::En);
+    }
+
+    #[test]
+    fn every_text_comes_from_the_catalogue_in_each_language() {
+        let (en, ru) = (words(Lang::En), words(Lang::Ru));
+        assert_eq!(en.title, "compo-exchange status");
+        assert_eq!(ru.rejections, "Отклонённые файлы");
+        assert_eq!(en.other_language, "По-русски");
+        assert_ne!(en.report_gone, ru.report_gone);
     }
 }

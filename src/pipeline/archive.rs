@@ -18,6 +18,15 @@ impl Ctx {
             .join(self.now().format("%Y-%m-%d").to_string())
     }
 
+    /// Today's folder in `rejected/`, dated like the archive's, so that a day's rejections
+    /// are found together and retention can remove whole days.
+    pub fn rejected_dir(&self) -> PathBuf {
+        self.s
+            .folders
+            .rejected
+            .join(self.now().format("%Y-%m-%d").to_string())
+    }
+
     /// Archives a file that will not be published (unchanged, superseded, converted).
     pub fn finish_aside(&mut self, row: &FileRow, state: State, outcome: &str) -> Result<()> {
         if row.state != state {
@@ -90,12 +99,13 @@ impl Ctx {
         }
         if std::fs::symlink_metadata(src).is_ok() {
             fsutil::move_file(src, &to).map_err(PipelineError::io(src))?;
+            tracing::debug!(file = %row.name, id = row.id, to = %to.display(), "moved into the archive");
         }
         Ok(())
     }
 
-    /// Writes the report and moves the original into `rejected/`, under a name that fits (the
-    /// original name is inside the report).
+    /// Writes the report and moves the original into today's folder in `rejected/`, under a
+    /// name that fits (the original name is inside the report).
     pub fn reject(&mut self, row: &FileRow, report: &Report) -> Result<()> {
         let rp = self.report_tmp(row.id);
         let mut report = report.clone();
@@ -103,10 +113,9 @@ impl Ctx {
         report.file = row.name.clone();
         write_report(&rp, &report)?;
         // The name in rejected/ is chosen once, before anything moves.
-        let to = fsutil::free_name(
-            &self.s.folders.rejected,
-            &fsutil::storable(&row.name, row.id),
-        );
+        let dir = self.rejected_dir();
+        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        let to = fsutil::free_name(&dir, &fsutil::storable(&row.name, row.id));
         self.journal.transition(
             row.id,
             State::Rejecting,
@@ -145,10 +154,11 @@ impl Ctx {
         );
         let to = match &row.final_path {
             Some(p) => PathBuf::from(p),
-            None => fsutil::free_name(
-                &self.s.folders.rejected,
-                &fsutil::storable(&row.name, row.id),
-            ),
+            None => {
+                let dir = self.rejected_dir();
+                std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+                fsutil::free_name(&dir, &fsutil::storable(&row.name, row.id))
+            }
         };
         let rp = self.report_tmp(row.id);
         if rp.exists() {

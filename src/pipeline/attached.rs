@@ -261,6 +261,7 @@ impl Publish {
             for r in results {
                 match r {
                     Ok(Done::Published(e)) => {
+                        tracing::debug!(file = %format!("{}/{}", folder.name(), e.name), size = e.size, "attached file published");
                         sum.attached_published += 1;
                         entries.push(e);
                     }

@@ -37,6 +37,8 @@ pub(super) struct Ctx {
     pub portal: PortalState,
     /// Which sides' folders are known to exist on the server.
     ready: [bool; 2],
+    /// The day retention last ran (`retention.rs`): it runs once a day.
+    pub retained_on: Option<chrono::NaiveDate>,
 }
 
 impl Ctx {
@@ -57,6 +59,7 @@ impl Ctx {
             dirs,
             portal: PortalState::default(),
             ready: [false; 2],
+            retained_on: None,
         }
     }
 

@@ -127,6 +127,7 @@ impl Engine {
     /// does not keep the other from running; the first is returned after both.
     pub fn once(&mut self) -> Result<Summary> {
         let mut sum = self.recover()?;
+        self.cx.apply_retention();
         sum.absorb(self.take_settled()?);
         let mut jobs: Vec<Job> = AttachedFolder::ALL
             .into_iter()
@@ -241,6 +242,10 @@ impl Engine {
                 }
                 Err(e) => self.failed(d, &[RECOVER.to_string()], e, now)?,
             }
+        }
+        if d.recovered {
+            // Old days' folders go once a day (the first pass of each day).
+            self.cx.apply_retention();
         }
         if d.retries.ready(TAKE, now) {
             match self.take.run(&mut self.cx, d.events.writers()) {

@@ -27,6 +27,7 @@ mod guard;
 mod hooks;
 mod publish;
 mod recover;
+mod retention;
 pub mod retry;
 pub mod settle;
 mod state;
@@ -196,7 +197,9 @@ pub fn open_transport_waiting(
     match &s.server {
         ServerLocation::Local(root) => {
             std::fs::create_dir_all(root).map_err(PipelineError::io(root))?;
-            let local = LocalTransport::new(root.clone());
+            // Each attempt is logged (-vv), below the retries.
+            let local =
+                crate::transport::logged::LoggedTransport::new(LocalTransport::new(root.clone()));
             Ok(Arc::new(RetryingTransport::new(local, Backoff::default())))
         }
         ServerLocation::Sftp(url) => {

@@ -313,6 +313,7 @@ impl Publish {
             Err(e) => return Err(PipelineError::io(&staged)(e)),
         };
         let w = cx.transport.put_file(&staged, &hidden, None)?;
+        tracing::debug!(file = %row.name, id, to = %hidden, size = w.size, "upload sent");
         let remote = cx.transport.stat(&hidden)?.map(|e| e.size);
         if w.size != local_size || remote != Some(local_size) {
             return Err(PipelineError::Transient(format!(
@@ -350,6 +351,7 @@ impl Publish {
         if cx.transport.stat(&hidden)?.is_some() {
             cx.transport
                 .rename(&hidden, &crate::transport::join(server::IN, &target))?;
+            tracing::debug!(file = %row.name, id, from = %hidden, to = %target, "renamed");
         }
         let keys = cx.journal.staged_keys(id)?.unwrap_or_default();
         let from_snapshot = !keys.snapshot && row.target_name.is_some() && {

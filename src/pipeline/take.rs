@@ -172,6 +172,7 @@ impl Take {
             },
             State::Claiming,
         )?;
+        tracing::debug!(file = %r.name, id, size = r.size, "taken");
         let work = cx.work_path(id, &r.name);
         let shown = match kind {
             Some(k) => format!("{k}/{}", r.name),
@@ -377,6 +378,15 @@ impl Take {
                 || (cx.s.validation.policy == crate::compo::validate::Policy::DropRecords
                     && o.report.errors.iter().all(|e| e.record.is_some())
                     && (o.bad_records.len() as u64) < o.report.records.unwrap_or(0));
+            tracing::debug!(
+                file = %row.name,
+                id = row.id,
+                records = o.report.records.unwrap_or(0),
+                errors = o.report.errors.len(),
+                warnings = o.report.warnings.len(),
+                dropped = o.bad_records.len(),
+                "validated"
+            );
             let hold = match (row_type(&row.name), &o.keys) {
                 (Some(t), Some(keys)) if usable => cx.mass_delete_hold(row, t, keys)?,
                 _ => None,

@@ -108,6 +108,8 @@ impl LazyTransport {
                 ..RetryPolicy::default()
             };
             let t = SftpTransport::connect_with(cfg.clone(), once)?;
+            // Each attempt is logged (-vv), below the retries.
+            let t = super::logged::LoggedTransport::new(t);
             Ok(Arc::new(RetryingTransport::new(t, Backoff::default())))
         };
         Ok(LazyTransport::new(

@@ -7,6 +7,7 @@
 pub mod faulty;
 pub mod lazy;
 pub mod local;
+pub mod logged;
 pub mod retry;
 pub mod sftp;
 pub mod temporary;

@@ -92,7 +92,7 @@ fn data_files_refer_to_the_mirror_and_the_server() {
     assert_eq!(o.status.code(), Some(1));
     assert!(w.path("server/in/categories.delta-a.json").exists());
     let r: Value = serde_json::from_slice(
-        &std::fs::read(w.path("rejected/categories.delta-b.json.report.json")).unwrap(),
+        &std::fs::read(w.rejected("categories.delta-b.json.report.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(r["errors"][0]["code"], "file.missing");

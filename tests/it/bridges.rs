@@ -110,7 +110,7 @@ fn a_bad_sellper_document_is_rejected_with_its_report() {
     let o = w.run("once", &[]);
     assert_eq!(o.status.code(), Some(1));
     let r: Value =
-        serde_json::from_slice(&std::fs::read(w.path("rejected/broken.xml.report.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(w.rejected("broken.xml.report.json")).unwrap())
             .unwrap();
     assert_eq!(r["errors"][0]["code"], "xml.syntax", "{r}");
 }

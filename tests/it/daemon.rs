@@ -160,11 +160,7 @@ fn writers_that_cannot_rename_are_waited_for() {
         .unwrap();
         assert_eq!(v.as_array().unwrap().len(), count, "{n}");
     }
-    assert!(
-        names(&w.path("rejected")).is_empty(),
-        "{:?}",
-        names(&w.path("rejected"))
-    );
+    assert!(w.rejected_names().is_empty(), "{:?}", w.rejected_names());
 }
 
 #[test]
@@ -319,7 +315,7 @@ fn kill_9_at_random_points_converges_with_every_guarantee() {
         .into_iter()
         .filter_map(|p| p.split_once('/').map(|(_, r)| r.to_string()))
         .collect();
-    let rejected = names(&w.path("rejected"));
+    let rejected = w.rejected_names();
     let portal = portal.lock().unwrap();
     let mut portal_count: BTreeMap<&str, usize> = BTreeMap::new();
     for (n, parsed) in portal.iter() {
@@ -434,11 +430,7 @@ fn a_writer_that_pauses_after_a_bracket_is_waited_for_until_it_closes_the_file()
     });
     assert_eq!(published_products(&w).unwrap(), before);
     // Never taken half-written: inotify said the writer still had it open.
-    assert!(
-        names(&w.path("rejected")).is_empty(),
-        "{:?}",
-        names(&w.path("rejected"))
-    );
+    assert!(w.rejected_names().is_empty(), "{:?}", w.rejected_names());
 }
 
 #[test]
@@ -457,7 +449,7 @@ fn without_events_a_file_rejected_as_truncated_that_grows_is_taken_again() {
     // The whole file reached the portal; the half taken too early left rejected/ again.
     assert_eq!(published_products(&w).unwrap(), before);
     wait_for(&w, "rejected/ emptied", Duration::from_secs(5), || {
-        names(&w.path("rejected")).is_empty()
+        w.rejected_names().is_empty()
     });
     let log = std::fs::read_to_string(w.path("daemon.log")).unwrap();
     assert!(log.contains("taken again"), "{log}");

@@ -57,7 +57,7 @@ fn samples_flow_from_outbox_to_in_and_an_order_back_to_the_inbox() {
             .count(),
         17
     );
-    assert!(names(&w.path("rejected")).is_empty());
+    assert!(w.rejected_names().is_empty());
 }
 
 #[test]
@@ -82,17 +82,17 @@ fn every_outbox_file_ends_archived_or_rejected_with_a_report() {
     assert_eq!(o.status.code(), Some(1), "a rejection makes once exit 1");
     assert!(names(&w.path("outbox")).is_empty());
     assert!(archived(&w).contains(&"remains.delta-a.json".to_string()));
-    let rej = names(&w.path("rejected"));
+    let rej = w.rejected_names();
     for n in ["remains.delta-b.json", "remains.delta-c.json", "stock.json"] {
         assert!(rej.contains(&n.to_string()), "{n}: {rej:?}");
-        let report = read_json(&w.path(&format!("rejected/{n}.report.json")));
+        let report = read_json(&w.rejected(&format!("{n}.report.json")));
         assert_eq!(report["status"], "rejected");
         assert_eq!(report["file"], n);
     }
-    let r = read_json(&w.path("rejected/remains.delta-b.json.report.json"));
+    let r = read_json(&w.rejected("remains.delta-b.json.report.json"));
     assert_eq!(r["errors"][0]["code"], "ref.missing");
     assert_eq!(r["errors"][0]["pointer"], "/0/product_id");
-    let r = read_json(&w.path("rejected/stock.json.report.json"));
+    let r = read_json(&w.rejected("stock.json.report.json"));
     assert_eq!(r["errors"][0]["code"], "name.unknown_type");
     assert!(names(&w.path("server/in")).contains(&"remains.delta-a.json".to_string()));
     assert!(!names(&w.path("server/in")).contains(&"remains.delta-b.json".to_string()));
@@ -153,7 +153,7 @@ fn inbound_invalid_files_are_rejected_then_acknowledged_and_duplicates_not_redel
     w.portal_writes("orders.bad.json", bad);
     let o = w.run("once", &[]);
     assert_eq!(o.status.code(), Some(1));
-    let r = read_json(&w.path("rejected/orders.bad.json.report.json"));
+    let r = read_json(&w.rejected("orders.bad.json.report.json"));
     assert_eq!(r["errors"][0]["code"], "ref.missing");
     assert!(names(&w.path("server/out/archive")).contains(&"orders.bad.json".to_string()));
     assert!(!names(&w.path("inbox")).contains(&"orders.bad.json".to_string()));

@@ -19,7 +19,7 @@ fn published_ids(w: &Work) -> usize {
 
 fn report(w: &Work, name: &str) -> Value {
     serde_json::from_slice(
-        &std::fs::read(w.path(&format!("rejected/{name}.report.json"))).expect("report"),
+        &std::fs::read(w.rejected(&format!("{name}.report.json"))).expect("report"),
     )
     .unwrap()
 }
@@ -60,7 +60,7 @@ fn a_snapshot_removing_over_the_share_is_held_until_released() {
         "{}",
         stdout(&o)
     );
-    assert!(!w.path("rejected/products.json").exists());
+    assert!(!w.rejected("products.json").exists());
     assert!(w.path("outbox/products.json").exists());
     let o = w.run("once", &[]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
@@ -125,8 +125,5 @@ fn release_refuses_a_file_rejected_for_its_content() {
         "{}",
         stderr(&o)
     );
-    assert!(
-        w.path("rejected/products.json").exists(),
-        "left where it was"
-    );
+    assert!(w.rejected("products.json").exists(), "left where it was");
 }

@@ -78,19 +78,19 @@ fn names_too_long_end_rejected_under_a_name_we_choose_and_later_runs_go_on() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     // The picture's name is also beyond the protocol's 128 characters (file.name).
     for (dir, name, code) in [
-        (w.path("rejected"), &data, "name.too_long"),
+        (w.rejected_dir(), &data, "name.too_long"),
         (w.path("rejected/pictures"), &picture, "file.name"),
-        (w.path("rejected"), &out, "name.too_long"),
+        (w.rejected_dir(), &out, "name.too_long"),
     ] {
         let r = reports_for(&dir, name);
         assert_eq!(r.len(), 1, "{name}: {:?}", tree(&w.path("rejected")));
         assert!(codes(&r[0]).contains(&code.to_string()), "{r:?}");
     }
     // Nothing lost: the originals are kept (under shorter names) beside their reports.
-    let kept: Vec<Vec<u8>> = names(&w.path("rejected"))
+    let kept: Vec<Vec<u8>> = names(&w.rejected_dir())
         .into_iter()
         .filter(|n| !n.ends_with(".report.json"))
-        .map(|n| std::fs::read(w.path("rejected").join(n)).unwrap())
+        .map(|n| std::fs::read(w.rejected_dir().join(n)).unwrap())
         .collect();
     assert!(kept.contains(&remains(5).into_bytes()));
     assert!(kept.contains(&order("W-LONG").into_bytes()));
@@ -159,7 +159,7 @@ fn a_symbolic_link_in_the_outbox_is_rejected_not_published() {
         "remains.delta-dir.json",
     ] {
         assert!(std::fs::symlink_metadata(w.path("server/in").join(name)).is_err());
-        let r = reports_for(&w.path("rejected"), name);
+        let r = reports_for(&w.rejected_dir(), name);
         assert_eq!(r.len(), 1, "{name}: {:?}", tree(&w.path("rejected")));
         assert!(
             codes(&r[0]).contains(&"file.not_regular".to_string()),
@@ -198,7 +198,7 @@ fn data_referring_to_an_attached_file_that_was_not_published_is_not_published() 
     ] {
         assert!(!w.path("server/in").join(data).exists(), "{data} published");
         assert!(!w.path("server/in/pictures").join(pic).exists());
-        let r = reports_for(&w.path("rejected"), data);
+        let r = reports_for(&w.rejected_dir(), data);
         assert_eq!(r.len(), 1, "{data}: {:?}", tree(&w.path("rejected")));
         assert!(codes(&r[0]).contains(&"file.missing".to_string()), "{r:?}");
         let pr = reports_for(&w.path("rejected/pictures"), pic);

@@ -77,6 +77,59 @@ impl Work {
         self.dir.path().join(rel)
     }
 
+    /// Where `name` (a file or a report) is in `rejected/`: in the day's folder that holds it
+    /// (rejected files are kept by day, `rejected/YYYY-MM-DD/NAME`), else where today's would be.
+    pub fn rejected(&self, name: &str) -> PathBuf {
+        let root = self.path("rejected");
+        let mut days: Vec<PathBuf> = std::fs::read_dir(&root)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.is_dir()
+                            && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                                chrono::NaiveDate::parse_from_str(n, "%Y-%m-%d").is_ok()
+                            })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        days.sort();
+        days.iter()
+            .rev()
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| {
+                root.join(chrono::Local::now().format("%Y-%m-%d").to_string())
+                    .join(name)
+            })
+    }
+
+    /// The newest day's folder in `rejected/` (today's when there is none yet).
+    pub fn rejected_dir(&self) -> PathBuf {
+        self.rejected("")
+    }
+
+    /// The names of the data files and reports kept in `rejected/`, every day's folder
+    /// together (attached files' reports, in `rejected/pictures` and `rejected/invoices`, not).
+    pub fn rejected_names(&self) -> Vec<String> {
+        let root = self.path("rejected");
+        let mut v: Vec<String> = std::fs::read_dir(&root)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        chrono::NaiveDate::parse_from_str(&n, "%Y-%m-%d").is_ok()
+                    })
+                    .flat_map(|e| names(&e.path()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
     pub fn config(&self) -> PathBuf {
         self.path("config.toml")
     }

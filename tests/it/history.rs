@@ -24,7 +24,13 @@ fn history_lists_outcomes_first_errors_and_where_files_ended() {
     assert_eq!(p["outcome"], "rejected");
     assert_eq!(p["first_error"]["code"], "ref.missing");
     assert_eq!(p["first_error"]["pointer"], "/0/category_id");
-    assert_eq!(p["report"], "rejected/products.json.report.json");
+    // Kept by day, like the archive.
+    let day = chrono::Local::now().format("%Y-%m-%d");
+    assert_eq!(
+        p["report"],
+        format!("rejected/{day}/products.json.report.json")
+    );
+    assert_eq!(p["path"], format!("rejected/{day}/products.json"));
     let c = by("categories.json");
     assert_eq!(c["outcome"], "published");
     assert!(c["path"].as_str().unwrap().starts_with("archive/"), "{c}");

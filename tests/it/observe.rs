@@ -274,6 +274,15 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
 
     std::thread::sleep(Duration::from_millis(300));
     assert_running(&mut d, &w);
+    // Rejected files are kept by day: the link names the day's folder.
+    let report_rel = w
+        .rejected("products.json.report.json")
+        .strip_prefix(w.path("rejected"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(report_rel.contains('/'), "{report_rel}");
+    let link = format!("href=\"/rejected/{report_rel}\"");
     let dom = chromium(&["--dump-dom", &format!("{base}/?lang=en")]);
     for want in [
         "<html lang=\"en\"",
@@ -281,7 +290,7 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
         "ref.missing",
         "/0/category_id",
         "c-missing",
-        "href=\"/rejected/products.json.report.json\"",
+        &link,
         // Retrying, with its last error and attempts; the server's health.
         "prices.json",
         "in/prices.json: connection reset by peer",
@@ -316,7 +325,7 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
     );
 
     // The report behind the link; nothing else of the work folder.
-    let (code, ct, body) = get(&format!("{base}/rejected/products.json.report.json"));
+    let (code, ct, body) = get(&format!("{base}/rejected/{report_rel}"));
     assert_eq!(
         (code, ct.as_str()),
         (200, "application/json; charset=utf-8")
@@ -340,7 +349,7 @@ fn the_status_page_shows_a_rejection_with_its_first_error_and_report_in_a_browse
         "Первая ошибка",
         "отклонён",
         "ref.missing",
-        "href=\"/rejected/products.json.report.json\"",
+        &link,
     ] {
         assert!(dom.contains(want), "Russian page lacks {want:?}:\n{dom}");
     }
@@ -671,7 +680,8 @@ fn notifications_reach_a_webhook_and_a_command_once_per_event_and_file() {
     let report = rejected["report"].as_str().unwrap();
     assert!(Path::new(report).is_file(), "{report}");
     assert!(
-        report.ends_with("rejected/segments.json.report.json"),
+        Path::new(report).parent().and_then(|d| d.parent()) == Some(&w.path("rejected"))
+            && report.ends_with("/segments.json.report.json"),
         "{report}"
     );
     // The command got the very same message on its standard input.

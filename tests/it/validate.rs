@@ -380,8 +380,7 @@ fn the_exchange_writes_its_reports_in_the_configured_language() {
     );
     let o = w.run("once", &[]);
     assert_eq!(o.status.code(), Some(1));
-    let text =
-        std::fs::read_to_string(w.path("rejected/remains.delta-b.json.report.json")).unwrap();
+    let text = std::fs::read_to_string(w.rejected("remains.delta-b.json.report.json")).unwrap();
     let r: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["errors"][0]["code"], "ref.missing");
     assert_eq!(

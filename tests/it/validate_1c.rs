@@ -236,7 +236,7 @@ fn strict_in_the_config_rejects_in_the_exchange_what_would_be_normalised() {
     let o = w.run("once", &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!w.path("server/in/contracts.json").exists());
-    let report = read_json(&w.path("rejected/contracts.json.report.json"));
+    let report = read_json(&w.rejected("contracts.json.report.json"));
     let codes: BTreeSet<&str> = report["errors"]
         .as_array()
         .unwrap()
