@@ -210,7 +210,7 @@ fn soak_48_hours_through_a_faulty_server_converges_exactly_once() {
             *count.entry(i).or_default() += 1;
         }
     }
-    let rejected = names(&w.path("rejected"));
+    let rejected = w.rejected_names();
     for i in 0..FILES {
         let name = format!("remains.delta-s{i}.json");
         if invalid(i) {
