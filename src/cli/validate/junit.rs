@@ -1,0 +1,98 @@
+//! `--format junit`: JUnit XML, which GitLab (`artifacts:reports:junit`), Jenkins and most CI
+//! test viewers show: a test case per file, a `<failure>` per error.
+//!
+//! Written with quick-xml (already a dependency, for its escaping) rather than quick-junit:
+//! quick-junit's model holds one result per test case, and here a file with three errors
+//! carries three failures, as junitparser and the Jenkins schema read them.
+
+use super::{located, position, Findings, Level};
+use crate::compo::messages::escape_controls;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::Writer;
+use std::io::Write;
+
+const SUITE: &str = "compo-exchange validate";
+
+pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
+    let failed = f.invalid();
+    let skipped = f.notices.iter().filter(|n| n.path.is_some()).count();
+    let errors = f.notices.iter().filter(|n| n.path.is_none()).count();
+    let tests = f.reports.len() + skipped + errors;
+    let counts = [
+        ("name", SUITE.to_string()),
+        ("tests", tests.to_string()),
+        ("failures", failed.to_string()),
+        ("errors", errors.to_string()),
+        ("skipped", skipped.to_string()),
+    ];
+    let mut w = Writer::new_with_indent(out, b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    w.create_element("testsuites")
+        .with_attributes(counts.iter().map(|(k, v)| (*k, v.as_str())))
+        .write_inner_content(|w| {
+            w.create_element("testsuite")
+                .with_attributes(counts.iter().map(|(k, v)| (*k, v.as_str())))
+                .write_inner_content(|w| {
+                    for r in &f.reports {
+                        let file = escape_controls(&r.file);
+                        let classname = r.data_type.as_deref().unwrap_or("file");
+                        w.create_element("testcase")
+                            .with_attribute(("name", file.as_ref()))
+                            .with_attribute(("classname", classname))
+                            .with_attribute(("file", file.as_ref()))
+                            .write_inner_content(|w| {
+                                for i in &r.errors {
+                                    let at = match position(i) {
+                                        Some((l, c)) => format!("{file}:{l}:{c}"),
+                                        None => file.to_string(),
+                                    };
+                                    let text = located(i, f.lang);
+                                    w.create_element("failure")
+                                        .with_attribute(("message", text.as_str()))
+                                        .with_attribute(("type", i.code.as_str()))
+                                        .write_text_content(BytesText::new(&format!(
+                                            "{at}: {text}"
+                                        )))?;
+                                }
+                                if !r.warnings.is_empty() {
+                                    let mut lines = Vec::new();
+                                    super::text::write_issues_in(
+                                        &mut lines,
+                                        &[crate::compo::report::Report {
+                                            errors: Vec::new(),
+                                            ..r.clone()
+                                        }],
+                                        f.lang,
+                                    )?;
+                                    w.create_element("system-out").write_text_content(
+                                        BytesText::new(&String::from_utf8_lossy(&lines)),
+                                    )?;
+                                }
+                                Ok(())
+                            })?;
+                    }
+                    // Files skipped and sub-folders left out were not tested: skipped cases,
+                    // so that a viewer lists them. Nothing found at all is an error case.
+                    for n in &f.notices {
+                        let name = n.path.as_deref().map(escape_controls);
+                        let element = match (n.level, &name) {
+                            (Level::Error, None) => "error",
+                            _ => "skipped",
+                        };
+                        w.create_element("testcase")
+                            .with_attribute(("name", name.as_deref().unwrap_or("input")))
+                            .with_attribute(("classname", "file"))
+                            .write_inner_content(|w| {
+                                w.create_element(element)
+                                    .with_attribute(("message", n.message.as_str()))
+                                    .with_attribute(("type", n.code))
+                                    .write_empty()?;
+                                Ok(())
+                            })?;
+                    }
+                    Ok(())
+                })?;
+            Ok(())
+        })?;
+    writeln!(w.into_inner())
+}

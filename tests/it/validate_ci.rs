@@ -1,0 +1,537 @@
+//! `compo-exchange validate` as a CI step: exit codes that never pass on nothing, paths that
+//! point at the file as given, sub-folders, exclusions, skipped files, and the report formats
+//! of GitHub, GitLab, JUnit and SARIF, each read back by a real consumer where one runs here.
+
+use crate::harness::{fixtures, stderr, stdout, tempdir};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A repository-like tree: `ci/data/` with a valid and an invalid data file, a README, a
+/// `.gitkeep`, and `ci/data/sub/` with an invalid segments file.
+fn ci_tree(root: &Path) {
+    let data = root.join("ci/data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::copy(
+        fixtures().join("valid/warehouses.json"),
+        data.join("warehouses.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("invalid/products/barcode-checksum.json"),
+        data.join("products.json"),
+    )
+    .unwrap();
+    std::fs::write(data.join("README.md"), "# test data\n").unwrap();
+    std::fs::write(data.join(".gitkeep"), "").unwrap();
+    std::fs::copy(
+        fixtures().join("invalid/segments/schema-pattern-id.json"),
+        data.join("sub/segments.json"),
+    )
+    .unwrap();
+}
+
+/// Runs the binary in `dir` (paths on the command line relative to it, as in a CI job).
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    crate::harness::cli()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run compo-exchange")
+}
+
+#[test]
+fn a_folder_holding_only_sub_folders_exits_3_naming_it_and_recursive() {
+    let d = tempdir();
+    ci_tree(d.path());
+    std::fs::remove_file(d.path().join("ci/data/products.json")).unwrap();
+    std::fs::remove_file(d.path().join("ci/data/warehouses.json")).unwrap();
+    let o = run_in(d.path(), &["validate", "ci"]);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("no data file"), "{err}");
+    assert!(err.contains("ci"), "{err}");
+    assert!(err.contains("--recursive"), "{err}");
+    // The sub-folder holding data files is named.
+    assert!(
+        stdout(&o).contains("ci/data: warning folder.not_walked:"),
+        "{}",
+        stdout(&o)
+    );
+    // With --recursive the invalid file deep below is found.
+    let o = run_in(d.path(), &["validate", "--recursive", "ci"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ci/data/sub/segments.json:2: record 0 at /0/id: error schema.pattern"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn an_empty_folder_exits_3_in_every_format() {
+    let d = tempdir();
+    std::fs::create_dir(d.path().join("empty")).unwrap();
+    for format in ["text", "json", "github", "gitlab", "junit", "sarif"] {
+        let o = run_in(d.path(), &["validate", "--format", format, "empty"]);
+        assert_eq!(o.status.code(), Some(3), "{format}: {}", stdout(&o));
+        assert!(stderr(&o).contains("empty"), "{format}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_sub_folder_with_data_files_is_a_warning_without_recursive() {
+    let d = tempdir();
+    ci_tree(d.path());
+    std::fs::remove_file(d.path().join("ci/data/products.json")).unwrap();
+    let o = run_in(d.path(), &["validate", "ci/data"]);
+    let text = stdout(&o);
+    // The valid file passes; the skipped sub-folder is named, not silently ignored.
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("ci/data/sub: warning folder.not_walked:") && text.contains("--recursive"),
+        "{text}"
+    );
+    let o = run_in(d.path(), &["validate", "--recursive", "ci/data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}
+
+#[test]
+fn sub_folders_are_batches_of_their_own() {
+    let d = tempdir();
+    let data = d.path().join("data");
+    std::fs::create_dir_all(data.join("a")).unwrap();
+    std::fs::create_dir_all(data.join("b")).unwrap();
+    // Categories in a/, products referring to them in b/: a batch of its own does not see a/.
+    std::fs::copy(
+        fixtures().join("valid/categories.json"),
+        data.join("a/categories.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("valid/categories.json"),
+        data.join("b/categories.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("b/products.json"),
+        r#"[{"id": "P-1", "name": "Чай", "category_id": "CAT-NOPE", "unit": "шт"}]"#,
+    )
+    .unwrap();
+    let o = run_in(
+        d.path(),
+        &["validate", "--recursive", "--format", "json", "data"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "data/a/categories.json",
+            "data/b/categories.json",
+            "data/b/products.json"
+        ],
+        "{v}"
+    );
+    assert_eq!(v[2]["errors"][0]["code"], "ref.missing", "{v}");
+}
+
+#[test]
+fn a_folder_argument_keeps_its_path_in_text_and_json() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(d.path(), &["validate", "ci/data/"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with(
+            "ci/data/products.json:2: record 0 at /0/barcodes/1: error barcode.checksum: "
+        ),
+        "{text}"
+    );
+    let o = run_in(d.path(), &["validate", "--format", "json", "./ci/data"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["file"], "ci/data/products.json", "{v}");
+    assert_eq!(v[1]["file"], "ci/data/warehouses.json", "{v}");
+}
+
+#[test]
+fn a_readme_and_a_gitkeep_are_skipped_not_errors() {
+    let d = tempdir();
+    ci_tree(d.path());
+    std::fs::remove_file(d.path().join("ci/data/products.json")).unwrap();
+    let o = run_in(d.path(), &["validate", "ci/data"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(!text.contains("name.unknown_type"), "{text}");
+    assert!(text.contains("ci/data/README.md: skipped:"), "{text}");
+    assert!(text.contains("ci/data/.gitkeep: skipped:"), "{text}");
+    // A .json file whose name is no data type stays an error: a typo must not pass.
+    std::fs::write(d.path().join("ci/data/product.json"), "[]").unwrap();
+    let o = run_in(d.path(), &["validate", "ci/data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ci/data/product.json: error name.unknown_type"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn exclude_leaves_out_files_and_folders() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(
+        d.path(),
+        &[
+            "validate",
+            "--recursive",
+            "--exclude",
+            "**/products.json",
+            "--exclude",
+            "sub",
+            "ci/data",
+        ],
+    );
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(!text.contains("products.json"), "{text}");
+    assert!(!text.contains("segments.json"), "{text}");
+    // Excluding everything is "nothing found", not a pass.
+    let o = run_in(d.path(), &["validate", "--exclude", "*.json", "ci/data"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    // A bad glob is a usage error.
+    let o = run_in(d.path(), &["validate", "--exclude", "a[", "ci/data"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn files_named_directly_work_as_before() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(
+        d.path(),
+        &[
+            "validate",
+            "ci/data/warehouses.json",
+            "ci/data/products.json",
+            "ci/data/README.md",
+        ],
+    );
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with(
+            "ci/data/products.json:2: record 0 at /0/barcodes/1: error barcode.checksum"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("ci/data/README.md: skipped:"), "{text}");
+    let o = run_in(d.path(), &["validate", "ci/data/warehouses.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// One line per problem: `::error file=...,line=...,col=...,title=CODE::message` (GitHub's
+/// workflow-command syntax), warnings and notes likewise, then the summary as a plain line.
+#[test]
+fn github_annotations_line_by_line() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(d.path(), &["validate", "--format", "github", "ci/data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    let command = regex::Regex::new(
+        r"^::(error|warning|notice) file=([^,:]+)(,line=(\d+),col=(\d+))?,title=([a-z_.]+)::(.+)$",
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (summary, commands) = lines.split_last().unwrap();
+    assert!(summary.contains("1 invalid"), "{text}");
+    let mut seen = Vec::new();
+    for l in commands {
+        let c = command
+            .captures(l)
+            .unwrap_or_else(|| panic!("not a workflow command: {l}"));
+        // Data may hold no raw line break or `%` (GitHub decodes %25, %0D, %0A).
+        assert!(!c[7].contains('\r'), "{l}");
+        seen.push((
+            c[1].to_string(),
+            c[2].to_string(),
+            c.get(4).map(|m| m.as_str().to_string()),
+            c[6].to_string(),
+        ));
+    }
+    assert!(
+        seen.contains(&(
+            "error".into(),
+            "ci/data/products.json".into(),
+            Some("2".into()),
+            "barcode.checksum".into()
+        )),
+        "{text}"
+    );
+    assert!(
+        seen.contains(&(
+            "warning".into(),
+            "ci/data/sub".into(),
+            None,
+            "folder.not_walked".into()
+        )),
+        "{text}"
+    );
+    assert!(
+        seen.contains(&(
+            "notice".into(),
+            "ci/data/README.md".into(),
+            None,
+            "file.skipped".into()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(",line=2,col=1,title=barcode.checksum::record 0 at /0/barcodes/1: "));
+}
+
+/// GitLab's Code Quality report: a JSON array of issues, each with the fields GitLab requires
+/// (description, check_name, fingerprint, severity, location.path, location.lines.begin).
+#[test]
+fn gitlab_code_quality_report_has_the_required_fields_and_stable_fingerprints() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let report = |args: &[&str]| -> Vec<Value> {
+        let o = run_in(d.path(), args);
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array().unwrap().clone()
+    };
+    let issues = report(&["validate", "--format", "gitlab", "--recursive", "ci/data"]);
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    let severities = ["info", "minor", "major", "critical", "blocker"];
+    let mut fingerprints = std::collections::HashSet::new();
+    for i in &issues {
+        assert!(
+            i["description"].as_str().is_some_and(|s| !s.is_empty()),
+            "{i}"
+        );
+        assert!(i["check_name"].as_str().is_some(), "{i}");
+        assert!(severities.contains(&i["severity"].as_str().unwrap()), "{i}");
+        assert!(i["location"]["path"].as_str().is_some(), "{i}");
+        assert!(
+            i["location"]["lines"]["begin"].as_u64().unwrap() >= 1,
+            "{i}"
+        );
+        assert!(fingerprints.insert(i["fingerprint"].as_str().unwrap().to_string()));
+    }
+    let p = issues
+        .iter()
+        .find(|i| i["check_name"] == "barcode.checksum")
+        .unwrap();
+    assert_eq!(p["location"]["path"], "ci/data/products.json");
+    assert_eq!(p["location"]["lines"]["begin"], 2);
+    assert_eq!(p["severity"], "major");
+    let s = issues
+        .iter()
+        .find(|i| i["check_name"] == "schema.pattern")
+        .unwrap();
+    assert_eq!(s["location"]["path"], "ci/data/sub/segments.json");
+    // The same problem keeps its fingerprint from run to run, whatever else changed.
+    std::fs::remove_file(d.path().join("ci/data/sub/segments.json")).unwrap();
+    let again = report(&["validate", "--format", "gitlab", "--recursive", "ci/data"]);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["fingerprint"], p["fingerprint"]);
+}
+
+/// Reads a report with python's junitparser (the JUnit/xUnit reader many CI tools use) and
+/// prints, per test case, its name, its results' kinds, messages and types as JSON.
+fn junitparser(xml: &[u8]) -> Value {
+    let script = "import sys, json\n\
+        from junitparser import JUnitXml\n\
+        xml = JUnitXml.fromfile(sys.argv[1])\n\
+        out = []\n\
+        for suite in xml:\n\
+        \x20   for case in suite:\n\
+        \x20       out.append({'suite': suite.name, 'tests': suite.tests, 'failures': suite.failures,\n\
+        \x20           'skipped': suite.skipped, 'name': case.name, 'classname': case.classname,\n\
+        \x20           'results': [[type(r).__name__, r.message, r.type, r.text] for r in case.result]})\n\
+        print(json.dumps(out))\n";
+    let d = tempdir();
+    let file = d.path().join("report.xml");
+    std::fs::write(&file, xml).unwrap();
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "junitparser refused the report ({}; scripts/install-deps installs it):\n{}",
+        stderr(&o),
+        String::from_utf8_lossy(xml)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn junit_report_read_by_junitparser() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(
+        d.path(),
+        &["validate", "--format", "junit", "--recursive", "ci/data"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let cases = junitparser(&o.stdout);
+    let by_name = |n: &str| {
+        cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap_or_else(|| panic!("no test case {n}: {cases}"))
+            .clone()
+    };
+    // A test case per file; a failure per error.
+    let p = by_name("ci/data/products.json");
+    assert_eq!(p["results"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(p["results"][0][0], "Failure");
+    assert_eq!(p["results"][0][2], "barcode.checksum");
+    assert!(
+        p["results"][0][3]
+            .as_str()
+            .unwrap()
+            .starts_with("ci/data/products.json:2:1: record 0 at /0/barcodes/1: "),
+        "{p}"
+    );
+    let w = by_name("ci/data/warehouses.json");
+    assert_eq!(w["results"], serde_json::json!([]), "{w}");
+    let s = by_name("ci/data/sub/segments.json");
+    assert_eq!(s["results"][0][2], "schema.pattern", "{s}");
+    let r = by_name("ci/data/README.md");
+    assert_eq!(r["results"][0][0], "Skipped", "{r}");
+    assert_eq!(p["failures"], 2, "{p}");
+    assert_eq!(p["skipped"], 2, "{p}");
+    assert_eq!(p["tests"], 5, "{p}");
+}
+
+/// The official SARIF 2.1.0 JSON Schema, as the serde-sarif crate (a dependency) ships it:
+/// located with `cargo metadata`, so that the test reads the very file the build used.
+fn sarif_schema() -> std::path::PathBuf {
+    let o = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("cargo metadata JSON");
+    let pkg = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .expect("serde-sarif in the dependency graph");
+    let manifest = Path::new(pkg["manifest_path"].as_str().unwrap());
+    let schema = manifest.parent().unwrap().join("src/schema.json");
+    let s: Value = serde_json::from_slice(&std::fs::read(&schema).unwrap()).unwrap();
+    assert!(
+        s["title"]
+            .as_str()
+            .unwrap()
+            .contains("SARIF) Version 2.1.0 JSON Schema"),
+        "{}",
+        s["title"]
+    );
+    schema
+}
+
+#[test]
+fn sarif_log_is_valid_against_the_sarif_2_1_0_schema() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(d.path(), &["validate", "--format", "sarif", "ci/data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let log = d.path().join("report.sarif");
+    std::fs::write(&log, &o.stdout).unwrap();
+    // The schema's own patterns are ECMA-262 regular expressions without the `u` flag (one of
+    // them has a lone `]`), which is how check-jsonschema is told to read them.
+    let c = Command::new("check-jsonschema")
+        .args(["--regex-variant", "nonunicode", "--schemafile"])
+        .arg(sarif_schema())
+        .arg(&log)
+        .output()
+        .expect("check-jsonschema (scripts/install-deps installs it)");
+    assert!(
+        c.status.success(),
+        "{}{}\n{}",
+        stdout(&c),
+        stderr(&c),
+        stdout(&o)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "barcode.checksum")
+        .unwrap();
+    assert!(
+        rule["shortDescription"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("check digit"),
+        "{rule}"
+    );
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    let r = &results[0];
+    assert_eq!(r["ruleId"], "barcode.checksum");
+    assert_eq!(r["level"], "error");
+    let loc = &r["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "ci/data/products.json");
+    assert_eq!(loc["region"]["startLine"], 2);
+    assert_eq!(loc["region"]["startColumn"], 1);
+    // Skipped files and the sub-folder left out are notifications of the run, not results.
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["descriptor"]["id"] == "file.skipped"
+            && n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "ci/data/README.md"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["descriptor"]["id"] == "folder.not_walked" && n["level"] == "warning"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn messages_follow_the_language_in_machine_formats() {
+    let d = tempdir();
+    ci_tree(d.path());
+    let o = run_in(
+        d.path(),
+        &[
+            "validate",
+            "--lang",
+            "ru",
+            "--format",
+            "gitlab",
+            "ci/data/products.json",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v[0]["description"].as_str().unwrap().contains("штрихкод"),
+        "{v}"
+    );
+}
