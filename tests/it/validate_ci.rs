@@ -535,3 +535,44 @@ fn messages_follow_the_language_in_machine_formats() {
         "{v}"
     );
 }
+
+/// The README's CI section shows each format as the binary prints it: the samples are
+/// produced again here and must appear there verbatim (SARIF: its one result).
+#[test]
+fn the_readme_samples_are_the_binarys_output() {
+    let d = tempdir();
+    std::fs::create_dir_all(d.path().join("ci/data")).unwrap();
+    std::fs::copy(
+        fixtures().join("invalid/products/barcode-checksum.json"),
+        d.path().join("ci/data/products.json"),
+    )
+    .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## In CI")
+        .expect("README has an In CI section")..];
+    for (format, fence) in [
+        ("text", "text"),
+        ("github", "text"),
+        ("gitlab", "json"),
+        ("junit", "xml"),
+        ("sarif", "json"),
+    ] {
+        let o = run_in(d.path(), &["validate", "--format", format, "ci/data"]);
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        let mut sample = stdout(&o);
+        if format == "sarif" {
+            let v: Value = serde_json::from_str(&sample).unwrap();
+            sample = serde_json::to_string_pretty(&v["runs"][0]["results"][0]).unwrap() + "\n";
+        }
+        let block = format!("`--format {format}`");
+        let at = section
+            .find(&block)
+            .unwrap_or_else(|| panic!("README's In CI section lacks {block}"));
+        assert!(
+            section[at..].contains(&format!("```{fence}\n{sample}```")),
+            "README's {format} sample differs from the output:\n{sample}"
+        );
+    }
+}

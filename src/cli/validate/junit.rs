@@ -13,6 +13,11 @@ use std::io::Write;
 
 const SUITE: &str = "compo-exchange validate";
 
+/// Element text with `<`, `>` and `&` escaped only: quotes stay readable in a viewer.
+fn text_node(s: &str) -> BytesText<'static> {
+    BytesText::from_escaped(quick_xml::escape::partial_escape(s).into_owned())
+}
+
 pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
     let failed = f.invalid();
     let skipped = f.notices.iter().filter(|n| n.path.is_some()).count();
@@ -50,9 +55,7 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
                                     w.create_element("failure")
                                         .with_attribute(("message", text.as_str()))
                                         .with_attribute(("type", i.code.as_str()))
-                                        .write_text_content(BytesText::new(&format!(
-                                            "{at}: {text}"
-                                        )))?;
+                                        .write_text_content(text_node(&format!("{at}: {text}")))?;
                                 }
                                 if !r.warnings.is_empty() {
                                     let mut lines = Vec::new();
@@ -65,7 +68,7 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
                                         f.lang,
                                     )?;
                                     w.create_element("system-out").write_text_content(
-                                        BytesText::new(&String::from_utf8_lossy(&lines)),
+                                        text_node(&String::from_utf8_lossy(&lines)),
                                     )?;
                                 }
                                 Ok(())

@@ -271,7 +271,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             writeln!(out)?;
             // The array holds the protocol's reports only: what is said about the input goes
             // to the log.
-            text::write_notices(&mut std::io::stderr().lock(), &findings.notices)?;
+            text::write_notices_in(&mut std::io::stderr().lock(), &findings.notices, lang)?;
         }
         Format::Text => text::write(&mut out, &findings)?,
         Format::Github => github::write(&mut out, &findings)?,

@@ -36,13 +36,13 @@ pub fn write_summary(out: &mut dyn Write, reports: &[Report], lang: Lang) -> std
     writeln!(out, "{summary}")
 }
 
-/// The notices as text lines (`path: warning CODE: message`, `path: skipped: ...`), for the log
-/// beside the JSON reports.
-pub fn write_notices(out: &mut dyn Write, notices: &[Notice]) -> std::io::Result<()> {
-    write_notices_in(out, notices, Lang::from_env())
-}
-
-fn write_notices_in(out: &mut dyn Write, notices: &[Notice], lang: Lang) -> std::io::Result<()> {
+/// The notices as text lines (`path: warning CODE: message`, `path: skipped: ...`); also the
+/// log beside the JSON reports.
+pub fn write_notices_in(
+    out: &mut dyn Write,
+    notices: &[Notice],
+    lang: Lang,
+) -> std::io::Result<()> {
     for n in notices {
         let path = n
             .path
