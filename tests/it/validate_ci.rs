@@ -75,8 +75,35 @@ fn an_empty_folder_exits_3_in_every_format() {
     for format in ["text", "json", "github", "gitlab", "junit", "sarif"] {
         let o = run_in(d.path(), &["validate", "--format", format, "empty"]);
         assert_eq!(o.status.code(), Some(3), "{format}: {}", stdout(&o));
-        assert!(stderr(&o).contains("empty"), "{format}: {}", stderr(&o));
+        // Said once, naming the folder, with the hint.
+        let err = stderr(&o);
+        assert_eq!(
+            err.matches("no data file found in empty").count(),
+            1,
+            "{format}: {err}"
+        );
+        assert!(err.contains("--recursive"), "{format}: {err}");
     }
+    // Machine formats stay documents their readers accept, and say it where they can.
+    let out = |format: &str| {
+        stdout(&run_in(
+            d.path(),
+            &["validate", "--format", format, "empty"],
+        ))
+    };
+    assert_eq!(
+        serde_json::from_str::<Value>(&out("gitlab")).unwrap(),
+        serde_json::json!([])
+    );
+    assert!(out("github").starts_with("::error title=input.no_data::no data file found in empty"));
+    let sarif: Value = serde_json::from_str(&out("sarif")).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
+    let cases = junitparser(out("junit").as_bytes());
+    assert_eq!(cases[0]["results"][0][0], "Error", "{cases}");
+    assert_eq!(cases[0]["results"][0][2], "input.no_data", "{cases}");
 }
 
 #[test]
@@ -203,6 +230,32 @@ fn exclude_leaves_out_files_and_folders() {
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(!text.contains("products.json"), "{text}");
     assert!(!text.contains("segments.json"), "{text}");
+    // An excluded sub-folder is not warned about either; files named directly are excluded
+    // alike.
+    let o = run_in(
+        d.path(),
+        &[
+            "validate",
+            "--exclude",
+            "sub",
+            "--exclude",
+            "products.json",
+            "ci/data",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("folder.not_walked"), "{}", stdout(&o));
+    let o = run_in(
+        d.path(),
+        &[
+            "validate",
+            "--exclude",
+            "**/products.json",
+            "ci/data/products.json",
+            "ci/data/warehouses.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // Excluding everything is "nothing found", not a pass.
     let o = run_in(d.path(), &["validate", "--exclude", "*.json", "ci/data"]);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));

@@ -4,10 +4,17 @@
 use super::{located, position, Findings, Level};
 use std::io::Write;
 
-/// One command per problem and notice, then the summary as a plain log line.
+/// One command per problem and notice, then the summary as a plain log line. Errors come
+/// first, then warnings, then notes: GitHub turns only the first 10 of each kind of a step into
+/// annotations (50 per job); the rest stay in the log.
 pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
-    for r in &f.reports {
-        for (kind, issues) in [("error", &r.errors), ("warning", &r.warnings)] {
+    for kind in ["error", "warning"] {
+        for r in &f.reports {
+            let issues = if kind == "error" {
+                &r.errors
+            } else {
+                &r.warnings
+            };
             for i in issues {
                 let mut props = format!("file={}", property(&r.file));
                 if let Some((line, col)) = position(i) {
@@ -22,7 +29,9 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
             }
         }
     }
-    for n in &f.notices {
+    let mut notices: Vec<_> = f.notices.iter().collect();
+    notices.sort_by_key(|n| n.level as u8);
+    for n in notices {
         let kind = match n.level {
             Level::Error => "error",
             Level::Warning => "warning",

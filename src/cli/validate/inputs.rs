@@ -145,11 +145,20 @@ impl Collector {
     /// The data files anywhere below `dir` that `--exclude` leaves in, as reported.
     fn data_files_below(&self, dir: &Path, inside: &str) -> Vec<String> {
         let mut out = Vec::new();
+        let inner = |p: &Path| {
+            let below = p.strip_prefix(dir).unwrap_or(p);
+            format!("{inside}/{}", below.display())
+        };
+        // Hidden and excluded folders are not entered (.git, an excluded node_modules).
         let walk = walkdir::WalkDir::new(dir)
             .min_depth(1)
             .into_iter()
             .filter_entry(|e| {
-                !crate::compo::model::is_temporary_name(&e.file_name().to_string_lossy())
+                let hidden =
+                    crate::compo::model::is_temporary_name(&e.file_name().to_string_lossy());
+                let excluded =
+                    e.file_type().is_dir() && self.excluded(&shown(e.path()), &inner(e.path()));
+                !hidden && !excluded
             });
         for e in walk.flatten() {
             if !e.file_type().is_file() {
@@ -159,10 +168,8 @@ impl Collector {
             if DataFileName::parse(&name, self.side).is_none() {
                 continue;
             }
-            let below = e.path().strip_prefix(dir).unwrap_or(e.path());
-            let inner = format!("{inside}/{}", below.display());
             let path = shown(e.path());
-            if !self.excluded(&path, &inner) {
+            if !self.excluded(&path, &inner(e.path())) {
                 out.push(path);
             }
         }

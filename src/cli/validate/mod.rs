@@ -106,7 +106,7 @@ pub enum Format {
     Sarif,
 }
 
-/// How much a notice weighs.
+/// How much a notice weighs, heaviest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Error,
@@ -270,8 +270,14 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             serde_json::to_writer_pretty(&mut out, &findings.reports)?;
             writeln!(out)?;
             // The array holds the protocol's reports only: what is said about the input goes
-            // to the log.
-            text::write_notices_in(&mut std::io::stderr().lock(), &findings.notices, lang)?;
+            // to the log (nothing found is there already).
+            let located: Vec<Notice> = findings
+                .notices
+                .iter()
+                .filter(|n| n.path.is_some())
+                .cloned()
+                .collect();
+            text::write_notices_in(&mut std::io::stderr().lock(), &located, lang)?;
         }
         Format::Text => text::write(&mut out, &findings)?,
         Format::Github => github::write(&mut out, &findings)?,
