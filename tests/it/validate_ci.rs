@@ -324,7 +324,7 @@ fn github_annotations_line_by_line() {
         seen.contains(&(
             "error".into(),
             "ci/data/products.json".into(),
-            Some("2".into()),
+            Some("13".into()),
             "barcode.checksum".into()
         )),
         "{text}"
@@ -347,7 +347,12 @@ fn github_annotations_line_by_line() {
         )),
         "{text}"
     );
-    assert!(text.contains(",line=2,col=1,title=barcode.checksum::record 0 at /0/barcodes/1: "));
+    // The value's own line and column (the record starts on line 2; the barcode is on line 13,
+    // after six spaces), while the text format names the record's line.
+    assert!(
+        text.contains(",line=13,col=7,title=barcode.checksum::record 0 at /0/barcodes/1: "),
+        "{text}"
+    );
 }
 
 /// GitLab's Code Quality report: a JSON array of issues, each with the fields GitLab requires
@@ -385,7 +390,7 @@ fn gitlab_code_quality_report_has_the_required_fields_and_stable_fingerprints() 
         .find(|i| i["check_name"] == "barcode.checksum")
         .unwrap();
     assert_eq!(p["location"]["path"], "ci/data/products.json");
-    assert_eq!(p["location"]["lines"]["begin"], 2);
+    assert_eq!(p["location"]["lines"]["begin"], 13);
     assert_eq!(p["severity"], "major");
     let s = issues
         .iter()
@@ -459,7 +464,7 @@ fn junit_report_read_by_junitparser() {
         p["results"][0][3]
             .as_str()
             .unwrap()
-            .starts_with("ci/data/products.json:2:1: record 0 at /0/barcodes/1: "),
+            .starts_with("ci/data/products.json:13:7: record 0 at /0/barcodes/1: "),
         "{p}"
     );
     let w = by_name("ci/data/warehouses.json");
@@ -547,8 +552,8 @@ fn sarif_log_is_valid_against_the_sarif_2_1_0_schema() {
     assert_eq!(r["level"], "error");
     let loc = &r["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "ci/data/products.json");
-    assert_eq!(loc["region"]["startLine"], 2);
-    assert_eq!(loc["region"]["startColumn"], 1);
+    assert_eq!(loc["region"]["startLine"], 13);
+    assert_eq!(loc["region"]["startColumn"], 7);
     // Skipped files and the sub-folder left out are notifications of the run, not results.
     let notes = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()
@@ -628,4 +633,34 @@ fn the_readme_samples_are_the_binarys_output() {
             "README's {format} sample differs from the output:\n{sample}"
         );
     }
+}
+
+/// A 1C export writes one record per line: the annotation's column is the value's place in
+/// that line, counted in characters (Cyrillic letters are two bytes each), and a Windows-1251
+/// file is counted as it reads.
+#[test]
+fn annotations_point_at_the_value_in_a_one_record_per_line_export() {
+    let d = tempdir();
+    std::fs::create_dir(d.path().join("data")).unwrap();
+    let text = "[\r\n\t{\"id\": \"S-1\", \"name\": \"Опт\"},\r\n\t{\"id\": \"S-2\", \"name\": \"Розница\", \"sort\": \"x\"}\r\n]\r\n";
+    std::fs::write(d.path().join("data/segments.json"), text).unwrap();
+    let o = run_in(d.path(), &["validate", "--format", "github", "data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    // Line 3: tab, then {"id": "S-2", "name": "Розница", "sort": "x"}; "x" is at column 43
+    // (50 if bytes were counted).
+    assert!(
+        stdout(&o).starts_with(
+            "::error file=data/segments.json,line=3,col=43,title=schema.type::record 1 at /1/sort: "
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+    std::fs::write(d.path().join("data/segments.json"), &*cp1251).unwrap();
+    let o = run_in(d.path(), &["validate", "--format", "github", "data"]);
+    assert!(
+        stdout(&o).contains("line=3,col=43,title=schema.type"),
+        "{}",
+        stdout(&o)
+    );
 }

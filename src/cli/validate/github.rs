@@ -1,23 +1,20 @@
 //! `--format github`: GitHub Actions workflow commands (`::error file=...,line=...::`), which
 //! the runner turns into annotations on the file and line of the pull request.
 
-use super::{located, position, Findings, Level};
+use super::{located, Findings, Level};
 use std::io::Write;
 
 /// One command per problem and notice, then the summary as a plain log line. Errors come
 /// first, then warnings, then notes: GitHub turns only the first 10 of each kind of a step into
 /// annotations (50 per job); the rest stay in the log.
 pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
+    let all: Vec<_> = f.each().collect();
     for kind in ["error", "warning"] {
-        for r in &f.reports {
-            let issues = if kind == "error" {
-                &r.errors
-            } else {
-                &r.warnings
-            };
-            for i in issues {
+        for (r, errors, warnings) in &all {
+            let issues = if kind == "error" { errors } else { warnings };
+            for (i, at) in issues {
                 let mut props = format!("file={}", property(&r.file));
-                if let Some((line, col)) = position(i) {
+                if let Some((line, col)) = at {
                     props.push_str(&format!(",line={line},col={col}"));
                 }
                 writeln!(

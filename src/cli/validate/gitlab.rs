@@ -37,9 +37,9 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
     // Two problems with the same file, pointer and code (rare) get distinct fingerprints by
     // their order.
     let mut seen: HashMap<(String, String, String), u32> = HashMap::new();
-    for r in &f.reports {
-        for (severity, list) in [("major", &r.errors), ("minor", &r.warnings)] {
-            for i in list {
+    for (r, errors, warnings) in f.each() {
+        for (severity, list) in [("major", errors), ("minor", warnings)] {
+            for (i, at) in list {
                 let n = seen
                     .entry((r.file.clone(), i.pointer.clone(), i.code.clone()))
                     .and_modify(|n| *n += 1)
@@ -54,7 +54,7 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
                         path: &r.file,
                         // Required by GitLab; a problem of the whole file is put on line 1.
                         lines: Lines {
-                            begin: i.line.unwrap_or(1),
+                            begin: at.map_or(1, |(line, _)| line),
                         },
                     },
                 });

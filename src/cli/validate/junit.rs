@@ -5,7 +5,7 @@
 //! quick-junit's model holds one result per test case, and here a file with three errors
 //! carries three failures, as junitparser and the Jenkins schema read them.
 
-use super::{located, position, Findings, Level};
+use super::{located, Findings, Level};
 use crate::compo::messages::escape_controls;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
@@ -38,7 +38,7 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
             w.create_element("testsuite")
                 .with_attributes(counts.iter().map(|(k, v)| (*k, v.as_str())))
                 .write_inner_content(|w| {
-                    for r in &f.reports {
+                    for (r, errors, _) in f.each() {
                         let file = escape_controls(&r.file);
                         let classname = r.data_type.as_deref().unwrap_or("file");
                         w.create_element("testcase")
@@ -46,8 +46,8 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
                             .with_attribute(("classname", classname))
                             .with_attribute(("file", file.as_ref()))
                             .write_inner_content(|w| {
-                                for i in &r.errors {
-                                    let at = match position(i) {
+                                for (i, at) in &errors {
+                                    let at = match at {
                                         Some((l, c)) => format!("{file}:{l}:{c}"),
                                         None => file.to_string(),
                                     };

@@ -5,6 +5,7 @@ mod github;
 mod gitlab;
 mod inputs;
 mod junit;
+mod position;
 mod sarif;
 mod text;
 
@@ -129,6 +130,8 @@ pub struct Notice {
 pub struct Findings {
     /// One per file validated, `file` being the path as reported.
     pub reports: Vec<Report>,
+    /// Beside each report, where its problems' values are.
+    pub positions: Vec<position::Positions>,
     pub notices: Vec<Notice>,
     pub lang: Lang,
 }
@@ -138,12 +141,29 @@ impl Findings {
     pub fn invalid(&self) -> usize {
         self.reports.iter().filter(|r| !r.is_ok()).count()
     }
+
+    /// Each report with its errors and its warnings, each problem with the line and column
+    /// of its value when known.
+    pub fn each(&self) -> impl Iterator<Item = (&Report, Placed<'_>, Placed<'_>)> {
+        self.reports.iter().zip(&self.positions).map(|(r, p)| {
+            (
+                r,
+                placed(&r.errors, &p.errors),
+                placed(&r.warnings, &p.warnings),
+            )
+        })
+    }
 }
 
-/// Where an issue is in its file: the line of its record, column 1 (the validator knows the
-/// line where a record starts, not the column of the value inside it).
-pub fn position(i: &Issue) -> Option<(u64, u64)> {
-    i.line.map(|l| (l, 1))
+/// Problems with the line and column of their values.
+pub type Placed<'a> = Vec<(&'a Issue, Option<(u64, u64)>)>;
+
+fn placed<'a>(issues: &'a [Issue], at: &[Option<(u64, u64)>]) -> Placed<'a> {
+    issues
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i, at.get(n).copied().flatten()))
+        .collect()
 }
 
 /// The issue's message with the record and pointer it concerns in front, as the text output
@@ -223,14 +243,25 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Bar(pb)
     });
     let mut reports: Vec<Report> = Vec::new();
+    let mut positions = Vec::new();
+    let points = !matches!(args.format, Format::Text | Format::Json);
     for b in &batches {
         let obs: &mut dyn Observer = match bar.as_mut() {
             Some(b) => b,
             None => &mut Quiet,
         };
         for mut o in validator.validate(&b.input, None, obs)? {
-            if let Some(d) = b.input.data.iter().find(|d| d.rel == o.rel) {
-                add_lines(&mut o.report, &d.path, encoding);
+            match b.input.data.iter().find(|d| d.rel == o.rel) {
+                // Text and JSON name the record's line; the annotations, the value's place.
+                Some(d) if points => {
+                    add_lines(&mut o.report, &d.path, encoding);
+                    positions.push(position::Positions::of_values(&o.report, &d.path));
+                }
+                Some(d) => {
+                    add_lines(&mut o.report, &d.path, encoding);
+                    positions.push(position::Positions::of_records(&o.report));
+                }
+                None => positions.push(position::Positions::of_records(&o.report)),
             }
             o.report.file = b.shown(&o.rel);
             reports.push(o.report);
@@ -244,6 +275,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let nothing = batches.iter().all(|b| b.files() == 0);
     let mut findings = Findings {
         reports,
+        positions,
         notices: Vec::new(),
         lang,
     };

@@ -2,7 +2,7 @@
 //! codes as the rules with their meaning, a result per error and warning, and what was skipped
 //! or left out as notifications of the run.
 
-use super::{located, position, Findings, Level};
+use super::{located, Findings, Level};
 use crate::cli::Exit;
 use crate::compo::report::codes;
 use serde_sarif::sarif::{
@@ -106,12 +106,12 @@ pub fn write(out: &mut dyn Write, f: &Findings, exit: Exit) -> std::io::Result<(
         .collect();
     let mut results = Vec::new();
     let mut seen: HashMap<(&str, &str, &str), u32> = HashMap::new();
-    for r in &f.reports {
+    for (r, errors, warnings) in f.each() {
         for (level, list) in [
-            (ResultLevel::Error, &r.errors),
-            (ResultLevel::Warning, &r.warnings),
+            (ResultLevel::Error, errors),
+            (ResultLevel::Warning, warnings),
         ] {
-            for i in list {
+            for (i, at) in list {
                 let n = seen
                     .entry((&r.file, &i.pointer, &i.code))
                     .and_modify(|n| *n += 1)
@@ -122,7 +122,7 @@ pub fn write(out: &mut dyn Write, f: &Findings, exit: Exit) -> std::io::Result<(
                     .rule_index(index[i.code.as_str()] as i64)
                     .level(level)
                     .message(text(&located(i, f.lang)))
-                    .locations(vec![place(&r.file, position(i))])
+                    .locations(vec![place(&r.file, at)])
                     .partial_fingerprints(BTreeMap::from([(
                         "compoExchange/v1".to_string(),
                         fingerprint,
