@@ -125,7 +125,8 @@ pub enum Status {
 /// The report of spec section 7.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    /// Path relative to the folder it was taken from (`products.json`, `pictures/a.jpg`).
+    /// Path relative to the folder it was taken from (`products.json`, `pictures/a.jpg`);
+    /// `validate` joins it with the path given on its command line.
     pub file: String,
     /// Data type, `pictures`/`invoices` for attached files, absent when unknown.
     #[serde(rename = "type")]

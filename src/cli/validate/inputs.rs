@@ -71,8 +71,8 @@ impl Collector {
         });
     }
 
-    /// The batch of folder `dir` (given as `arg` on the command line, `inside` below it), then
-    /// its sub-folders.
+    /// The batch of folder `dir`, then its sub-folders; `inside` is `dir`'s path below the
+    /// folder given on the command line (empty for that folder itself).
     pub fn folder(&mut self, dir: &Path, inside: &str) -> anyhow::Result<()> {
         let mut input = BatchInput::from_folder(dir, self.side)?;
         let base = dir.to_path_buf();
