@@ -415,7 +415,8 @@ fn junitparser(xml: &[u8]) -> Value {
         \x20   for case in suite:\n\
         \x20       out.append({'suite': suite.name, 'tests': suite.tests, 'failures': suite.failures,\n\
         \x20           'skipped': suite.skipped, 'name': case.name, 'classname': case.classname,\n\
-        \x20           'results': [[type(r).__name__, r.message, r.type, r.text] for r in case.result]})\n\
+        \x20           'results': [[type(r).__name__, r.message, r.type, r.text] for r in case.result],\n\
+        \x20           'system_out': case.system_out})\n\
         print(json.dumps(out))\n";
     let d = tempdir();
     let file = d.path().join("report.xml");
@@ -663,4 +664,67 @@ fn annotations_point_at_the_value_in_a_one_record_per_line_export() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Warnings do not fail a test case: they are its output, each at its value's place.
+#[test]
+fn junit_warnings_are_the_case_output() {
+    let o = crate::harness::run([
+        "validate".into(),
+        "--format".into(),
+        "junit".into(),
+        "--timezone".into(),
+        "Europe/Moscow".into(),
+        fixtures().join("1c/input").into_os_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let cases = junitparser(&o.stdout);
+    let c = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .unwrap()
+                .ends_with("1c/input/categories.json")
+        })
+        .unwrap();
+    assert_eq!(c["results"], serde_json::json!([]), "{c}");
+    let out = c["system_out"].as_str().unwrap();
+    assert!(
+        out.contains("categories.json:5:16: warning ref.empty: record 0 at /0/parent_id: "),
+        "{out}"
+    );
+}
+
+/// A reader that stops early (`| head -1`) neither turns the verdict into an I/O error nor
+/// prints one.
+#[test]
+fn a_reader_that_stops_early_keeps_the_verdict() {
+    let d = tempdir();
+    std::fs::create_dir_all(d.path().join("ci/data")).unwrap();
+    // A thousand errors: far more output than a pipe holds, so that writing meets the closed
+    // pipe.
+    let records: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"id": "S-{i}", "name": "a", "sort": "x"}}"#))
+        .collect();
+    std::fs::write(
+        d.path().join("ci/data/segments.json"),
+        format!("[\n{}\n]\n", records.join(",\n")),
+    )
+    .unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} validate --format github --recursive ci/data | head -c 1 >/dev/null; \
+             echo \"${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_compo-exchange")
+        ))
+        .current_dir(d.path())
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o).trim(), "1", "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Broken pipe"), "{}", stderr(&o));
 }

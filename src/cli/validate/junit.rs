@@ -13,6 +13,14 @@ use std::io::Write;
 
 const SUITE: &str = "compo-exchange validate";
 
+/// `file:line:col`, as compilers write a place.
+fn place(file: &str, at: Option<(u64, u64)>) -> String {
+    match at {
+        Some((l, c)) => format!("{file}:{l}:{c}"),
+        None => file.to_string(),
+    }
+}
+
 /// Element text with `<`, `>` and `&` escaped only: quotes stay readable in a viewer.
 fn text_node(s: &str) -> BytesText<'static> {
     BytesText::from_escaped(quick_xml::escape::partial_escape(s).into_owned())
@@ -38,7 +46,7 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
             w.create_element("testsuite")
                 .with_attributes(counts.iter().map(|(k, v)| (*k, v.as_str())))
                 .write_inner_content(|w| {
-                    for (r, errors, _) in f.each() {
+                    for (r, errors, warnings) in f.each() {
                         let file = escape_controls(&r.file);
                         let classname = r.data_type.as_deref().unwrap_or("file");
                         w.create_element("testcase")
@@ -47,29 +55,29 @@ pub fn write(out: &mut dyn Write, f: &Findings) -> std::io::Result<()> {
                             .with_attribute(("file", file.as_ref()))
                             .write_inner_content(|w| {
                                 for (i, at) in &errors {
-                                    let at = match at {
-                                        Some((l, c)) => format!("{file}:{l}:{c}"),
-                                        None => file.to_string(),
-                                    };
+                                    let at = place(&file, *at);
                                     let text = located(i, f.lang);
                                     w.create_element("failure")
                                         .with_attribute(("message", text.as_str()))
                                         .with_attribute(("type", i.code.as_str()))
                                         .write_text_content(text_node(&format!("{at}: {text}")))?;
                                 }
-                                if !r.warnings.is_empty() {
-                                    let mut lines = Vec::new();
-                                    super::text::write_issues_in(
-                                        &mut lines,
-                                        &[crate::compo::report::Report {
-                                            errors: Vec::new(),
-                                            ..r.clone()
-                                        }],
-                                        f.lang,
-                                    )?;
-                                    w.create_element("system-out").write_text_content(
-                                        text_node(&String::from_utf8_lossy(&lines)),
-                                    )?;
+                                // Warnings do not fail a file: listed in its output, one
+                                // line each.
+                                let lines: Vec<String> = warnings
+                                    .iter()
+                                    .map(|(i, at)| {
+                                        format!(
+                                            "{}: warning {}: {}\n",
+                                            place(&file, *at),
+                                            i.code,
+                                            located(i, f.lang)
+                                        )
+                                    })
+                                    .collect();
+                                if !lines.is_empty() {
+                                    w.create_element("system-out")
+                                        .write_text_content(text_node(&lines.concat()))?;
                                 }
                                 Ok(())
                             })?;

@@ -296,7 +296,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Exit::Ok
     };
     findings.notices = notices;
-    let mut out = std::io::stdout().lock();
+    // Written whole at the end: a reader that stops early (`| head`) is not an error, and the
+    // verdict stands.
+    let mut out = Vec::new();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &findings.reports)?;
@@ -317,8 +319,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Format::Junit => junit::write(&mut out, &findings)?,
         Format::Sarif => sarif::write(&mut out, &findings, exit)?,
     }
-    out.flush()?;
-    Ok(exit)
+    match std::io::stdout().lock().write_all(&out) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(exit),
+    }
 }
 
 /// Puts the line of its record on every issue: the file is read again, only when some record
