@@ -571,6 +571,35 @@ fn sarif_log_is_valid_against_the_sarif_2_1_0_schema() {
             .any(|n| n["descriptor"]["id"] == "folder.not_walked" && n["level"] == "warning"),
         "{notes:?}"
     );
+    // A schema keyword's code (a family in the catalogue) gets its own rule, and the log
+    // stays valid.
+    let o = run_in(
+        d.path(),
+        &["validate", "--format", "sarif", "--recursive", "ci/data"],
+    );
+    std::fs::write(&log, &o.stdout).unwrap();
+    let c = Command::new("check-jsonschema")
+        .args(["--regex-variant", "nonunicode", "--schemafile"])
+        .arg(sarif_schema())
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(c.status.success(), "{}{}", stdout(&c), stderr(&c));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in run["results"].as_array().unwrap() {
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"], "{r}");
+    }
+    assert!(
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ruleId"] == "schema.pattern"),
+        "{run}"
+    );
 }
 
 #[test]

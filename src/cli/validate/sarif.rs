@@ -67,27 +67,35 @@ fn place(path: &str, at: Option<(u64, u64)>) -> Location {
 }
 
 /// The rules: every code of the catalogue with its meaning; `schema.*` codes, a family in the
-/// catalogue, each as used, with the family's meaning.
+/// catalogue, each as used, with the family's meaning (and any other code used, so that every
+/// result has its rule).
 fn rules(f: &Findings) -> Vec<ReportingDescriptor> {
     let family = codes::ALL
         .iter()
         .find(|(c, _)| *c == codes::SCHEMA_PREFIX)
         .map(|(_, d)| *d)
         .unwrap_or_default();
-    let mut schema: Vec<&str> = f
+    let mut used: Vec<&str> = f
         .reports
         .iter()
         .flat_map(|r| r.errors.iter().chain(&r.warnings))
         .map(|i| i.code.as_str())
-        .filter(|c| c.starts_with(codes::SCHEMA_PREFIX))
+        .filter(|c| !codes::ALL.iter().any(|(k, _)| k == c))
         .collect();
-    schema.sort_unstable();
-    schema.dedup();
+    used.sort_unstable();
+    used.dedup();
     codes::ALL
         .iter()
         .filter(|(c, _)| *c != codes::SCHEMA_PREFIX)
         .copied()
-        .chain(schema.into_iter().map(|c| (c, family)))
+        .chain(used.into_iter().map(|c| {
+            let doc = if c.starts_with(codes::SCHEMA_PREFIX) {
+                family
+            } else {
+                c
+            };
+            (c, doc)
+        }))
         .map(|(id, doc)| {
             ReportingDescriptor::builder()
                 .id(id)
