@@ -251,18 +251,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             None => &mut Quiet,
         };
         for mut o in validator.validate(&b.input, None, obs)? {
-            match b.input.data.iter().find(|d| d.rel == o.rel) {
-                // Text and JSON name the record's line; the annotations, the value's place.
-                Some(d) if points => {
-                    add_lines(&mut o.report, &d.path, encoding);
-                    positions.push(position::Positions::of_values(&o.report, &d.path));
-                }
-                Some(d) => {
-                    add_lines(&mut o.report, &d.path, encoding);
-                    positions.push(position::Positions::of_records(&o.report));
-                }
-                None => positions.push(position::Positions::of_records(&o.report)),
+            let data = b.input.data.iter().find(|d| d.rel == o.rel);
+            if let Some(d) = data {
+                add_lines(&mut o.report, &d.path, encoding);
             }
+            // Text and JSON name the record's line; the annotations, the value's place.
+            positions.push(match data {
+                Some(d) if points => position::Positions::of_values(&o.report, &d.path),
+                _ => position::Positions::of_records(&o.report),
+            });
             o.report.file = b.shown(&o.rel);
             reports.push(o.report);
         }
