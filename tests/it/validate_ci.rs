@@ -757,3 +757,66 @@ fn a_reader_that_stops_early_keeps_the_verdict() {
     assert_eq!(stdout(&o).trim(), "1", "{}", stderr(&o));
     assert!(!stderr(&o).contains("Broken pipe"), "{}", stderr(&o));
 }
+
+/// The same annotation written by GitHub's own toolkit (`@actions/core`, which actions use to
+/// write workflow commands): a path with `,` `:` `%` and a message with `%` must come out
+/// encoded alike, property for property.
+#[test]
+fn github_annotations_are_encoded_as_githubs_toolkit_does() {
+    let d = tempdir();
+    let dir = d.path().join("ci/a,b:c%");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("segments.json"),
+        "[\n  {\"id\": \"S-1\", \"name\": \"a\", \"sort\": \"50%\"}\n]\n",
+    )
+    .unwrap();
+    let o = run_in(d.path(), &["validate", "--format", "github", "-r", "ci"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let ours = stdout(&o).lines().next().unwrap().to_string();
+    let message = format!("record 0 at /0/sort: {}", {
+        let v: Value = serde_json::from_slice(
+            &run_in(d.path(), &["validate", "--format", "json", "-r", "ci"]).stdout,
+        )
+        .unwrap();
+        v[0]["errors"][0]["message"].as_str().unwrap().to_string()
+    });
+    assert!(message.contains('%'), "{message}");
+    let root = Command::new("npm").args(["root", "-g"]).output().unwrap();
+    let script = "const core = require('@actions/core');\n\
+        const [message, title, file, line, col] = process.argv.slice(1);\n\
+        core.error(message, {title, file, startLine: +line, startColumn: +col});\n";
+    let t = Command::new("node")
+        .env("NODE_PATH", stdout(&root).trim())
+        .args([
+            "-e",
+            script,
+            &message,
+            "schema.type",
+            "ci/a,b:c%/segments.json",
+            "2",
+            "38",
+        ])
+        .output()
+        .expect("node");
+    assert!(
+        t.status.success(),
+        "@actions/core (scripts/install-deps installs it): {}",
+        stderr(&t)
+    );
+    let toolkit = stdout(&t).trim_end().to_string();
+    // The same command, properties in any order.
+    let parts = |l: &str| {
+        let rest = l.strip_prefix("::").unwrap();
+        let (head, msg) = rest.split_once("::").unwrap();
+        let (kind, props) = head.split_once(' ').unwrap();
+        let mut props: Vec<String> = props.split(',').map(str::to_string).collect();
+        props.sort();
+        (kind.to_string(), props, msg.to_string())
+    };
+    assert_eq!(
+        parts(&ours),
+        parts(&toolkit),
+        "\nours:    {ours}\ntoolkit: {toolkit}"
+    );
+}
