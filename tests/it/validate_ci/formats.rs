@@ -506,3 +506,34 @@ fn github_annotations_are_encoded_as_githubs_toolkit_does() {
         "\nours:    {ours}\ntoolkit: {toolkit}"
     );
 }
+
+/// Two errors in one file: one test case, two failures, each with its code and place.
+#[test]
+fn junit_has_a_failure_per_error() {
+    let d = tempdir();
+    std::fs::create_dir_all(d.path().join("data")).unwrap();
+    std::fs::write(
+        d.path().join("data/warehouses.json"),
+        "[\n{\"id\": \"W-1\", \"name\": \"a\", \"pickup\": \"x\"},\n\
+         {\"id\": \"W-2\", \"name\": \"b\", \"pickup\": \"y\"}\n]\n",
+    )
+    .unwrap();
+    let o = run_in(d.path(), &["validate", "--format", "junit", "data"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let cases = junitparser(&o.stdout);
+    assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
+    let results = cases[0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{cases}");
+    for (n, r) in results.iter().enumerate() {
+        assert_eq!(r[0], "Failure", "{r}");
+        assert_eq!(r[2], "schema.type", "{r}");
+        let line = n + 2;
+        assert!(
+            r[3].as_str()
+                .unwrap()
+                .starts_with(&format!("data/warehouses.json:{line}:")),
+            "{r}"
+        );
+    }
+    assert_eq!(cases[0]["failures"], 1, "{cases}");
+}
