@@ -224,7 +224,7 @@ fn exclude_leaves_out_files_and_folders() {
             "--exclude",
             "**/products.json",
             "--exclude",
-            "sub",
+            "./ci/data/sub/",
             "ci/data",
         ],
     );

@@ -183,8 +183,10 @@ pub fn located(i: &Issue, lang: Lang) -> String {
 fn exclusions(globs: &[String]) -> anyhow::Result<globset::GlobSet> {
     let mut set = globset::GlobSetBuilder::new();
     for g in globs {
-        let glob = globset::Glob::new(g.trim_end_matches('/'))
-            .map_err(|e| anyhow::anyhow!("--exclude {g:?}: {e}"))?;
+        // Paths are matched as reported, without `./` and a folder's trailing `/`.
+        let pattern = g.strip_prefix("./").unwrap_or(g).trim_end_matches('/');
+        let glob =
+            globset::Glob::new(pattern).map_err(|e| anyhow::anyhow!("--exclude {g:?}: {e}"))?;
         set.add(glob);
     }
     Ok(set.build()?)
