@@ -31,6 +31,8 @@ pub enum Exit {
     Invalid = 1,
     /// Usage, configuration or I/O error: nothing was judged.
     Error = 2,
+    /// `validate` found no file to validate: an empty or misconfigured folder never passes.
+    NothingFound = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -84,8 +86,10 @@ pub enum OutputFormat {
 pub enum Command {
     /// Check data files and attached files against the COMPO schemas and rules.
     #[command(after_help = "Examples:\n  compo-exchange validate outbox/\n  \
-        compo-exchange validate --format json products.json prices.json\n\n\
-        Exit codes: 0 all valid; 1 something invalid; 2 usage or I/O error.")]
+        compo-exchange validate --format json products.json prices.json\n  \
+        compo-exchange validate --recursive --format github ci/data/\n\n\
+        Exit codes: 0 all valid; 1 something invalid; 2 usage or I/O error; 3 no data file \
+        found.")]
     Validate(validate::Args),
     /// Write a commented configuration and the folder tree into DIR.
     #[command(

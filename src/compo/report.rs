@@ -63,6 +63,9 @@ pub mod codes {
         VALUE_BLANK = "value.blank": "A required text field is empty or only spaces.";
         VAT_FRACTION = "vat.fraction": "Warning: a vat between 0 and 1, a fraction where a percent is expected.";
         ID_WHITESPACE = "id.whitespace": "Warning: an id or reference with spaces at the start or end.";
+        FOLDER_NOT_WALKED = "folder.not_walked": "Warning (`validate`): a sub-folder holds data files that were not validated; `--recursive` validates each sub-folder as a batch of its own.";
+        FILE_SKIPPED = "file.skipped": "Note (`validate`): a file that is neither a data file (a `.json` name) nor an attached file, such as README.md or .gitkeep, was not validated.";
+        INPUT_NO_DATA = "input.no_data": "`validate` found no data file or attached file in the paths given: nothing was validated (exit code 3).";
     }
 }
 
@@ -122,7 +125,8 @@ pub enum Status {
 /// The report of spec section 7.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    /// Path relative to the folder it was taken from (`products.json`, `pictures/a.jpg`).
+    /// Path relative to the folder it was taken from (`products.json`, `pictures/a.jpg`);
+    /// `validate` joins it with the path given on its command line.
     pub file: String,
     /// Data type, `pictures`/`invoices` for attached files, absent when unknown.
     #[serde(rename = "type")]

@@ -122,6 +122,12 @@ pub struct BatchInput {
     /// Attached-file folders that are part of the batch: references into them are checked
     /// even when the state of the server is unknown.
     pub folders: BTreeSet<AttachedFolder>,
+    /// Top-level files of a folder left out for their temporary or hidden names (`.gitkeep`,
+    /// `~lock`), so that `validate` can list them.
+    pub ignored: Vec<String>,
+    /// Sub-folders of a folder other than `pictures/` and `invoices/`: not part of the batch
+    /// (`validate --recursive` makes each a batch of its own). Name and path.
+    pub subfolders: Vec<(String, PathBuf)>,
 }
 
 /// A FIFO, socket or device would make reading block forever or read a stream that never
@@ -171,10 +177,13 @@ impl BatchInput {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
             if super::model::is_temporary_name(&name) {
+                if !path.is_dir() {
+                    b.ignored.push(name);
+                }
                 continue;
             }
-            let path = e.path();
             refuse_special(&path)?;
             if path.is_dir() {
                 if let Some(folder) = AttachedFolder::from_name(&name) {
@@ -197,6 +206,8 @@ impl BatchInput {
                             name: fname,
                         });
                     }
+                } else {
+                    b.subfolders.push((name, path));
                 }
                 continue;
             }

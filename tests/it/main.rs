@@ -25,3 +25,4 @@ mod sshd;
 mod transport;
 mod validate;
 mod validate_1c;
+mod validate_ci;

@@ -46,8 +46,12 @@ fn validate(path: &std::path::Path) -> (i32, BTreeMap<String, Found>) {
     let reports: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), stdout(&o)));
     let mut m = BTreeMap::new();
+    // A folder's files are reported under the folder as given: keyed here by their name in it.
+    let folder = format!("{}/", path.display());
     for r in reports.as_array().unwrap() {
-        m.insert(r["file"].as_str().unwrap().to_string(), pairs(&r["errors"]));
+        let file = r["file"].as_str().unwrap();
+        let name = file.strip_prefix(&folder).unwrap_or(file);
+        m.insert(name.to_string(), pairs(&r["errors"]));
     }
     (o.status.code().unwrap(), m)
 }

@@ -26,8 +26,14 @@ fn validate(args: &[&str], path: &Path) -> (i32, Vec<Value>) {
     all.extend(args.iter().map(Into::into));
     all.push(path.as_os_str().to_owned());
     let o = run(all);
-    let reports: Value = serde_json::from_slice(&o.stdout)
+    let mut reports: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    // The folder's files are reported under the folder as given: compared by their name in it.
+    let folder = format!("{}/", path.display());
+    for r in reports.as_array_mut().unwrap() {
+        let name = r["file"].as_str().unwrap();
+        r["file"] = name.strip_prefix(&folder).unwrap_or(name).into();
+    }
     (
         o.status.code().unwrap(),
         reports.as_array().unwrap().clone(),

@@ -379,3 +379,12 @@ page-running = running
 page-finished = finished
 page-attached-rejected = Rejected attached files
 page-other-language = По-русски
+file-skipped = skipped: not a data file of the protocol (a .json name) nor an attached file under pictures/ or invoices/
+folder-not_walked = the sub-folder holds { $count ->
+    [one] a data file
+   *[other] { $count } data files
+} ({ $example }) that { $count ->
+    [one] was
+   *[other] were
+} not validated: sub-folders are batches of their own, validated with --recursive (or left out with --exclude)
+input-no_data = no data file found in { $paths }: nothing was validated. Data files are named <type>.json (products.json, prices.delta.json) at the top of a folder, attached files lie in its pictures/ and invoices/; for files in sub-folders add --recursive

@@ -429,3 +429,13 @@ page-running = идёт
 page-finished = завершена
 page-attached-rejected = Отклонённые вложения
 page-other-language = In English
+file-skipped = пропущен: не файл данных протокола (имя .json) и не прикреплённый файл в pictures/ или invoices/
+folder-not_walked = в подпапке { $count ->
+    [one] { $count } файл данных
+    [few] { $count } файла данных
+   *[other] { $count } файлов данных
+} ({ $example }), { $count ->
+    [one] он не проверен
+   *[other] они не проверены
+}: подпапки — отдельные пакеты, их проверяет --recursive (или исключите их через --exclude)
+input-no_data = в { $paths } не найдено ни одного файла данных: ничего не проверено. Файлы данных называются <тип>.json (products.json, prices.delta.json) и лежат в самой папке, прикреплённые файлы — в её pictures/ и invoices/; для файлов в подпапках добавьте --recursive
