@@ -13,6 +13,7 @@ mod harness;
 mod history;
 mod observe;
 mod ops;
+mod precommit;
 mod prodly;
 mod proftpd;
 mod proftpd_server;
