@@ -18,6 +18,7 @@ mod prodly;
 mod proftpd;
 mod proftpd_server;
 mod resilience;
+mod schemas;
 mod sellper;
 mod sshd;
 mod transport;
