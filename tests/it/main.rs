@@ -13,6 +13,7 @@ mod harness;
 mod history;
 mod observe;
 mod ops;
+mod package;
 mod precommit;
 mod prodly;
 mod proftpd;
