@@ -169,3 +169,48 @@ fn the_pre_commit_hook_passes_valid_data_files_and_refuses_invalid_ones() {
     assert!(other.status.success(), "{out}");
     assert!(out.contains("no files to check"), "{out}");
 }
+
+/// The hook's `files:` pattern, read from .pre-commit-hooks.yaml.
+fn files_pattern() -> regex::Regex {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("files: "))
+        .expect("a files: line");
+    regex::Regex::new(line).unwrap()
+}
+
+#[test]
+fn the_hook_runs_on_exactly_the_outbox_data_file_names() {
+    use compo_exchange::compo::model::{DataFileName, DataType, Side};
+    let re = files_pattern();
+    let mut names = vec![
+        "Products.json".to_string(),
+        "prices_type.json".into(),
+        "products.report.json".into(),
+        "orders.20261130.json".into(),
+        "products.delta-.json".into(),
+        "products.json.tmp".into(),
+        "notes.json".into(),
+        format!("products.delta-{}.json", "x".repeat(65)),
+    ];
+    for t in DataType::ALL {
+        let n = t.name();
+        names.extend([
+            format!("{n}.json"),
+            format!("{n}.delta.json"),
+            format!("{n}.delta-2026-11-30_01.json"),
+        ]);
+    }
+    for name in &names {
+        let data = DataFileName::parse(name, Side::Outbound).is_some();
+        // pre-commit matches the path from the repository's root.
+        for path in [name.clone(), format!("ci/outbox/{name}")] {
+            assert_eq!(re.is_match(&path), data, "{path}");
+        }
+    }
+    assert!(!re.is_match("ci/outbox-products.json"));
+}

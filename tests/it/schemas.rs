@@ -57,3 +57,53 @@ fn the_schemas_help_has_an_example_and_its_exit_codes() {
     assert!(h.contains("compo-exchange schemas --out"), "{h}");
     assert!(h.contains("Exit codes"), "{h}");
 }
+
+/// docs/ci.md's VS Code `json.schemas` mapping: every type, each name of the outbox mapped to
+/// its own schema and to no other.
+#[test]
+fn the_documented_editor_mapping_covers_every_type_with_its_own_schema() {
+    use compo_exchange::compo::model::{DataFileName, DataType, Side};
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md"),
+    )
+    .unwrap();
+    let block = doc
+        .split("```json\n")
+        .find(|b| b.contains("\"json.schemas\""))
+        .and_then(|b| b.split("```").next())
+        .expect("a json.schemas block in docs/ci.md");
+    let v: serde_json::Value = serde_json::from_str(block).unwrap();
+    let entries = v["json.schemas"].as_array().unwrap();
+    assert_eq!(entries.len(), DataType::ALL.len());
+    // A glob of VS Code's kind (`**/` and `*` only) as a regex.
+    let glob = |g: &str| {
+        let body = regex::escape(g.trim_start_matches("**/")).replace(r"\*", "[^/]*");
+        regex::Regex::new(&format!("(^|/){body}$")).unwrap()
+    };
+    for t in DataType::ALL {
+        for name in [
+            format!("{}.json", t.name()),
+            format!("{}.delta.json", t.name()),
+            format!("{}.delta-20261130.json", t.name()),
+        ] {
+            assert!(DataFileName::parse(&name, Side::Outbound).is_some());
+            let path = format!("erp/outbox/{name}");
+            let urls: Vec<&str> = entries
+                .iter()
+                .filter(|e| {
+                    e["fileMatch"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|g| glob(g.as_str().unwrap()).is_match(&path))
+                })
+                .map(|e| e["url"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                urls,
+                [format!("./.compo-schemas/{}.schema.json", t.name())],
+                "{path}"
+            );
+        }
+    }
+}
