@@ -3,7 +3,9 @@
 //! the packaging tools are missing (scripts/install-deps installs them); the build takes a few
 //! minutes (OpenSSL is compiled).
 
-use crate::harness;
+use crate::exchange_sftp::batch_into_outbox;
+use crate::harness::{self, Work};
+use crate::sshd::Sshd;
 use std::path::Path;
 use std::process::Command;
 
@@ -68,4 +70,31 @@ fn the_package_script_builds_a_static_binary_and_a_deb_that_installs_it() {
         "target/package/compo-exchange_{version}-1_amd64.deb"
     ));
     assert!(deb.is_file(), "{}", deb.display());
+
+    // The packaged binary does the exchange over SFTP with its own OpenSSL: a real sshd gets
+    // the whole sample batch.
+    let bin = root.join(format!(
+        "target/package/compo-exchange-{version}-x86_64-linux"
+    ));
+    let sshd = Sshd::start();
+    let site = sshd.site();
+    let w = Work::new();
+    batch_into_outbox(&w);
+    let o = Command::new(&bin)
+        .arg("once")
+        .arg("--config")
+        .arg(w.config())
+        .args(site.args())
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        harness::stdout(&o),
+        harness::stderr(&o)
+    );
+    assert_eq!(harness::names(&site.root.join("in")).len(), 17);
 }
