@@ -7,6 +7,7 @@ mod history;
 mod lock;
 mod logging;
 mod release;
+mod schemas;
 mod service;
 mod status;
 mod validate;
@@ -138,6 +139,12 @@ pub enum Command {
         Exit codes: 0 converted; 1 some input could not be converted; 2 usage or I/O error."
     )]
     Convert(convert::Args),
+    /// Write the JSON Schemas embedded in this binary into DIR (for editors, CI and other
+    /// validators).
+    #[command(after_help = "Example:\n  compo-exchange schemas --out schemas/\n\n\
+        Exit codes: 0 written or already up to date; 2 a file in DIR differs (kept: give \
+        --force) or I/O error.")]
+    Schemas(schemas::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     #[command(
         after_help = "Example:\n  compo-exchange completions bash > /etc/bash_completion.d/compo-exchange"
@@ -184,6 +191,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Release(args) => release::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Schemas(args) => schemas::run(args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();

@@ -219,6 +219,19 @@ schema-enum = { $field } is { $value }, which is not an allowed value; use one o
 schema-const = { $field } is { $value }; the only allowed value is { $expected }
 schema-pattern = { $field } is "{ $value }", which does not fit its format: { $description }; for example { $examples }
 schema-pattern-undescribed = { $field } "{ $value }" does not have the format the schema requires (its pattern has no description: see the schema file)
+# What each pattern of the schemas means, for schema-pattern's $description: the schema's own
+# description (a test keeps them equal), here so that the Russian sits beside it.
+pattern-about-id = An identifier: 1 to 64 characters without control characters (no line breaks or tabs).
+pattern-about-date = A date written YYYY-MM-DD.
+pattern-about-datetime = A date and time with its offset from UTC, RFC 3339.
+pattern-about-currency = An ISO 4217 currency code: three capital Latin letters.
+pattern-about-country = An ISO 3166-1 alpha-2 country code: two capital Latin letters.
+pattern-about-email = An e-mail address.
+pattern-about-fileName = Name of an attached file, without a folder: Latin letters, digits, dot, underscore and hyphen, at most 128.
+pattern-about-barcodes = A barcode of 8, 12, 13 or 14 digits (EAN-8, UPC-A, EAN-13, GTIN-14).
+pattern-about-bik = Bank identification code (БИК): 9 digits.
+pattern-about-account = Settlement account: 20 digits (its control key against the BIK is verified in code).
+pattern-about-corr_account = The bank's correspondent account: 20 digits.
 schema-minimum = { $field } is { $value }, less than the minimum { $limit }; correct the value
 schema-exclusiveMinimum = { $field } is { $value }; it must be greater than { $limit }
 schema-maximum = { $field } is { $value }, more than the maximum { $limit }; correct the value

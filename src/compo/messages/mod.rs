@@ -131,6 +131,16 @@ pub fn format(lang: Lang, id: &str, args: Option<&FluentArgs>) -> String {
     text.into_owned()
 }
 
+/// Message `id` of `lang` without arguments, or `None` when the catalogue has no such message
+/// (for texts looked up by a name read from data, such as a schema's field names).
+pub fn lookup(lang: Lang, id: &str) -> Option<String> {
+    let b = bundle(lang);
+    let pattern = b.get_message(id)?.value()?;
+    let mut errors = Vec::new();
+    let text = b.format_pattern(pattern, None, &mut errors);
+    errors.is_empty().then(|| text.into_owned())
+}
+
 fn fallback(id: &str, args: Option<&FluentArgs>) -> String {
     let mut s = id.to_string();
     for (k, v) in args.into_iter().flat_map(|a| a.iter()) {

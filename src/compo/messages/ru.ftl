@@ -261,6 +261,18 @@ schema-enum = { $field } = { $value } — недопустимое значен�
 schema-const = { $field } = { $value }; допустимо только значение { $expected }
 schema-pattern = { $field } = «{ $value }» — не подходит по формату: { $description }; например, { $examples }
 schema-pattern-undescribed = { $field } «{ $value }» не соответствует формату, который требует схема (у шаблона нет описания: см. файл схемы)
+# Что означает каждый шаблон схем (для $description в schema-pattern); английский текст — description схемы.
+pattern-about-id = Идентификатор: от 1 до 64 символов без управляющих символов (без переводов строки и табуляций).
+pattern-about-date = Дата в виде ГГГГ-ММ-ДД.
+pattern-about-datetime = Дата и время со смещением от UTC по RFC 3339.
+pattern-about-currency = Код валюты по ISO 4217: три заглавные латинские буквы.
+pattern-about-country = Код страны по ISO 3166-1 alpha-2: две заглавные латинские буквы.
+pattern-about-email = Адрес электронной почты.
+pattern-about-fileName = Имя прикреплённого файла без папки: латинские буквы, цифры, точка, подчёркивание и дефис, не длиннее 128 символов.
+pattern-about-barcodes = Штрихкод из 8, 12, 13 или 14 цифр (EAN-8, UPC-A, EAN-13, GTIN-14).
+pattern-about-bik = БИК банка: 9 цифр.
+pattern-about-account = Расчётный счёт: 20 цифр (контрольный разряд по БИК проверяется отдельно).
+pattern-about-corr_account = Корреспондентский счёт банка: 20 цифр.
 schema-minimum = { $field } = { $value }, меньше минимума { $limit }; исправьте значение
 schema-exclusiveMinimum = { $field } = { $value }; значение должно быть больше { $limit }
 schema-maximum = { $field } = { $value }, больше максимума { $limit }; исправьте значение

@@ -9,6 +9,41 @@ use jsonschema::ValidationError;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// The types a value may have when the error is only about its type: a `type` keyword, or an
+/// `anyOf` of alternatives that each failed on their `type` alone (how a value of several types
+/// is written for ajv's strict mode, which refuses union `type`s).
+fn alternative_types(e: &ValidationError<'_>) -> Option<Vec<String>> {
+    match e.kind() {
+        ValidationErrorKind::Type { kind } => Some(match kind {
+            TypeKind::Single(t) => vec![t.as_str().to_string()],
+            TypeKind::Multiple(set) => set.iter().map(|t| t.as_str().to_string()).collect(),
+        }),
+        ValidationErrorKind::AnyOf { context } => {
+            let mut out = Vec::new();
+            for branch in context {
+                let [only] = branch.as_slice() else {
+                    return None;
+                };
+                match only.kind() {
+                    ValidationErrorKind::Type { .. } => out.extend(alternative_types(only)?),
+                    _ => return None,
+                }
+            }
+            (!out.is_empty()).then_some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The keyword an error is reported under (the `schema.*` code): an `anyOf` of types is a
+/// `type` error, as a union `type` was.
+pub(super) fn keyword<'a>(e: &'a ValidationError<'_>) -> &'a str {
+    match e.kind() {
+        ValidationErrorKind::AnyOf { .. } if alternative_types(e).is_some() => "type",
+        k => k.keyword(),
+    }
+}
+
 /// The catalogue message for one validator error.
 pub(super) fn explain(
     e: &ValidationError<'_>,
@@ -31,13 +66,14 @@ pub(super) fn explain(
             };
             msg!(lang, "schema-required", field = field)
         }
-        ValidationErrorKind::Type { kind } => {
-            let names: Vec<String> = match kind {
-                TypeKind::Single(t) => vec![type_name(t.as_str(), lang)],
-                TypeKind::Multiple(set) => {
-                    set.iter().map(|t| type_name(t.as_str(), lang)).collect()
-                }
-            };
+        ValidationErrorKind::Type { .. } | ValidationErrorKind::AnyOf { .. }
+            if alternative_types(e).is_some() =>
+        {
+            let names: Vec<String> = alternative_types(e)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| type_name(t, lang))
+                .collect();
             let expected = names
                 .into_iter()
                 .reduce(|a, b| msg!(lang, "schema-type-or", first = a, second = b))

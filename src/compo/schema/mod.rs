@@ -12,7 +12,7 @@
 
 mod explain;
 
-use crate::compo::messages::Lang;
+use crate::compo::messages::{self, Lang};
 use crate::compo::model::DataType;
 use crate::compo::normalise::gate;
 use crate::compo::pattern::FastPattern;
@@ -87,12 +87,14 @@ struct Entry {
     patterns: HashMap<String, PatternText>,
 }
 
-/// A pattern explained, from the annotations beside it in the schema.
+/// A pattern explained, from the annotations beside it in the schema and the catalogue.
 #[derive(Debug, Clone, Default)]
 struct PatternText {
     /// `description`.
     en: Option<String>,
-    /// `x-description-ru`.
+    /// The catalogue's `pattern-about-NAME` in Russian, NAME being the field or `$defs` entry
+    /// that holds the pattern. Not an annotation in the schema: ajv's strict mode, which the
+    /// schemas pass for integrators (scripts/check-schemas), refuses unknown keywords.
     ru: Option<String>,
     /// `examples`.
     examples: Vec<String>,
@@ -282,7 +284,7 @@ impl Schemas {
         // (rank, issue) of the value keywords, one per pointer; other keywords as they come.
         let mut by_value: Vec<(u8, Issue)> = Vec::new();
         for e in entry.validator(false).iter_errors(record) {
-            let keyword = e.kind().keyword();
+            let keyword = explain::keyword(&e);
             let pointer = format!("/{index}{}", e.instance_path().as_str());
             let message = explain::explain(&e, &entry.patterns, lang);
             let issue = Issue::new(
@@ -340,7 +342,7 @@ fn collect_patterns(v: &Value, at: &str, out: &mut HashMap<String, PatternText>)
                     format!("{at}/pattern"),
                     PatternText {
                         en: text("description"),
-                        ru: text("x-description-ru"),
+                        ru: messages::lookup(Lang::Ru, &pattern_message_id(at)),
                         examples,
                     },
                 );
@@ -356,6 +358,22 @@ fn collect_patterns(v: &Value, at: &str, out: &mut HashMap<String, PatternText>)
         }
         _ => {}
     }
+}
+
+/// The catalogue id that explains the pattern of the schema object at `at`: `pattern-about-`
+/// and the name of the field or `$defs` entry (`/$defs/date` -> `pattern-about-date`,
+/// `/$defs/record/properties/barcodes/items` -> `pattern-about-barcodes`).
+fn pattern_message_id(at: &str) -> String {
+    let name = at
+        .split('/')
+        .rev()
+        .find(|s| {
+            !s.is_empty()
+                && !s.bytes().all(|b| b.is_ascii_digit())
+                && !matches!(*s, "items" | "properties" | "$defs" | "record" | "deletion")
+        })
+        .unwrap_or_default();
+    format!("pattern-about-{name}")
 }
 
 /// The file schema turned into a record schema: the array keywords dropped and the root pointed

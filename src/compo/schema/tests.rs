@@ -77,9 +77,16 @@ fn every_pattern_is_explained_in_both_languages_with_examples_that_match_it() {
                 t.en.as_deref().is_some_and(|d| !d.is_empty()),
                 "{what}: description"
             );
+            let id = pattern_message_id(at.trim_end_matches("/pattern"));
             assert!(
                 t.ru.as_deref().is_some_and(|d| !d.is_empty()),
-                "{what}: x-description-ru"
+                "{what}: no {id} in ru.ftl"
+            );
+            // The catalogue's English is the schema's description, which editors show.
+            assert_eq!(
+                messages::lookup(Lang::En, &id),
+                t.en,
+                "{what}: {id} in en.ftl"
             );
             assert!(!t.examples.is_empty(), "{what}: examples");
             let re = regex::Regex::new(&p).unwrap();
@@ -190,4 +197,28 @@ fn types_are_named_and_control_characters_escaped() {
     assert_eq!(i.len(), 1, "{i:?}");
     assert!(i[0].message.contains("\"K\\u0001\""), "{}", i[0].message);
     assert!(!i[0].message.contains('\u{1}'));
+}
+
+#[test]
+fn a_value_of_several_allowed_types_gets_one_type_error_naming_them_all() {
+    // products' properties[].value is text, number or yes/no (an `anyOf` of single types, as
+    // ajv's strict mode wants, rather than a union `type`): the message stays a type error.
+    let p = r#"{"id": "P1", "name": "X", "category_id": "C1", "unit": "шт",
+        "properties": [{"name": "Цвет", "value": {"x": 1}}]}"#;
+    let en = problems(DataType::Products, p, Lang::En);
+    assert_eq!(en.len(), 1, "{en:?}");
+    assert_eq!(en[0].code, "schema.type");
+    assert_eq!(en[0].pointer, "/0/properties/0/value");
+    assert!(
+        en[0].message.starts_with("properties[0].value must be"),
+        "{}",
+        en[0].message
+    );
+    for t in ["string", "number", "boolean"] {
+        let name = crate::compo::messages::msg!(Lang::En, "schema-type-name", type = t);
+        assert!(en[0].message.contains(&name), "{t}: {}", en[0].message);
+    }
+    let ru = problems(DataType::Products, p, Lang::Ru);
+    assert_eq!(ru.len(), 1, "{ru:?}");
+    assert_eq!(ru[0].code, "schema.type");
 }
