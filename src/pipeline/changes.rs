@@ -83,8 +83,8 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
     for (k, (line, hash)) in snapshot.upserts.iter().zip(&snapshot.records) {
         let same = holding
             .entries
-            .get(k)
-            .is_some_and(|e| e.hash == *hash && *hash != 0);
+            .get(k.as_str())
+            .is_some_and(|e| e.hash() == *hash && *hash != 0);
         if !same {
             picked.push((*line, k.clone(), *hash));
         }
@@ -93,8 +93,8 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
     let mut gone: Vec<String> = holding
         .entries
         .keys()
-        .filter(|k| !listed.contains(k.as_str()))
-        .cloned()
+        .filter(|k| !listed.contains(&***k))
+        .map(|k| k.to_string())
         .collect();
     if picked.is_empty() && gone.is_empty() {
         return Ok(Some(Plan::Nothing));

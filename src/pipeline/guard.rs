@@ -22,7 +22,7 @@ impl Removal {
         // Keys are unique within a valid snapshot, so the kept ones are counted, not collected.
         let kept = snapshot
             .iter()
-            .filter(|k| published.contains_key(*k))
+            .filter(|k| published.contains_key(k.as_str()))
             .count();
         Removal {
             removed: published.len() - kept,
@@ -101,7 +101,7 @@ mod tests {
 
     fn set(keys: &[&str]) -> Entries {
         keys.iter()
-            .map(|k| (k.to_string(), crate::journal::Entry::UNKNOWN))
+            .map(|k| ((*k).into(), crate::journal::Entry::UNKNOWN))
             .collect()
     }
 

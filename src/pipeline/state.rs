@@ -55,7 +55,10 @@ impl PortalState {
         layer: Option<u32>,
         at: &str,
     ) -> crate::journal::Result<(Holding, PublishFigures)> {
-        let before = self.holding(j, t)?.cloned().unwrap_or_default();
+        // Moved out of the cache, not copied: a type's index can hold millions of records. The
+        // caller puts the result back (`set_published`); after a failure it is read again.
+        self.holding(j, t)?;
+        let before = self.published.remove(&t).flatten().unwrap_or_default();
         Ok(apply(before, changes, layer, at))
     }
 
@@ -222,19 +225,13 @@ pub fn apply(
         let before = std::mem::take(&mut h.entries);
         h.entries.reserve(changes.upserts.len());
         for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
-            match before.get(&k) {
+            match before.get(k.as_str()) {
                 None => f.added += 1,
-                Some(e) if e.hash != hash || hash == 0 => f.changed += 1,
+                Some(e) if e.hash() != hash || hash == 0 => f.changed += 1,
                 Some(_) => {}
             }
-            h.entries.insert(
-                k,
-                Entry {
-                    hash,
-                    layer: layer_no,
-                    line: line as u32,
-                },
-            );
+            h.entries
+                .insert(k.into_boxed_str(), Entry::new(hash, layer_no, line as u32));
         }
         f.deleted = before
             .keys()
@@ -248,19 +245,15 @@ pub fn apply(
         h.verified_at = Some(at.to_string());
     } else {
         for k in &changes.deletions {
-            if h.entries.remove(k).is_some() {
+            if h.entries.remove(k.as_str()).is_some() {
                 f.deleted += 1;
             }
         }
         for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
-            let new = Entry {
-                hash,
-                layer: layer_no,
-                line: line as u32,
-            };
-            match h.entries.insert(k, new) {
+            let new = Entry::new(hash, layer_no, line as u32);
+            match h.entries.insert(k.into_boxed_str(), new) {
                 None => f.added += 1,
-                Some(old) if old.hash != hash || hash == 0 => f.changed += 1,
+                Some(old) if old.hash() != hash || hash == 0 => f.changed += 1,
                 Some(_) => {}
             }
         }

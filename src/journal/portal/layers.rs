@@ -153,8 +153,8 @@ pub fn verify(store: &Path, t: DataType, holding: &Holding) -> io::Result<Option
         };
         let key = crate::compo::keys::key_of(t, &obj).unwrap_or_default();
         let hash = crate::compo::canonical::value_hash(&serde_json::Value::Object(obj));
-        match holding.entries.get(&key) {
-            Some(e) if e.hash == hash => {}
+        match holding.entries.get(key.as_str()) {
+            Some(e) if e.hash() == hash => {}
             Some(_) => {
                 first = Some(format!(
                     "the stored text of {} \"{key}\" does not hash as the index says",
@@ -214,7 +214,7 @@ pub fn compact(store: &Path, t: DataType, holding: &Holding) -> io::Result<Holdi
         .entries
         .iter()
         .filter(|(_, e)| e.layer != Entry::NO_LAYER)
-        .map(|(k, e)| (e.layer, e.line, k.as_str()))
+        .map(|(k, e)| (e.layer, e.line, &**k))
         .collect();
     let rank: rustc_hash::FxHashMap<u32, usize> = holding
         .layers
@@ -256,11 +256,7 @@ mod tests {
     use super::*;
 
     fn entry(layer: u32, line: u32) -> Entry {
-        Entry {
-            hash: 1,
-            layer,
-            line,
-        }
+        Entry::new(1, layer, line)
     }
 
     #[test]

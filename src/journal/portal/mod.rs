@@ -225,7 +225,7 @@ pub(in crate::journal) fn upgrade_keys(tx: &rusqlite::Transaction<'_>) -> rusqli
         };
         let entries = keys
             .into_iter()
-            .map(|k| (k, Entry::UNKNOWN))
+            .map(|k| (k.into_boxed_str(), Entry::UNKNOWN))
             .collect::<index::Entries>();
         tx.execute(
             "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
