@@ -116,7 +116,6 @@ impl Ctx {
         let Some(p) = self.s.prodly.clone() else {
             return Ok(());
         };
-        let started = std::time::Instant::now();
         let marker = Converted::path(&self.s.folders.state);
         let now = Converted::now(&self.journal)?;
         let changed = now.changed_since(&Converted::read(&marker));
@@ -126,8 +125,6 @@ impl Ctx {
         }
         if !only.is_empty() {
             self.write_prodly_bodies(&p, &only)?;
-            let types: Vec<&str> = changed.iter().map(|t| t.name()).collect();
-            tracing::debug!(?types, elapsed = ?started.elapsed(), "Prodly bodies built from the record store");
         }
         now.write(&marker).map_err(PipelineError::io(&marker))?;
         // Staged copies an older release kept for its bodies: the store has their records now.
@@ -141,6 +138,7 @@ impl Ctx {
         p: &crate::config::ProdlySettings,
         only: &[prodly::Endpoint],
     ) -> Result<()> {
+        let started = std::time::Instant::now();
         std::fs::create_dir_all(&p.out).map_err(PipelineError::io(&p.out))?;
         let stamp = self.now().format("%Y%m%dT%H%M%S%3f").to_string();
         let tmp = p.out.join(format!(".{stamp}.ce-tmp"));
@@ -168,7 +166,13 @@ impl Ctx {
             )?;
         }
         let bodies: Vec<&str> = only.iter().map(|e| e.func()).collect();
-        tracing::info!(folder = %dest.display(), files = outcome.written.len(), ?bodies, "Prodly request bodies written");
+        tracing::info!(
+            folder = %dest.display(),
+            files = outcome.written.len(),
+            ?bodies,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Prodly request bodies written from the record store"
+        );
         Ok(())
     }
 }
