@@ -158,8 +158,11 @@ impl Ctx {
         // One folder per publish, renamed in whole, so an uploader never sees half a set.
         let dest = p.out.join(&stamp);
         std::fs::rename(&tmp, &dest).map_err(PipelineError::io(&dest))?;
-        for r in outcome.reports.iter().filter(|r| !r.errors.is_empty()) {
-            tracing::warn!(file = %r.file, errors = r.errors.len(), "records left out of the Prodly bodies");
+        // Warnings too (a default sent, personal prices held back): nothing is dropped unsaid.
+        for r in &outcome.reports {
+            if !r.errors.is_empty() {
+                tracing::warn!(file = %r.file, errors = r.errors.len(), "records left out of the Prodly bodies");
+            }
             super::archive::write_report(
                 &dest.join(format!("{}.report.json", r.file.replace('/', "_"))),
                 r,

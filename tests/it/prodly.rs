@@ -1208,3 +1208,37 @@ fn bodies_a_stop_kept_from_being_written_come_with_the_next_publish() {
     );
     assert_eq!(crate::harness::names(&next), ["managers.post.ndjson"]);
 }
+
+#[test]
+fn prices_only_ever_published_as_deltas_are_an_incomplete_part() {
+    let w = prodly_exchange();
+    let mut files = CATALOG.to_vec();
+    files.extend_from_slice(CLIENTS);
+    publish(&w, &files);
+    let set = publish(
+        &w,
+        &[(
+            "prices.delta.json",
+            r#"[{"product_id":"p1","prices_type_id":"PT","price":100},
+{"product_id":"p1","prices_type_id":"PT","contract_id":"K1","price":90}]"#,
+        )],
+    );
+    // The general price reaches the branch update; personal prices, which Prodly replaces as a
+    // whole, wait for a prices snapshot, and the set's report says so.
+    let branch = body(&set, Endpoint::BranchProducts);
+    let p1 = by_code(&branch, "code", "p1").expect("p1's branch update");
+    assert_eq!(p1["stocks"][0]["prices"][0]["value"], 100, "{p1}");
+    assert!(body(&set, Endpoint::PersonalPrices).is_empty());
+    let report: Report = serde_json::from_slice(
+        &std::fs::read(set.join("portal-state_prices.report.json")).expect("the prices report"),
+    )
+    .unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|i| i.code == codes::CONVERT_UNSUPPORTED
+                && i.message.contains("personal_prices.post")),
+        "{report:?}"
+    );
+}
