@@ -221,6 +221,83 @@ pub(super) fn bodies_for(changed: &[DataType]) -> Vec<Endpoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Holding;
+
+    /// A store of remains over two layers: a snapshot, then a delta that changes W1 and
+    /// deletes W2 (the index names only what the portal still holds).
+    fn remains_store(j: &Journal, doubt: Option<&str>) -> PortalState {
+        let store = j.store_dir().to_path_buf();
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("remains.json");
+        std::fs::write(
+            &base,
+            "[\n{\"product_id\":\"p1\",\"warehouse_id\":\"W1\",\"quantity\":120},\n\
+             {\"product_id\":\"p1\",\"warehouse_id\":\"W2\",\"quantity\":80}\n]\n",
+        )
+        .unwrap();
+        let delta = d.path().join("remains.delta.json");
+        std::fs::write(
+            &delta,
+            "[\n{\"product_id\":\"p1\",\"warehouse_id\":\"W1\",\"quantity\":150},\n\
+             {\"product_id\":\"p1\",\"warehouse_id\":\"W2\",\"deleted\":true}\n]\n",
+        )
+        .unwrap();
+        layers::add(&store, DataType::Remains, 0, &base).unwrap();
+        layers::add(&store, DataType::Remains, 1, &delta).unwrap();
+        let mut h = Holding {
+            layers: vec![0, 1],
+            next_layer: 2,
+            complete: true,
+            doubt: doubt.map(str::to_string),
+            ..Default::default()
+        };
+        h.entries.insert(
+            "p1\u{1f}W1".into(),
+            Entry {
+                hash: 1,
+                layer: 1,
+                line: 0,
+            },
+        );
+        let mut portal = PortalState::default();
+        portal.set_published(DataType::Remains, h);
+        portal
+    }
+
+    fn stocks(j: &Journal, portal: &mut PortalState) -> (bool, String) {
+        let only = [Endpoint::Stocks];
+        let mut state = StoreState::new(j, portal, &only).unwrap();
+        let complete = state.complete(DataType::Remains);
+        let out = tempfile::tempdir().unwrap();
+        crate::formats::prodly::state_to_prodly(
+            &mut state,
+            StoreState::parts(),
+            out.path(),
+            &crate::formats::prodly::ProdlyOptions {
+                vendor: "V".into(),
+                branch: "SM".into(),
+            },
+            &Default::default(),
+            &only,
+        )
+        .unwrap();
+        let body = std::fs::read_to_string(out.path().join("stocks.post.ndjson")).unwrap();
+        (complete, body)
+    }
+
+    #[test]
+    fn the_store_hands_over_one_record_per_key_as_the_portal_holds_them() {
+        let (_d, j) = crate::journal::testing::journal();
+        let mut portal = remains_store(&j, None);
+        let (complete, body) = stocks(&j, &mut portal);
+        assert!(complete);
+        assert_eq!(body, "{\"productCode\":\"p1\",\"stock\":150}\n");
+        // A store in doubt still gives its records, but not as all there is.
+        let mut portal = remains_store(&j, Some("an interrupted publish"));
+        let (complete, body) = stocks(&j, &mut portal);
+        assert!(!complete);
+        assert_eq!(body, "{\"productCode\":\"p1\",\"stock\":150}\n");
+    }
 
     #[test]
     fn a_publish_of_a_type_rebuilds_exactly_the_bodies_built_from_it() {
