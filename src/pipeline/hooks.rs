@@ -4,6 +4,7 @@
 //! also write the Prodly request bodies of what was published.
 
 use super::ctx::Ctx;
+use super::prodly_state::{self, Converted, StoreState};
 use super::{fsutil, PipelineError, Result, Summary};
 use crate::compo::report::{Report, Status};
 use crate::formats::{prodly, sellper};
@@ -107,58 +108,74 @@ impl Ctx {
         Ok(())
     }
 
-    /// After a publish: the Prodly request bodies of what was published, when configured.
-    /// Files published but not yet converted (a crash in between) are converted at the next
-    /// publish: Prodly bodies are written at least once.
+    /// After a publish: the Prodly request bodies built from what the portal now holds, when
+    /// configured: every body built from a type published since the bodies were last written
+    /// (the marker of `prodly_state`). A stop between a publish and its bodies leaves the marker
+    /// behind, so the next publish writes them: Prodly bodies are written at least once.
     pub(super) fn after_publish(&mut self, _rows: &[FileRow]) -> Result<()> {
         let Some(p) = self.s.prodly.clone() else {
             return Ok(());
         };
-        let pending = self.prodly_pending();
-        let mut inputs: Vec<std::path::PathBuf> = walkdir::WalkDir::new(&pending)
-            .sort_by_file_name()
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.into_path())
-            .collect();
-        inputs.sort_by_key(|p| {
-            let id: i64 = p
-                .parent()
-                .and_then(|d| d.file_name())
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            id
-        });
-        if inputs.is_empty() {
+        let marker = Converted::path(&self.s.folders.state);
+        let now = Converted::now(&self.journal)?;
+        let changed = now.changed_since(&Converted::read(&marker));
+        let only = prodly_state::bodies_for(&changed);
+        if changed.is_empty() {
             return Ok(());
         }
+        if !only.is_empty() {
+            self.write_prodly_bodies(&p, &only)?;
+        }
+        now.write(&marker).map_err(PipelineError::io(&marker))?;
+        // Staged copies an older release kept for its bodies: the store has their records now.
+        let _ = std::fs::remove_dir_all(self.prodly_pending());
+        Ok(())
+    }
+
+    /// Writes the bodies `only` from the record store into a new folder of `p.out`.
+    fn write_prodly_bodies(
+        &mut self,
+        p: &crate::config::ProdlySettings,
+        only: &[prodly::Endpoint],
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
         std::fs::create_dir_all(&p.out).map_err(PipelineError::io(&p.out))?;
         let stamp = self.now().format("%Y%m%dT%H%M%S%3f").to_string();
         let tmp = p.out.join(format!(".{stamp}.ce-tmp"));
-        let outcome = prodly::compo_to_prodly_with(
-            &inputs,
+        let mut state = StoreState::new(&self.journal, &mut self.portal, only)?;
+        let outcome = prodly::state_to_prodly(
+            &mut state,
+            StoreState::parts(),
             &tmp,
             &prodly::ProdlyOptions {
                 vendor: p.vendor.clone(),
                 branch: p.branch.clone(),
             },
             &p.defaults,
+            only,
         )
         .map_err(|e| PipelineError::Transient(format!("prodly: {e}")))?;
         // One folder per publish, renamed in whole, so an uploader never sees half a set.
         let dest = p.out.join(&stamp);
         std::fs::rename(&tmp, &dest).map_err(PipelineError::io(&dest))?;
-        for r in outcome.reports.iter().filter(|r| !r.errors.is_empty()) {
-            tracing::warn!(file = %r.file, errors = r.errors.len(), "records left out of the Prodly bodies");
+        // Warnings too (a default sent, personal prices held back): nothing is dropped unsaid.
+        for r in &outcome.reports {
+            if !r.errors.is_empty() {
+                tracing::warn!(file = %r.file, errors = r.errors.len(), "records left out of the Prodly bodies");
+            }
             super::archive::write_report(
                 &dest.join(format!("{}.report.json", r.file.replace('/', "_"))),
                 r,
             )?;
         }
-        tracing::info!(folder = %dest.display(), files = outcome.written.len(), "Prodly request bodies written");
-        let _ = std::fs::remove_dir_all(&pending);
+        let bodies: Vec<&str> = only.iter().map(|e| e.func()).collect();
+        tracing::info!(
+            folder = %dest.display(),
+            files = outcome.written.len(),
+            ?bodies,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Prodly request bodies written from the record store"
+        );
         Ok(())
     }
 }

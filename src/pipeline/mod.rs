@@ -25,6 +25,7 @@ mod engine;
 pub mod fsutil;
 mod guard;
 mod hooks;
+mod prodly_state;
 mod publish;
 mod recover;
 mod retention;

@@ -6,7 +6,7 @@
 use super::changes::{self, Plan};
 use super::ctx::{Ctx, Side};
 use super::settle::Settle;
-use super::{fsutil, server, PipelineError, Result, Summary};
+use super::{server, PipelineError, Result, Summary};
 use crate::compo::model::{AttachedFolder, DataType};
 use crate::compo::report::codes;
 use crate::journal::portal::layers;
@@ -440,13 +440,8 @@ pub(super) fn finish_published(cx: &mut Ctx, row: &FileRow) -> Result<()> {
     cx.archive_original(row)?;
     let delta = changes::delta_path(cx, row.id);
     let _ = std::fs::remove_file(delta);
-    let staged = cx.staged_path(row.id);
-    if cx.s.prodly.is_some() && staged.exists() {
-        // Kept (normalised, UTF-8) for the Prodly bodies written after this publish.
-        let keep = cx.prodly_pending().join(row.id.to_string()).join(&row.name);
-        fsutil::move_file(&staged, &keep).map_err(PipelineError::io(&staged))?;
-    }
-    let _ = std::fs::remove_file(staged);
+    // The Prodly bodies read the record store, which keeps the published text as a layer.
+    let _ = std::fs::remove_file(cx.staged_path(row.id));
     cx.journal
         .transition(row.id, State::Archived, Update::default())?;
     cx.journal.clear_failure(row.id)?;

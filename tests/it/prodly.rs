@@ -936,3 +936,309 @@ fn prodly_orders_without_currency_or_with_a_wrong_total_are_kept() {
         .iter()
         .any(|i| i.pointer == "/0/currency" && i.code == codes::CONVERT_REQUIRED));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Through the exchange: the bodies written after each publish come from what the portal holds
+// (the record store), whatever mix of snapshots, deltas and deletions brought it there.
+
+/// A work folder whose publishes also write Prodly bodies (deletions let through the guard).
+fn prodly_exchange() -> crate::harness::Work {
+    crate::harness::Work::with_config(
+        "[snapshot]\nmass_delete = 1.0\n[prodly]\nenabled = true\nvendor = \"acme\"\nbranch = \"MSK\"",
+    )
+}
+
+/// Drops `files` into the outbox, runs one pass and returns the Prodly set it wrote.
+fn publish(w: &crate::harness::Work, files: &[(&str, &str)]) -> PathBuf {
+    let before = prodly_sets(w);
+    for (name, text) in files {
+        w.drop_file(name, text.as_bytes());
+    }
+    let o = w.run("once", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        crate::harness::stdout(&o),
+        crate::harness::stderr(&o)
+    );
+    let after = prodly_sets(w);
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "one Prodly set per publish: {after:?}"
+    );
+    after.last().unwrap().clone()
+}
+
+/// The Prodly sets written so far, oldest first (their names are time stamps).
+fn prodly_sets(w: &crate::harness::Work) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(w.path("prodly"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.retain(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'));
+    v.sort();
+    v
+}
+
+fn body(set: &Path, e: Endpoint) -> Vec<Value> {
+    let p = set.join(e.file_name());
+    if p.exists() {
+        lines(&p)
+    } else {
+        Vec::new()
+    }
+}
+
+const CATALOG: &[(&str, &str)] = &[
+    ("categories.json", r#"[{"id":"c1","name":"All"}]"#),
+    (
+        "warehouses.json",
+        r#"[{"id":"W1","name":"Main"},{"id":"W2","name":"North"}]"#,
+    ),
+    (
+        "prices_types.json",
+        r#"[{"id":"PT","name":"Base","currency":"RUB"}]"#,
+    ),
+    (
+        "products.json",
+        r#"[{"id":"p1","name":"One","category_id":"c1","unit":"pcs","vat":20,"country":"RU"},
+{"id":"p2","name":"Two","category_id":"c1","unit":"pcs","vat":20,"country":"RU"}]"#,
+    ),
+    (
+        "remains.json",
+        r#"[{"product_id":"p1","warehouse_id":"W1","quantity":120},
+{"product_id":"p1","warehouse_id":"W2","quantity":80},
+{"product_id":"p2","warehouse_id":"W1","quantity":7}]"#,
+    ),
+];
+
+fn stock_of(set: &Path, code: &str) -> Option<Value> {
+    body(set, Endpoint::Stocks)
+        .into_iter()
+        .find(|l| l["productCode"] == code)
+        .map(|l| l["stock"].clone())
+}
+
+#[test]
+fn a_remains_delta_alone_gives_the_total_the_portal_holds() {
+    let w = prodly_exchange();
+    let first = publish(&w, CATALOG);
+    assert_eq!(stock_of(&first, "p1"), Some(200.into()));
+    // W1 goes from 120 to 150: the portal holds 150 + 80, not the delta's 150.
+    let set = publish(
+        &w,
+        &[(
+            "remains.delta.json",
+            r#"[{"product_id":"p1","warehouse_id":"W1","quantity":150}]"#,
+        )],
+    );
+    assert_eq!(stock_of(&set, "p1"), Some(230.into()));
+    // p2's stock did not change, but stocks.post is a body of all stock: it is there too.
+    assert_eq!(stock_of(&set, "p2"), Some(7.into()));
+    let branch = body(&set, Endpoint::BranchProducts);
+    let p1 = by_code(&branch, "code", "p1").expect("p1's branch update");
+    assert_eq!(p1["stock"], 230, "{p1}");
+    // Only the bodies built from remains are written again.
+    assert_eq!(
+        crate::harness::names(&set),
+        ["branch_products.post.ndjson", "stocks.post.ndjson"]
+    );
+}
+
+#[test]
+fn a_snapshot_and_a_delta_of_one_stock_in_one_publish_do_not_add_up() {
+    let w = prodly_exchange();
+    let mut files = CATALOG.to_vec();
+    files.push((
+        "remains.delta.json",
+        r#"[{"product_id":"p1","warehouse_id":"W1","quantity":150}]"#,
+    ));
+    let set = publish(&w, &files);
+    // The delta replaces W1's 120: 150 + 80, not 120 + 80 + 150.
+    assert_eq!(stock_of(&set, "p1"), Some(230.into()));
+    assert_eq!(stock_of(&set, "p2"), Some(7.into()));
+}
+
+#[test]
+fn a_deleted_stock_lowers_the_total() {
+    let w = prodly_exchange();
+    publish(&w, CATALOG);
+    let set = publish(
+        &w,
+        &[(
+            "remains.delta.json",
+            r#"[{"product_id":"p1","warehouse_id":"W2","deleted":true}]"#,
+        )],
+    );
+    assert_eq!(stock_of(&set, "p1"), Some(120.into()));
+}
+
+#[test]
+fn prices_published_without_their_products_still_give_the_branch_update() {
+    let w = prodly_exchange();
+    publish(&w, CATALOG);
+    let set = publish(
+        &w,
+        &[(
+            "prices.json",
+            r#"[{"product_id":"p1","prices_type_id":"PT","price":111}]"#,
+        )],
+    );
+    let branch = body(&set, Endpoint::BranchProducts);
+    let p1 = by_code(&branch, "code", "p1").expect("p1's branch update from the store");
+    assert_eq!(p1["stock"], 200, "{p1}");
+    assert_eq!(
+        p1["stocks"][0]["prices"],
+        serde_json::json!([{"price": "PT", "value": 111}]),
+        "{p1}"
+    );
+}
+
+const CLIENTS: &[(&str, &str)] = &[
+    (
+        "managers.json",
+        r#"[{"id":"M1","name":"Anna","phone":"+74951234567","active":true}]"#,
+    ),
+    (
+        "contragents.json",
+        r#"[{"id":"CA1","name":"Romashka","kind":"legal","inn":"7708123450","delivery_addresses":["Moscow"],"manager_id":"M1"}]"#,
+    ),
+    (
+        "contracts.json",
+        r#"[{"id":"K1","contragent_id":"CA1","number":"1","date":"2026-01-15","currency":"RUB","prices_type_id":"PT","is_default":true,"organization":"F1","prodly_firm":{"inn":"5024002119","address":"Krasnogorsk","active":true}}]"#,
+    ),
+];
+
+#[test]
+fn personal_prices_take_their_contracts_from_the_store() {
+    let w = prodly_exchange();
+    let mut files = CATALOG.to_vec();
+    files.extend_from_slice(CLIENTS);
+    publish(&w, &files);
+    let set = publish(
+        &w,
+        &[(
+            "prices.json",
+            r#"[{"product_id":"p1","prices_type_id":"PT","price":100},
+{"product_id":"p1","prices_type_id":"PT","contract_id":"K1","price":90}]"#,
+        )],
+    );
+    let pp = body(&set, Endpoint::PersonalPrices);
+    assert_eq!(pp.len(), 1, "{pp:?}");
+    assert_eq!(pp[0]["client"], "CA1");
+    assert_eq!(pp[0]["defaultPrice"], 100);
+    assert_eq!(pp[0]["price"], 90);
+}
+
+#[test]
+fn a_finances_only_publish_updates_debts_and_the_clients_balance() {
+    let w = prodly_exchange();
+    let mut files = CATALOG.to_vec();
+    files.extend_from_slice(CLIENTS);
+    publish(&w, &files);
+    let set = publish(
+        &w,
+        &[(
+            "finances.json",
+            r#"[{"contragent_id":"CA1","contract_id":"K1","currency":"RUB","balance":1500,"overdue_debt":200,
+"documents":[{"id":"D1","kind":"invoice","number":"1","date":"2026-10-01","amount":1000,"debt":200}]}]"#,
+        )],
+    );
+    let debts = body(&set, Endpoint::Debts);
+    assert_eq!(debts.len(), 1, "{debts:?}");
+    let doc = &debts[0]["documents"][0];
+    assert_eq!(doc["firmCode"], "F1", "{doc}");
+    assert_eq!(doc["agentCode"], "M1", "{doc}");
+    let clients = body(&set, Endpoint::Clients);
+    let ca1 = by_code(&clients, "code", "CA1").expect("CA1's clients.post line");
+    let prop = |k: &str| {
+        ca1["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["key"] == k)
+            .map(|p| p["value"].clone())
+    };
+    assert_eq!(prop("balance"), Some(1500.into()), "{ca1}");
+    assert_eq!(prop("debt"), Some(200.into()), "{ca1}");
+    assert_eq!(
+        crate::harness::names(&set),
+        ["clients.post.ndjson", "debts.post.ndjson"]
+    );
+}
+
+#[test]
+fn bodies_a_stop_kept_from_being_written_come_with_the_next_publish() {
+    // Published without the hook, as when the process stops between a publish and its bodies.
+    let w = crate::harness::Work::with_config("[snapshot]\nmass_delete = 1.0");
+    for (name, text) in CATALOG {
+        w.drop_file(name, text.as_bytes());
+    }
+    let o = w.run("once", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::harness::stderr(&o));
+    assert!(prodly_sets(&w).is_empty());
+    let mut cfg = std::fs::read_to_string(w.config()).unwrap();
+    cfg.push_str("[prodly]\nenabled = true\nvendor = \"acme\"\nbranch = \"MSK\"\n");
+    std::fs::write(w.config(), cfg).unwrap();
+    let set = publish(
+        &w,
+        &[(
+            "remains.delta.json",
+            r#"[{"product_id":"p2","warehouse_id":"W2","quantity":3}]"#,
+        )],
+    );
+    // The products published earlier are converted now, with the stock the portal holds.
+    let products = body(&set, Endpoint::Products);
+    assert_eq!(products.len(), 2, "{products:?}");
+    assert_eq!(stock_of(&set, "p1"), Some(200.into()));
+    assert_eq!(stock_of(&set, "p2"), Some(10.into()));
+    // Converted once: a publish of something else does not write them again.
+    let next = publish(
+        &w,
+        &[(
+            "managers.json",
+            r#"[{"id":"M1","name":"Anna","phone":"+74951234567","active":true}]"#,
+        )],
+    );
+    assert_eq!(crate::harness::names(&next), ["managers.post.ndjson"]);
+}
+
+#[test]
+fn prices_only_ever_published_as_deltas_are_an_incomplete_part() {
+    let w = prodly_exchange();
+    let mut files = CATALOG.to_vec();
+    files.extend_from_slice(CLIENTS);
+    publish(&w, &files);
+    let set = publish(
+        &w,
+        &[(
+            "prices.delta.json",
+            r#"[{"product_id":"p1","prices_type_id":"PT","price":100},
+{"product_id":"p1","prices_type_id":"PT","contract_id":"K1","price":90}]"#,
+        )],
+    );
+    // The general price reaches the branch update; personal prices, which Prodly replaces as a
+    // whole, wait for a prices snapshot, and the set's report says so.
+    let branch = body(&set, Endpoint::BranchProducts);
+    let p1 = by_code(&branch, "code", "p1").expect("p1's branch update");
+    assert_eq!(p1["stocks"][0]["prices"][0]["value"], 100, "{p1}");
+    assert!(body(&set, Endpoint::PersonalPrices).is_empty());
+    let report: Report = serde_json::from_slice(
+        &std::fs::read(set.join("portal-state_prices.report.json")).expect("the prices report"),
+    )
+    .unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|i| i.code == codes::CONVERT_UNSUPPORTED
+                && i.message.contains("personal_prices.post")),
+        "{report:?}"
+    );
+}

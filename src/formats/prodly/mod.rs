@@ -13,6 +13,7 @@ mod spill;
 mod stream;
 mod to_prodly;
 
+use crate::compo::model::DataType;
 use crate::compo::report::{Issue, Report, Status};
 pub use crate::formats::ConvertOutcome;
 use std::path::{Path, PathBuf};
@@ -118,10 +119,60 @@ impl Endpoint {
         format!("{}.ndjson", self.func())
     }
 
+    /// The COMPO types a body is built from: it changes when one of them was published.
+    pub fn inputs(self) -> &'static [DataType] {
+        use DataType as D;
+        match self {
+            Endpoint::Products => &[D::Products],
+            Endpoint::BranchProducts => &[D::Products, D::Prices, D::Remains],
+            // A product left out of products.post takes its stock with it.
+            Endpoint::Stocks => &[D::Products, D::Remains],
+            Endpoint::Clients => &[
+                D::Contragents,
+                D::Customers,
+                D::Contracts,
+                D::CategoriesUsers,
+                D::Finances,
+            ],
+            Endpoint::Firms => &[D::Contracts],
+            // firmCode comes from the contract, agentCode from the contragent's manager.
+            Endpoint::Debts => &[D::Finances, D::Contracts, D::Contragents],
+            Endpoint::PersonalPrices => &[D::Products, D::Prices, D::Contracts],
+            Endpoint::Orders => &[D::Orders],
+            Endpoint::Managers => &[D::Managers],
+        }
+    }
+
     /// The HTTP path the file is the body of (`PUT`, `Content-Type: application/x-ndjson`).
     pub fn path(self) -> String {
         format!("/request/{}", self.func())
     }
+}
+
+pub use to_prodly::state::{Fed, PublishState};
+
+/// Writes the bodies of the endpoints `only` into `out_dir` from `state` (the exchange's record
+/// store): the problems of the state's part `i` are reported under `parts[i]` (a name and its
+/// data type).
+pub fn state_to_prodly(
+    state: &mut dyn PublishState,
+    parts: Vec<(String, Option<String>)>,
+    out_dir: &Path,
+    opts: &ProdlyOptions,
+    defaults: &ProdlyDefaults,
+    only: &[Endpoint],
+) -> Result<ConvertOutcome, ProdlyError> {
+    check_options(opts)?;
+    create_dir(out_dir)?;
+    to_prodly::build(
+        state,
+        Reports::new(parts),
+        out_dir,
+        opts,
+        defaults,
+        DEFAULT_JOIN_BUDGET,
+        only,
+    )
 }
 
 /// Converts COMPO files (or folders laid out like `in/`) into Prodly NDJSON files in `out_dir`.
@@ -166,14 +217,7 @@ fn convert_to_prodly(
     defaults: &ProdlyDefaults,
     join_budget: u64,
 ) -> Result<ConvertOutcome, ProdlyError> {
-    for (name, value) in [("vendor", &opts.vendor), ("branch", &opts.branch)] {
-        if value.trim().is_empty() {
-            return Err(ProdlyError::Option {
-                name,
-                reason: "must not be empty: Prodly requires it on every record".into(),
-            });
-        }
-    }
+    check_options(opts)?;
     create_dir(out_dir)?;
     let found = inputs::collect_compo(inputs)?;
     to_prodly::run(found, out_dir, opts, defaults, join_budget)
@@ -197,6 +241,18 @@ pub fn prodly_to_compo_with(
     let found = inputs::collect_json(inputs)?;
     let contracts = inputs::collect_json(contracts)?;
     from_prodly::run(&found, &contracts, out_dir, defaults)
+}
+
+fn check_options(opts: &ProdlyOptions) -> Result<(), ProdlyError> {
+    for (name, value) in [("vendor", &opts.vendor), ("branch", &opts.branch)] {
+        if value.trim().is_empty() {
+            return Err(ProdlyError::Option {
+                name,
+                reason: "must not be empty: Prodly requires it on every record".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn create_dir(dir: &Path) -> Result<(), ProdlyError> {

@@ -24,7 +24,7 @@ mod contracts;
 mod managers;
 mod orders;
 mod products;
-mod state;
+pub(crate) mod state;
 
 #[cfg(test)]
 pub(crate) use orders::status_to_prodly;
@@ -64,13 +64,14 @@ struct Part {
 
 struct Run<'a> {
     /// Where the records come from; taken out while a type is being read.
-    state: Option<Box<dyn PublishState + 'a>>,
+    state: Option<&'a mut dyn PublishState>,
     reports: Reports,
     outs: BTreeMap<Endpoint, NdjsonOut>,
     opts: &'a ProdlyOptions,
     defaults: &'a ProdlyDefaults,
 }
 
+/// Converts the files of one batch (`convert --from compo --to prodly`): every endpoint.
 pub(crate) fn run(
     found: Vec<CompoInput>,
     out_dir: &Path,
@@ -78,25 +79,15 @@ pub(crate) fn run(
     defaults: &ProdlyDefaults,
     budget: u64,
 ) -> Result<ConvertOutcome, ProdlyError> {
-    let spill = SpillDir::create(out_dir)?;
-    let mut run = Run {
-        state: Some(Box::new(FilesState { found: &found })),
-        reports: Reports::new(found.iter().map(|c| {
-            (
-                c.input.display.clone(),
-                c.data_type().map(|t| t.name().to_string()),
-            )
-        })),
-        outs: Endpoint::ALL
-            .into_iter()
-            .map(|e| (e, NdjsonOut::new(out_dir, &e.file_name())))
-            .collect(),
-        opts,
-        defaults,
-    };
+    let mut reports = Reports::new(found.iter().map(|c| {
+        (
+            c.input.display.clone(),
+            c.data_type().map(|t| t.name().to_string()),
+        )
+    }));
     for (i, c) in found.iter().enumerate() {
         match c.data_type() {
-            None => run.reports.error(
+            None => reports.error(
                 i,
                 Issue::file(
                     codes::NAME_UNKNOWN_TYPE,
@@ -106,7 +97,7 @@ pub(crate) fn run(
                     ),
                 ),
             ),
-            Some(t @ (DataType::PriceGroups | DataType::Acts)) => run.reports.warning(
+            Some(t @ (DataType::PriceGroups | DataType::Acts)) => reports.warning(
                 i,
                 Issue::file(
                     codes::CONVERT_UNSUPPORTED,
@@ -116,8 +107,44 @@ pub(crate) fn run(
             _ => {}
         }
     }
+    let mut state = FilesState { found: &found };
+    build(
+        &mut state,
+        reports,
+        out_dir,
+        opts,
+        defaults,
+        budget,
+        &Endpoint::ALL,
+    )
+}
 
-    // Reference data first (contracts also give firms.post), then every builder.
+/// Writes the bodies of the endpoints `only` from `state`; the problems of part `i` go into
+/// report `i` of `reports`.
+pub(crate) fn build(
+    state: &mut dyn PublishState,
+    reports: Reports,
+    out_dir: &Path,
+    opts: &ProdlyOptions,
+    defaults: &ProdlyDefaults,
+    budget: u64,
+    only: &[Endpoint],
+) -> Result<ConvertOutcome, ProdlyError> {
+    let spill = SpillDir::create(out_dir)?;
+    let mut run = Run {
+        state: Some(state),
+        reports,
+        // Endpoints not asked for have no output: what their builders write is dropped.
+        outs: only
+            .iter()
+            .map(|e| (*e, NdjsonOut::new(out_dir, &e.file_name())))
+            .collect(),
+        opts,
+        defaults,
+    };
+
+    // Reference data first (contracts also give firms.post), then every builder that writes an
+    // endpoint asked for.
     let shared = Shared {
         categories_users: run.read_categories_users()?,
         contracts: run.read_contracts()?,
@@ -125,6 +152,9 @@ pub(crate) fn run(
         budget,
     };
     for b in BUILDERS {
+        if !b.writes.iter().any(|e| only.contains(e)) {
+            continue;
+        }
         tracing::debug!(endpoints = ?b.writes, "building Prodly bodies");
         (b.build)(&mut run, &shared)?;
     }
@@ -163,10 +193,10 @@ impl Run<'_> {
     }
 
     fn write(&mut self, e: Endpoint, line: Value) -> Result<(), ProdlyError> {
-        self.outs
-            .get_mut(&e)
-            .expect("every endpoint has an output")
-            .write(&line)
+        match self.outs.get_mut(&e) {
+            Some(out) => out.write(&line),
+            None => Ok(()),
+        }
     }
 
     /// Hands every record of `t` in the state to `f`, with the part it belongs to; what the
@@ -175,7 +205,7 @@ impl Run<'_> {
     where
         F: FnMut(&mut Run<'_>, Part, Src<'_>) -> Result<(), ProdlyError>,
     {
-        let mut state = self.state.take().expect("one type is read at a time");
+        let state = self.state.take().expect("one type is read at a time");
         let mut part = Part {
             file: 0,
             complete: true,
@@ -204,7 +234,7 @@ impl Run<'_> {
     where
         F: FnMut(&Map<String, Value>),
     {
-        let mut state = self.state.take().expect("one type is read at a time");
+        let state = self.state.take().expect("one type is read at a time");
         let result = state.for_each(t, &mut |fed| {
             if let Fed::Record { record, .. } = fed {
                 f(record);

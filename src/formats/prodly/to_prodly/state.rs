@@ -2,11 +2,10 @@
 //! after the publish".
 //!
 //! Builders read COMPO records of a type through [`PublishState`] and never open files
-//! themselves. Today [`FilesState`] feeds them the files of one publish; the record store the
-//! exchange will keep (the records the portal holds, keyed as the journal keys them:
-//! `DataType::key_fields`) is meant to implement the same trait, so that stock totals, prices,
-//! personal prices and client balances come out right whatever was published before, without a
-//! change to the builders. See docs/prodly.md, "Where the records come from".
+//! themselves. [`FilesState`] feeds them the files of one batch (`convert`); the exchange feeds
+//! them the record store, what the portal holds after a publish (`pipeline::prodly_state`),
+//! so that stock totals, prices, personal prices and client balances come out right whatever
+//! was published before. See docs/prodly.md, "Where the records come from".
 
 use super::super::inputs::CompoInput;
 use super::super::stream::{for_each_record, ReadEnd};
@@ -17,9 +16,10 @@ use serde_json::{Map, Value};
 
 /// What the state hands a builder, in order: for each part (today a file), `Part`, then its
 /// records and problems, then `Counted`.
-pub(crate) enum Fed<'r> {
-    /// A part of the state begins. `file` is the report its problems go to; `complete`: the
-    /// part lists every record of its type (a snapshot, or the store), not only changes.
+pub enum Fed<'r> {
+    /// A part of the state begins. `file` is the report its problems go to (an index into the
+    /// reports the conversion was given); `complete`: the part lists every record of its type
+    /// (a snapshot, or the store after one), not only changes.
     Part { file: usize, complete: bool },
     /// A record, with its index in the part (the `record` of report issues).
     Record {
@@ -33,7 +33,7 @@ pub(crate) enum Fed<'r> {
 }
 
 /// The records the builders read, by COMPO type.
-pub(crate) trait PublishState {
+pub trait PublishState {
     /// Calls `each` with every part and record of `t`, in a stable order.
     fn for_each(
         &mut self,
@@ -41,8 +41,8 @@ pub(crate) trait PublishState {
         each: &mut dyn FnMut(Fed<'_>) -> Result<(), ProdlyError>,
     ) -> Result<(), ProdlyError>;
 
-    /// Whether every record of `t` is in the state (a snapshot was published; the store always
-    /// is), or only this publish's changes.
+    /// Whether every record of `t` is in the state (a snapshot of it was published), or only
+    /// changes.
     fn complete(&self, t: DataType) -> bool;
 
     /// About how many bytes of records of `types` there are: sizes the joins' partitions.
@@ -50,8 +50,8 @@ pub(crate) trait PublishState {
 }
 
 /// The state as the files of one publish give it: each file is a part; a snapshot file is
-/// complete, a delta is not. Deletions are not records of the state (the store will have
-/// applied them): they are reported, as Prodly has no deletion by key.
+/// complete, a delta is not. Deletions are not records of the state (the store applies them):
+/// they are reported, as Prodly has no deletion by key.
 pub(crate) struct FilesState<'a> {
     pub found: &'a [CompoInput],
 }
