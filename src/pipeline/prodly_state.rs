@@ -251,14 +251,7 @@ mod tests {
             doubt: doubt.map(str::to_string),
             ..Default::default()
         };
-        h.entries.insert(
-            "p1\u{1f}W1".into(),
-            Entry {
-                hash: 1,
-                layer: 1,
-                line: 0,
-            },
-        );
+        h.entries.insert("p1\u{1f}W1".into(), Entry::new(1, 1, 0));
         let mut portal = PortalState::default();
         portal.set_published(DataType::Remains, h);
         portal
