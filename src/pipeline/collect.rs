@@ -244,7 +244,8 @@ impl Collect {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let outcomes = {
-            let view = cx.portal.view(&cx.journal, &mirror, &cx.s)?;
+            let types: Vec<_> = batch.data.iter().map(|d| d.name.data_type).collect();
+            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
             cx.validator.validate(&batch, Some(&view), &mut Quiet)?
         };
         for (row, o) in order.iter().zip(outcomes) {

@@ -96,16 +96,21 @@ impl PortalState {
         Ok(())
     }
 
-    /// A view for one validation, with the outbox mirror's attached-file names.
+    /// A view for validating files of `types`, with the outbox mirror's attached-file names.
+    /// Only the types those refer to are loaded: a stock delta needs the products' index, not
+    /// the millions of stock lines the portal holds.
     pub fn view<'a>(
         &'a mut self,
         j: &'a Journal,
         mirror: &'a HashMap<AttachedFolder, HashSet<String>>,
         s: &'a crate::config::Settings,
+        types: impl IntoIterator<Item = DataType>,
     ) -> crate::journal::Result<View<'a>> {
         self.load_staged(j)?;
-        for t in DataType::ALL {
-            self.holding(j, t)?;
+        for t in types {
+            for r in t.references() {
+                self.holding(j, r.target)?;
+            }
         }
         Ok(View {
             state: self,

@@ -347,7 +347,8 @@ impl Take {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let (outcomes, copies) = {
-            let view = cx.portal.view(&cx.journal, &mirror, &cx.s)?;
+            let types: Vec<_> = batch.data.iter().map(|d| d.name.data_type).collect();
+            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
             let clones = *self
                 .clones
                 .get_or_insert_with(|| fsutil::clones_files(&cx.dirs.staging));
