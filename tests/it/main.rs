@@ -4,6 +4,7 @@
 mod attached;
 mod bridges;
 mod changes;
+mod changes_property;
 mod cli;
 mod daemon;
 mod exchange;
@@ -17,6 +18,7 @@ mod ops;
 mod prodly;
 mod proftpd;
 mod proftpd_server;
+mod reference_portal;
 mod resilience;
 mod sellper;
 mod sshd;
