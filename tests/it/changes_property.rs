@@ -48,6 +48,10 @@ pub struct Erp {
     /// dangling reference in either mode: publish order serves additions, not removals).
     retiring: Vec<(DataType, String)>,
     pub files: u32,
+    /// Write full snapshots only (no deltas).
+    pub snapshots_only: bool,
+    /// Write every type, changed or not.
+    pub force_all: bool,
 }
 
 fn rec(v: Value) -> Map<String, Value> {
@@ -63,6 +67,8 @@ impl Erp {
             written: BTreeMap::new(),
             retiring: Vec::new(),
             files: 0,
+            snapshots_only: false,
+            force_all: false,
         };
         for _ in 0..4 {
             e.add_category();
@@ -170,12 +176,35 @@ impl Erp {
 
     /// One round of changes in the ERP (sometimes none at all).
     pub fn change(&mut self) {
+        self.retire();
+        if self.rng.u8(..5) > 0 {
+            self.mutate();
+        }
+    }
+
+    /// A round in which every type changes.
+    pub fn change_every_type(&mut self) {
+        self.retire();
+        for _ in 0..50 {
+            self.mutate();
+            if MOVING
+                .iter()
+                .all(|t| self.written.get(t) != Some(&self.now[t]))
+            {
+                return;
+            }
+        }
+        panic!("the ERP did not change every type in 50 tries");
+    }
+
+    /// Records whose referrers moved away last round vanish.
+    fn retire(&mut self) {
         for (t, k) in std::mem::take(&mut self.retiring) {
             self.now.get_mut(&t).unwrap().remove(&k);
         }
-        if self.rng.u8(..5) == 0 {
-            return;
-        }
+    }
+
+    fn mutate(&mut self) {
         for _ in 0..self.rng.usize(..2) {
             self.add_category();
         }
@@ -257,8 +286,8 @@ impl Erp {
             let now = self.now[&t].clone();
             let before = self.written.get(&t);
             let changed = before != Some(&now);
-            let snapshot = before.is_none() || self.rng.u8(..5) < 3;
-            if !changed && self.rng.u8(..3) > 0 {
+            let snapshot = before.is_none() || self.rng.u8(..5) < 3 || self.snapshots_only;
+            if !changed && self.rng.u8(..3) > 0 && !self.force_all {
                 continue;
             }
             let records: Vec<Map<String, Value>> = if snapshot {

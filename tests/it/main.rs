@@ -4,6 +4,7 @@
 mod attached;
 mod bridges;
 mod changes;
+mod changes_crash;
 mod changes_property;
 mod cli;
 mod daemon;
