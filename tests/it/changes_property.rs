@@ -124,6 +124,22 @@ impl Erp {
         if self.rng.u8(..4) == 0 {
             r["barcodes"] = json!(["4607051000124"]);
         }
+        // A variant of another product (a reference within the type), one level deep: the
+        // parent has none, and a product that is a parent gets none.
+        let products = &self.now[&DataType::Products];
+        let is_parent = products
+            .values()
+            .any(|p| p.get("parent_id").and_then(Value::as_str) == Some(id));
+        if !is_parent && self.rng.u8(..4) == 0 {
+            let parents: Vec<String> = self
+                .live(DataType::Products)
+                .into_iter()
+                .filter(|p| p != id && !products[p].contains_key("parent_id"))
+                .collect();
+            if !parents.is_empty() {
+                r["parent_id"] = parents[self.rng.usize(..parents.len())].clone().into();
+            }
+        }
         rec(r)
     }
 
@@ -151,6 +167,10 @@ impl Erp {
                            "price": self.rng.u32(100..100_000) as f64 / 100.0});
         if self.rng.u8(..5) == 0 {
             r["valid_to"] = "2026-12-31".into();
+        }
+        // A quantity break: part of the key, a number (respelled `10.0` now and then).
+        if self.rng.u8(..4) == 0 {
+            r["min_quantity"] = 10.into();
         }
         let r = rec(r);
         let key = compo_exchange::compo::keys::key_of(DataType::Prices, &r).unwrap();
@@ -256,6 +276,11 @@ impl Erp {
         if self.live(DataType::Products).len() > 6 && self.rng.bool() {
             let p = self.pick(DataType::Products).unwrap();
             self.drop_leaves_of(&p);
+            for r in self.now.get_mut(&DataType::Products).unwrap().values_mut() {
+                if r.get("parent_id") == Some(&Value::from(p.as_str())) {
+                    r.remove("parent_id");
+                }
+            }
             self.retiring.push((DataType::Products, p));
         }
         for _ in 0..self.rng.usize(..6) {
