@@ -509,8 +509,9 @@ pub fn assert_store_agrees(label: &str, e: &Engine, portal: &ReferencePortal, t:
     );
 }
 
-/// One run: `rounds` rounds of ERP output, each followed by a pass of the engine and the
-/// portal's import. Returns the portal and the number of files that reached `in/`.
+/// One run: `rounds` rounds of ERP output, each followed by a pass of the engine, the
+/// portal's import and the checks (the portal as the ERP means it, the store agreeing).
+/// Returns the portal, the ERP and the number of files that reached `in/`.
 fn run(seed: u64, rounds: u32, changes_only: bool) -> (ReferencePortal, Erp, usize) {
     let label = format!(
         "seed {seed}, {}",
@@ -547,17 +548,11 @@ fn run(seed: u64, rounds: u32, changes_only: bool) -> (ReferencePortal, Erp, usi
         );
         sent += portal.import(&w.path("server/in")).len();
         for t in MOVING {
-            assert_same(
-                &format!("{label}, round {round}"),
-                &portal.records(t),
-                &erp.now[&t],
-                t,
-            );
+            let at = format!("{label}, round {round}");
+            assert_same(&at, &portal.records(t), &erp.now[&t], t);
+            assert_store_agrees(&at, &e, &portal, t);
         }
         clock.set(clock.now() + chrono::TimeDelta::minutes(20));
-    }
-    for t in MOVING {
-        assert_store_agrees(&label, &e, &portal, t);
     }
     (portal, erp, sent)
 }
