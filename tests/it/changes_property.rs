@@ -560,7 +560,7 @@ fn run(seed: u64, rounds: u32, changes_only: bool) -> (ReferencePortal, Erp, usi
 #[test]
 fn changes_only_or_not_the_portal_ends_as_the_erp_meant_without_a_dangling_reference() {
     let seed = seed(0x0C4A_96E5);
-    const ROUNDS: u32 = 24;
+    const ROUNDS: u32 = 40;
     let (whole, erp, sent_whole) = run(seed, ROUNDS, false);
     let (changes, erp2, sent_changes) = run(seed, ROUNDS, true);
     assert_eq!(
