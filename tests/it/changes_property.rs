@@ -9,6 +9,7 @@ use crate::harness::{names, Work};
 use crate::reference_portal::{Records, ReferencePortal};
 use compo_exchange::compo::canonical::value_hash;
 use compo_exchange::compo::model::DataType;
+use compo_exchange::journal::portal::layers;
 use compo_exchange::pipeline::Engine;
 use compo_exchange::schedule::{Clock, FakeClock};
 use compo_exchange::transport::local::LocalTransport;
@@ -505,6 +506,35 @@ pub fn assert_store_agrees(label: &str, e: &Engine, portal: &ReferencePortal, t:
     assert!(
         extra.is_empty(),
         "{label}: the store holds {} keys the portal does not: {extra:?}",
+        t.name()
+    );
+    // The record texts the store keeps in its layers (what the Prodly bodies are written
+    // from) are the portal's records too, each once.
+    let mut texts = 0;
+    let store = e.journal().store_dir().to_path_buf();
+    layers::for_each_record(&store, t, &held, &mut |text| {
+        let v: Value = serde_json::from_str(text).unwrap();
+        let k = compo_exchange::compo::keys::key_of(t, v.as_object().unwrap()).unwrap();
+        let on_portal = records.get(&k).unwrap_or_else(|| {
+            panic!(
+                "{label}: the store's layers hold {} {k:?}, the portal does not",
+                t.name()
+            )
+        });
+        assert_eq!(
+            value_hash(&v),
+            hash(on_portal),
+            "{label}: {} {k:?}: the layer's text is not the portal's record",
+            t.name()
+        );
+        texts += 1;
+        Ok(())
+    })
+    .unwrap_or_else(|err| panic!("{label}: the layers of {}: {err}", t.name()));
+    assert_eq!(
+        texts,
+        records.len(),
+        "{label}: {} texts in the layers",
         t.name()
     );
 }
