@@ -282,7 +282,7 @@ fn a_lost_journal_sends_every_snapshot_in_full_and_the_store_is_rebuilt() {
     check(&format!("seed {seed}, journal lost"), &e, &portal, &erp);
     // And changes only again from there on.
     clock.set(clock.now() + chrono::TimeDelta::minutes(20));
-    erp.change();
+    erp.change_every_type();
     erp.write(&w);
     let got = pass(&mut e, &w, &mut portal, &format!("seed {seed}, after"));
     assert!(
