@@ -4,6 +4,8 @@
 mod attached;
 mod bridges;
 mod changes;
+mod changes_crash;
+mod changes_property;
 mod cli;
 mod daemon;
 mod ends;
@@ -21,6 +23,7 @@ mod precommit;
 mod prodly;
 mod proftpd;
 mod proftpd_server;
+mod reference_portal;
 mod resilience;
 mod schemas;
 mod sellper;
