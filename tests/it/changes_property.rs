@@ -485,22 +485,23 @@ pub fn assert_store_agrees(label: &str, e: &Engine, portal: &ReferencePortal, t:
         .unwrap_or_else(|| panic!("{label}: no store of {}", t.name()));
     let records = portal.records(t);
     for (k, r) in &records {
-        let entry = held.entries.get(k).unwrap_or_else(|| {
+        let entry = held.entries.get(k.as_str()).unwrap_or_else(|| {
             panic!(
                 "{label}: {} {k:?} is on the portal, not in the store",
                 t.name()
             )
         });
         assert_eq!(
-            entry.hash,
+            entry.hash(),
             hash(r),
             "{label}: {} {k:?}: the store's hash is not the portal's record's",
             t.name()
         );
     }
-    let extra: Vec<&String> = held
+    let extra: Vec<&str> = held
         .entries
         .keys()
+        .map(|k| &**k)
         .filter(|k| !records.contains_key(*k))
         .collect();
     assert!(
