@@ -905,7 +905,7 @@ impl Run<'_> {
             // Against the portal's state (the engine), a record whose file is rejected will
             // never arrive there, so it cannot carry a reference. Validating alone, the record
             // exists and its file's own report says what is wrong with it.
-            if f == from || self.state.is_none() || self.accs[f].report.is_ok() {
+            if f == from || self.state.is_none() || self.will_publish(f, loc.index as u64) {
                 return None;
             }
             rejected_in = Some(self.accs[f].report.file.clone());
@@ -944,6 +944,18 @@ impl Run<'_> {
             codes::REF_MISSING,
             message,
         ))
+    }
+
+    /// Whether record `index` of file `f` reaches the portal: its file is valid, or the
+    /// `drop_records` policy publishes the file without its bad records and this one is good.
+    fn will_publish(&self, f: usize, index: u64) -> bool {
+        let acc = &self.accs[f];
+        if acc.report.is_ok() {
+            return true;
+        }
+        self.v.opts.policy == Policy::DropRecords
+            && !acc.bad.contains(&index)
+            && acc.report.errors.iter().all(|e| e.record.is_some())
     }
 
     fn check_file_ref(

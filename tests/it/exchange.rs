@@ -204,6 +204,48 @@ fn drop_records_policy_publishes_the_good_records_and_lists_the_bad() {
 }
 
 #[test]
+fn under_drop_records_a_file_may_refer_to_the_good_records_of_a_partly_published_one() {
+    let w = Work::with_config("[validation]\npolicy = \"drop_records\"");
+    w.run("once", &["--samples"]);
+    // One batch: a products delta with one bad record and one new good one, and stock of the
+    // new one. The products file is published without its bad record, so the stock's
+    // reference holds.
+    w.drop_file(
+        "products.delta-x.json",
+        r#"[{"id":"P-NEW","name":"Новый","category_id":"CAT-1-1","unit":"шт"},
+             {"id":"P-BAD","name":"Плохой","category_id":"CAT-1-1"}]"#
+            .as_bytes(),
+    );
+    w.drop_file(
+        "remains.delta-y.json",
+        br#"[{"product_id":"P-NEW","warehouse_id":"WH-MSK","quantity":5}]"#,
+    );
+    let o = w.run("once", &["--format", "json"]);
+    let sum: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sum["rejected"], serde_json::json!([]), "{sum}");
+    let products = read_json(&w.path("server/in/products.delta-x.json"));
+    assert_eq!(products.as_array().unwrap().len(), 1);
+    assert_eq!(
+        read_json(&w.path("server/in/remains.delta-y.json"))[0]["product_id"],
+        "P-NEW"
+    );
+    // A reference to the bad record is still refused.
+    w.drop_file(
+        "products.delta-z.json",
+        r#"[{"id":"P-BAD2","name":"Плохой","category_id":"CAT-1-1"}, {"id":"P-OK2","name":"Хороший","category_id":"CAT-1-1","unit":"шт"}]"#.as_bytes(),
+    );
+    w.drop_file(
+        "remains.delta-w.json",
+        br#"[{"product_id":"P-BAD2","warehouse_id":"WH-MSK","quantity":5},
+             {"product_id":"P-OK2","warehouse_id":"WH-MSK","quantity":1}]"#,
+    );
+    w.run("once", &[]);
+    let remains = read_json(&w.path("server/in/remains.delta-w.json"));
+    assert_eq!(remains.as_array().unwrap().len(), 1, "{remains}");
+    assert_eq!(remains[0]["product_id"], "P-OK2");
+}
+
+#[test]
 fn a_newer_snapshot_supersedes_an_older_one_waiting_for_the_same_tick() {
     let w = Work::new();
     w.run("once", &["--samples"]);
