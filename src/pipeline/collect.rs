@@ -244,7 +244,11 @@ impl Collect {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let outcomes = {
-            let types: Vec<_> = batch.data.iter().map(|d| d.name.data_type).collect();
+            let types: Vec<_> = batch
+                .data
+                .iter()
+                .map(|d| (d.name.data_type, d.name.is_snapshot()))
+                .collect();
             let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
             cx.validator.validate(&batch, Some(&view), &mut Quiet)?
         };

@@ -253,7 +253,7 @@ mod tests {
         };
         h.entries.insert("p1\u{1f}W1".into(), Entry::new(1, 1, 0));
         let mut portal = PortalState::default();
-        portal.set_published(DataType::Remains, h);
+        portal.cache(DataType::Remains, h);
         portal
     }
 

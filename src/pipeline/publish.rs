@@ -354,10 +354,8 @@ impl Publish {
             tracing::debug!(file = %row.name, id, from = %hidden, to = %target, "renamed");
         }
         let keys = cx.journal.staged_keys(id)?.unwrap_or_default();
-        let from_snapshot = !keys.snapshot && row.target_name.is_some() && {
-            let stem = row.name.trim_end_matches(".json");
-            !stem.contains(".delta")
-        };
+        // A delta made from a snapshot (changes-only) is published from its own file.
+        let from_snapshot = published_copy(cx, &row) != cx.staged_path(id);
         // The published text becomes a layer of the record store before the journal names it.
         let before = cx.portal.holding(&cx.journal, t)?;
         let layer = before.map_or(0, |h| h.next_layer);

@@ -62,9 +62,25 @@ impl PortalState {
         Ok(apply(before, changes, layer, at))
     }
 
+    /// Takes the holding a publish left. Kept in memory only for types other types refer to
+    /// (their indexes are read for every validation); the others, often the largest (millions
+    /// of prices and stock lines), are read again from the journal at their next publish.
     pub fn set_published(&mut self, t: DataType, holding: Holding) {
-        self.published.insert(t, Some(holding));
+        let referred = DataType::ALL
+            .iter()
+            .any(|x| x.references().iter().any(|r| r.target == t));
+        if referred {
+            self.published.insert(t, Some(holding));
+        } else {
+            self.published.remove(&t);
+        }
         self.staged = None;
+    }
+
+    /// Puts a holding into the cache as if read from the journal (tests of its readers).
+    #[cfg(test)]
+    pub fn cache(&mut self, t: DataType, holding: Holding) {
+        self.published.insert(t, Some(holding));
     }
 
     /// Forgets the cached holding of `t` (the journal's changed under it).
@@ -96,7 +112,8 @@ impl PortalState {
         Ok(())
     }
 
-    /// A view for validating files of `types`, with the outbox mirror's attached-file names.
+    /// A view for validating files of `types` (with whether each is a full snapshot), with the
+    /// outbox mirror's attached-file names.
     /// Only the types those refer to are loaded: a stock delta needs the products' index, not
     /// the millions of stock lines the portal holds.
     pub fn view<'a>(
@@ -104,12 +121,18 @@ impl PortalState {
         j: &'a Journal,
         mirror: &'a HashMap<AttachedFolder, HashSet<String>>,
         s: &'a crate::config::Settings,
-        types: impl IntoIterator<Item = DataType>,
+        types: impl IntoIterator<Item = (DataType, bool)>,
     ) -> crate::journal::Result<View<'a>> {
         self.load_staged(j)?;
-        for t in types {
+        let types: Vec<(DataType, bool)> = types.into_iter().collect();
+        // A reference to a type the batch holds a full snapshot of resolves in the batch alone
+        // (spec 4): the portal's index of it is not read (a products snapshot's parents).
+        let in_full = |t: DataType| types.iter().any(|&(x, snapshot)| x == t && snapshot);
+        for &(t, _) in &types {
             for r in t.references() {
-                self.holding(j, r.target)?;
+                if !in_full(r.target) {
+                    self.holding(j, r.target)?;
+                }
             }
         }
         Ok(View {

@@ -347,7 +347,11 @@ impl Take {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let (outcomes, copies) = {
-            let types: Vec<_> = batch.data.iter().map(|d| d.name.data_type).collect();
+            let types: Vec<_> = batch
+                .data
+                .iter()
+                .map(|d| (d.name.data_type, d.name.is_snapshot()))
+                .collect();
             let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
             let clones = *self
                 .clones
