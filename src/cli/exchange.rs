@@ -1,5 +1,6 @@
 //! `init`, `run`, `once` and `status`: the exchange on a work folder.
 
+pub use super::common::Common;
 use super::service::Service;
 pub use super::status::{status, StatusArgs};
 use super::{Exit, OutputFormat};
@@ -13,40 +14,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Where the work folder and the server are; shared by the exchange commands.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Common {
-    /// TOML configuration (see compo-exchange.example.toml); without it, defaults apply.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Work folder with outbox/, inbox/, archive/, rejected/, state/ and (by default) the local
-    /// exchange server server/.
-    #[arg(long, value_name = "DIR")]
-    pub workdir: Option<PathBuf>,
-    /// Exchange server: a folder, file:///path or sftp://USER@HOST[:PORT]/ROOT.
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
-    /// SFTP private key.
-    #[arg(long, value_name = "FILE")]
-    pub identity: Option<PathBuf>,
-    /// SFTP known_hosts file (default ~/.ssh/known_hosts).
-    #[arg(long, value_name = "FILE")]
-    pub known_hosts: Option<PathBuf>,
-}
-
-impl Common {
-    pub fn settings(&self) -> anyhow::Result<Settings> {
-        let o = Overrides {
-            workdir: self.workdir.clone(),
-            server: self.server.clone(),
-            identity: self.identity.clone(),
-            known_hosts: self.known_hosts.clone(),
-            ..Default::default()
-        };
-        Ok(Settings::load(self.config.as_deref(), &o)?)
-    }
-}
 
 #[derive(clap::Args, Debug)]
 pub struct InitArgs {

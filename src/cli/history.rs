@@ -1,6 +1,6 @@
 //! `history`: what happened to each file lately, and where it ended, without reading SQLite.
 
-use super::exchange::Common;
+use super::common::Common;
 use super::{Exit, OutputFormat};
 use crate::compo::report::{codes, Report};
 use crate::journal::{FileRow, Journal, Origin, State};

@@ -1,6 +1,7 @@
 //! Command-line interface: arguments, logging set-up, and exit codes, decided here and nowhere
 //! else.
 
+mod common;
 mod convert;
 mod exchange;
 mod history;

@@ -1,6 +1,6 @@
 //! `release NAME`: lets a snapshot held by the mass-deletion guard through, once.
 
-use super::exchange::Common;
+use super::common::Common;
 use super::Exit;
 use crate::compo::report::{codes, Report};
 use crate::journal::Journal;

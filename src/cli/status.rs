@@ -5,7 +5,7 @@
 //! Every time is shown one way, RFC 3339 with the local offset, to the second, whatever way
 //! it was stored. Output closed early (`status | head -1`) ends the command quietly.
 
-use super::exchange::Common;
+use super::common::Common;
 use super::lock::{self, Holder};
 use super::{Exit, OutputFormat};
 use crate::compo::model::{AttachedFolder, DataType};
