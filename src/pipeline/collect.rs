@@ -244,12 +244,7 @@ impl Collect {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let outcomes = {
-            let types: Vec<_> = batch
-                .data
-                .iter()
-                .map(|d| (d.name.data_type, d.name.is_snapshot()))
-                .collect();
-            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
+            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, &batch)?;
             cx.validator.validate(&batch, Some(&view), &mut Quiet)?
         };
         for (row, o) in order.iter().zip(outcomes) {

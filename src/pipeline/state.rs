@@ -112,8 +112,7 @@ impl PortalState {
         Ok(())
     }
 
-    /// A view for validating files of `types` (with whether each is a full snapshot), with the
-    /// outbox mirror's attached-file names.
+    /// A view for validating `batch`, with the outbox mirror's attached-file names.
     /// Only the types those refer to are loaded: a stock delta needs the products' index, not
     /// the millions of stock lines the portal holds.
     pub fn view<'a>(
@@ -121,10 +120,14 @@ impl PortalState {
         j: &'a Journal,
         mirror: &'a HashMap<AttachedFolder, HashSet<String>>,
         s: &'a crate::config::Settings,
-        types: impl IntoIterator<Item = (DataType, bool)>,
+        batch: &crate::compo::validate::BatchInput,
     ) -> crate::journal::Result<View<'a>> {
         self.load_staged(j)?;
-        let types: Vec<(DataType, bool)> = types.into_iter().collect();
+        let types: Vec<(DataType, bool)> = batch
+            .data
+            .iter()
+            .map(|d| (d.name.data_type, d.name.is_snapshot()))
+            .collect();
         // A reference to a type the batch holds a full snapshot of resolves in the batch alone
         // (spec 4): the portal's index of it is not read (a products snapshot's parents).
         let in_full = |t: DataType| types.iter().any(|&(x, snapshot)| x == t && snapshot);

@@ -347,12 +347,7 @@ impl Take {
         order.extend(unknown);
         let mirror = super::state::mirror_names(&cx.s.folders.outbox);
         let (outcomes, copies) = {
-            let types: Vec<_> = batch
-                .data
-                .iter()
-                .map(|d| (d.name.data_type, d.name.is_snapshot()))
-                .collect();
-            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, types)?;
+            let view = cx.portal.view(&cx.journal, &mirror, &cx.s, &batch)?;
             let clones = *self
                 .clones
                 .get_or_insert_with(|| fsutil::clones_files(&cx.dirs.staging));
