@@ -373,14 +373,14 @@ impl Publish {
         cx.journal
             .publish(id, t, &holding, &figures, Update::default())?;
         let _ = layers::remove_unnamed(&store, t, &holding.layers);
-        cx.portal.set_published(t, holding);
         tracing::info!(
             file = %row.name,
             to = %target,
             changes = %changes::describe(&figures),
             "published"
         );
-        compact_if_worth(cx, t);
+        let holding = compact_if_worth(cx, t, holding);
+        cx.portal.set_published(t, holding);
         finish_published(cx, &row)
     }
 }
@@ -401,17 +401,17 @@ fn published_copy(cx: &Ctx, row: &FileRow) -> std::path::PathBuf {
     }
 }
 
-/// Rewrites the layers of `t` into one when deltas have piled up on them. A failure costs
-/// nothing but the saving: the old layers stay named.
-fn compact_if_worth(cx: &mut Ctx, t: DataType) {
+/// The holding a publish left, its layers rewritten into one when deltas have piled up on
+/// them. A failure costs nothing but the saving: the old layers stay named.
+fn compact_if_worth(
+    cx: &mut Ctx,
+    t: DataType,
+    h: crate::journal::Holding,
+) -> crate::journal::Holding {
     let store = cx.journal.store_dir().to_path_buf();
-    let Ok(Some(h)) = cx.portal.holding(&cx.journal, t) else {
-        return;
-    };
-    if !layers::worth_compacting(&store, t, h) {
-        return;
+    if !layers::worth_compacting(&store, t, &h) {
+        return h;
     }
-    let h = h.clone();
     let done = layers::compact(&store, t, &h)
         .map_err(|e| e.to_string())
         .and_then(|c| {
@@ -424,11 +424,12 @@ fn compact_if_worth(cx: &mut Ctx, t: DataType) {
         Ok(c) => {
             let _ = layers::remove_unnamed(&store, t, &c.layers);
             tracing::debug!(data_type = t.name(), "record store: layers compacted");
-            cx.portal.set_published(t, c);
+            c
         }
         Err(e) => {
             let _ = layers::remove_unnamed(&store, t, &h.layers);
             tracing::warn!(data_type = t.name(), "record store: compaction failed: {e}");
+            h
         }
     }
 }

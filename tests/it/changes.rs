@@ -254,3 +254,41 @@ fn a_store_that_no_longer_matches_its_texts_sends_the_next_snapshot_in_full() {
     let got = portal_imports(&w);
     assert!(got[0].0.starts_with("products.delta-"), "{:?}", got[0].0);
 }
+
+#[test]
+fn deltas_piled_on_a_snapshot_are_compacted_into_one_layer_that_still_diffs_right() {
+    let w = Work::with_config(CHANGES_ONLY);
+    w.run("once", &["--samples"]);
+    portal_imports(&w);
+    let mut v = products();
+    for round in 0..6 {
+        for p in v.iter_mut() {
+            p["description"] = format!("round {round}").into();
+        }
+        w.drop_file(
+            &format!("products.delta-r{round}.json"),
+            serde_json::to_vec(&v).unwrap().as_slice(),
+        );
+        w.run("once", &[]);
+    }
+    portal_imports(&w);
+    let layers = names(&w.path("state/portal/products"));
+    // A snapshot and six deltas make seven layers; past four, they were rewritten into one.
+    assert!(
+        layers.len() <= 4 && !layers.contains(&"0.json".to_string()),
+        "not compacted: {layers:?}"
+    );
+    // The compacted store still knows every record: one change gives a one-record delta.
+    v[3]["name"] = "Изменён".into();
+    w.drop_file("products.json", serde_json::to_vec(&v).unwrap().as_slice());
+    w.run("once", &[]);
+    let got = portal_imports(&w);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].0.starts_with("products.delta-changes-"),
+        "{}",
+        got[0].0
+    );
+    assert_eq!(got[0].1.as_array().unwrap().len(), 1, "{}", got[0].1);
+    assert_eq!(got[0].1[0]["name"], "Изменён");
+}
