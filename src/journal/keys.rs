@@ -48,15 +48,11 @@ fn decode_records(b: &[u8]) -> Option<Vec<(u64, u128)>> {
 impl Journal {
     /// Marks a file staged and records the keys it will add or remove, atomically.
     pub fn stage(&mut self, id: i64, keys: &KeyChanges, update: Update<'_>) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        Self::put_keys(&tx, id, keys)?;
-        Self::transition_in(&tx, id, State::Staged, update)?;
-        tx.commit()?;
-        Ok(())
+        self.restage(id, keys, State::Staged, update)
     }
 
-    /// Replaces a staged file's key changes as its publish begins (a snapshot published as the
-    /// delta of what changed), with the transition, atomically.
+    /// Records a file's key changes with a transition, atomically: at staging, and again as a
+    /// snapshot's publish begins as the delta of what changed.
     pub fn restage(
         &mut self,
         id: i64,

@@ -316,14 +316,10 @@ fn verify_mirror(
 ) -> Result<u64> {
     let now = cx.now();
     let last = cx.journal.mirror_verified(folder)?;
-    let due = match last.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
-        Some(Ok(at)) => {
-            let every = chrono::Duration::from_std(cx.s.attached.verify_every)
-                .unwrap_or(chrono::Duration::MAX);
-            now.signed_duration_since(at) >= every
-        }
+    let due = match last.as_deref() {
+        Some(at) => crate::schedule::due(Some(at), now, cx.s.attached.verify_every),
         // Never verified: nothing to compare when nothing was published yet.
-        _ => !manifest.is_empty(),
+        None => !manifest.is_empty(),
     };
     if !due {
         if last.is_none() {

@@ -54,13 +54,7 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
     if holding.doubt.is_some() {
         return Ok(Some(Plan::Full("the store of the type is in doubt")));
     }
-    let due = holding
-        .full_at
-        .as_deref()
-        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-        .map_or(true, |at| {
-            now.signed_duration_since(at).to_std().unwrap_or_default() >= full_every
-        });
+    let due = crate::schedule::due(holding.full_at.as_deref(), now, full_every);
     if due {
         return Ok(Some(Plan::Full("publish.full_every has passed")));
     }
@@ -133,13 +127,7 @@ fn verify_if_due(cx: &mut Ctx, t: DataType) -> Result<Option<String>> {
     let Some(holding) = cx.portal.complete(&cx.journal, t)? else {
         return Ok(None);
     };
-    let due = holding
-        .verified_at
-        .as_deref()
-        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-        .map_or(true, |at| {
-            now.signed_duration_since(at).to_std().unwrap_or_default() >= every
-        });
+    let due = crate::schedule::due(holding.verified_at.as_deref(), now, every);
     if !due {
         return Ok(None);
     }

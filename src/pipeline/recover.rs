@@ -24,8 +24,9 @@ impl Engine {
             tracing::warn!(error = %e, "the server cannot be reached to remove stale uploads; going on");
         }
         put_back_unknown(&mut self.cx)?;
-        settle_store(&mut self.cx)?;
-        for row in self.cx.journal.unfinished()? {
+        let unfinished = self.cx.journal.unfinished()?;
+        settle_store(&mut self.cx, &unfinished)?;
+        for row in unfinished {
             let r = match row.origin {
                 Origin::Outbox => self.recover_outbound(&row, &mut sum),
                 Origin::Out => self.collect.finish(&mut self.cx, &row, &mut sum),
@@ -130,7 +131,7 @@ impl Engine {
 /// layer and the transaction that names it) go, and a changes-only type that a crash caught
 /// mid-publish gets its next snapshot published in full, as the processor cannot vouch for
 /// what the portal made of the interrupted file.
-fn settle_store(cx: &mut Ctx) -> Result<()> {
+fn settle_store(cx: &mut Ctx, unfinished: &[FileRow]) -> Result<()> {
     use crate::compo::model::DataType;
     use crate::journal::portal::layers;
     let store = cx.journal.store_dir().to_path_buf();
@@ -138,7 +139,7 @@ fn settle_store(cx: &mut Ctx) -> Result<()> {
         let keep = cx.journal.holding(t)?.map(|h| h.layers).unwrap_or_default();
         layers::remove_unnamed(&store, t, &keep).map_err(PipelineError::io(&store))?;
     }
-    for row in cx.journal.unfinished()? {
+    for row in unfinished {
         let in_flight = matches!(
             row.state,
             State::Publishing | State::Uploaded | State::Published

@@ -46,6 +46,13 @@ pub fn between(earlier: DateTime<FixedOffset>, later: DateTime<FixedOffset>) -> 
     (later - earlier).to_std().unwrap_or(Duration::ZERO)
 }
 
+/// Whether something last done at `last` (an RFC 3339 stamp as the journal keeps it) is due
+/// again at `now`, `every` later; never done, or a stamp that does not read, is due.
+pub fn due(last: Option<&str>, now: DateTime<FixedOffset>, every: Duration) -> bool {
+    last.and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map_or(true, |at| between(at, now) >= every)
+}
+
 /// `t` moved forward by `d` (saturating at the far future).
 pub fn after(t: DateTime<FixedOffset>, d: Duration) -> DateTime<FixedOffset> {
     TimeDelta::from_std(d)
@@ -172,6 +179,22 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn a_stamp_is_due_once_its_period_has_passed_and_a_missing_one_always_is() {
+        let now = DateTime::parse_from_rfc3339("2026-11-30T12:00:00+03:00").unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        assert!(due(None, now, day));
+        assert!(due(Some("not a time"), now, day));
+        assert!(!due(Some("2026-11-29T12:00:01+03:00"), now, day));
+        assert!(due(Some("2026-11-29T09:00:00Z"), now, day));
+        // A stamp from the future (a clock set back) is not due.
+        assert!(!due(
+            Some("2026-12-01T00:00:00Z"),
+            now,
+            Duration::from_secs(1)
+        ));
+    }
 
     fn at(s: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(s).unwrap()

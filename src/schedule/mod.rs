@@ -32,7 +32,7 @@ mod scheduler;
 mod shutdown;
 
 pub use cadence::{Cadence, CronSchedule, Interval};
-pub use clock::{after, between, Clock, FakeClock, SystemClock, Wake};
+pub use clock::{after, between, due, Clock, FakeClock, SystemClock, Wake};
 pub use job::{publish_order, Job};
 pub use plan::Plan;
 pub use scheduler::Scheduler;
