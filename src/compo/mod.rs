@@ -7,6 +7,7 @@ pub mod attached;
 pub mod canonical;
 pub mod checks;
 pub mod ident;
+pub mod key_changes;
 pub mod keys;
 pub mod messages;
 pub mod model;

@@ -276,39 +276,7 @@ impl BatchInput {
     }
 }
 
-/// The keys a data file adds or removes, for the engine's index of what the portal has.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct KeyChanges {
-    pub snapshot: bool,
-    pub upserts: Vec<String>,
-    /// For each upsert, in the same order: the record's index in the file and the hash of its
-    /// canonical form (what the record store compares to find what changed).
-    pub records: Vec<(u64, RecordHash)>,
-    pub deletions: Vec<String>,
-}
-
-impl KeyChanges {
-    /// The changes once the records at `dropped` (sorted indices) are left out of the file:
-    /// their keys go, and the indices of the records after them close up.
-    pub fn without(mut self, dropped: &[u64]) -> KeyChanges {
-        if dropped.is_empty() {
-            return self;
-        }
-        let mut upserts = Vec::with_capacity(self.upserts.len());
-        let mut records = Vec::with_capacity(self.records.len());
-        for (k, (i, h)) in self.upserts.into_iter().zip(self.records) {
-            let before = dropped.partition_point(|&d| d < i);
-            if dropped.get(before) == Some(&i) {
-                continue;
-            }
-            upserts.push(k);
-            records.push((i - before as u64, h));
-        }
-        self.upserts = upserts;
-        self.records = records;
-        self
-    }
-}
+pub use super::key_changes::{KeyChanges, Upsert};
 
 /// The result for one file of a batch.
 #[derive(Debug, Clone)]
@@ -363,7 +331,15 @@ fn members_read(t: DataType) -> Option<Vec<&'static str>> {
 struct Loc {
     file: u32,
     index: u32,
-    hash: RecordHash,
+    /// The record's hash as two words: a `u128` would align the entry to 16 bytes, and a
+    /// million products' index would grow by a third.
+    hash: [u64; 2],
+}
+
+impl Loc {
+    fn hash(&self) -> RecordHash {
+        self.hash[0] as u128 | (self.hash[1] as u128) << 64
+    }
 }
 
 #[derive(Default)]
@@ -805,7 +781,7 @@ impl Run<'_> {
         let loc = Loc {
             file: file as u32,
             index: idx as u32,
-            hash: o.hash,
+            hash: [o.hash as u64, (o.hash >> 64) as u64],
         };
         if let Some(parent) = o.parent {
             if let Some(key) = o.key.clone() {
@@ -842,7 +818,9 @@ impl Run<'_> {
                             ),
                         ));
                     }
-                    Entry::Occupied(e) => self.extras[file].push((e.key().clone(), idx, loc.hash)),
+                    Entry::Occupied(e) => {
+                        self.extras[file].push((e.key().clone(), idx, loc.hash()))
+                    }
                 }
             }
         }
@@ -1053,16 +1031,21 @@ impl Run<'_> {
         let mut out: Vec<KeyChanges> = batch
             .data
             .iter()
-            .map(|d| KeyChanges {
-                snapshot: d.name.is_snapshot(),
-                ..Default::default()
-            })
+            .map(|d| KeyChanges::new(d.name.is_snapshot()))
             .collect();
         for (_, ti) in self.index.drain() {
+            // Sized first: the arrays of a million keys are not grown by doubling.
+            let mut sizes = vec![(0usize, 0usize); out.len()];
+            for (k, l) in &ti.keys {
+                let s = &mut sizes[l.file as usize];
+                s.0 += 1;
+                s.1 += k.len();
+            }
+            for (o, (n, text)) in out.iter_mut().zip(sizes) {
+                o.reserve(n, text);
+            }
             for (k, l) in ti.keys {
-                let o = &mut out[l.file as usize];
-                o.upserts.push(k);
-                o.records.push((l.index as u64, l.hash));
+                out[l.file as usize].push(&k, l.index as u64, l.hash());
             }
             for (k, l) in ti.deleted {
                 out[l.file as usize].deletions.push(k);
@@ -1070,8 +1053,7 @@ impl Run<'_> {
         }
         for (i, extra) in self.extras.iter_mut().enumerate() {
             for (k, index, hash) in extra.drain(..) {
-                out[i].upserts.push(k);
-                out[i].records.push((index, hash));
+                out[i].push(&k, index, hash);
             }
         }
         out

@@ -11,8 +11,10 @@
 //! [`keys`] (the keys a staged file will change), [`portal`] (the record store: what the portal holds of each type), [`manifest`] (attached files), [`progress`]
 //! (long jobs), [`retry`] (per-file retries and component health), [`warnings`] (what the
 //! operator should know), [`schema`] (tables and the upgrade of older journals), [`observed`]
-//! (what the status page, metrics and notifier read), [`notices`] (what the notifier has sent).
+//! (what the status page, metrics and notifier read), [`notices`] (what the notifier has sent),
+//! [`blobs`] (large blobs streamed through SQLite's incremental I/O).
 
+mod blobs;
 mod files;
 mod keys;
 mod manifest;
@@ -54,6 +56,12 @@ pub enum JournalError {
         data_type: String,
         #[source]
         source: serde_json::Error,
+    },
+    #[error("journal: {table}.{column}: {what}")]
+    Blob {
+        table: String,
+        column: String,
+        what: String,
     },
     #[error("journal: the record store of {data_type} is damaged: {what}")]
     Store { data_type: String, what: String },

@@ -7,8 +7,9 @@ use rusqlite::Connection;
 /// The layout the tables below make, kept in SQLite's `user_version`. Layout 1 added
 /// `files.final_path`; layout 2 the retry and health tables, layout 3 the warnings (created as
 /// they are missing, no data to move); layout 4 the record store, which takes over the key sets
-/// of `portal_keys`, and the record hashes of staged files.
-pub(super) const LAYOUT: i64 = 4;
+/// of `portal_keys`, and the record hashes of staged files; layout 5 the packed keys of staged
+/// files (those staged before keep theirs as JSON, still read).
+pub(super) const LAYOUT: i64 = 5;
 
 /// Creates what is missing and brings a journal written by an older release to the current
 /// layout, in one transaction: a supplier upgrades the binary and keeps the journal.
@@ -50,6 +51,21 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
             tx.execute_batch("ALTER TABLE staged_keys ADD COLUMN records BLOB")?;
         }
     }
+    if existed && version < 5 {
+        let table: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged_keys')",
+            [],
+            |r| r.get(0),
+        )?;
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('staged_keys') WHERE name = 'packed')",
+            [],
+            |r| r.get(0),
+        )?;
+        if table && !has {
+            tx.execute_batch("ALTER TABLE staged_keys ADD COLUMN packed BLOB")?;
+        }
+    }
     for tables in [
         super::files::SCHEMA,
         super::keys::SCHEMA,
@@ -63,6 +79,9 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 4 {
         super::portal::upgrade_keys(&tx)?;
+    }
+    if version < 5 {
+        super::portal::upgrade_index(&tx)?;
     }
     if version < LAYOUT {
         tx.pragma_update(None, "user_version", LAYOUT)?;
@@ -181,5 +200,66 @@ mod tests {
             )
             .unwrap();
         assert!(gone);
+        // The staged keys gained the hashes (layout 4) and the packed form (layout 5).
+        j.conn
+            .prepare("SELECT records, packed FROM staged_keys")
+            .expect("both columns were added");
+    }
+
+    #[test]
+    fn a_layout_4_store_keeps_its_index_in_a_table_of_its_own() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("journal.db");
+        // One entry as layout 4 wrote it inside portal_state: version 1, a count of 1, key
+        // "P-1", its hash, layer 0, line 2.
+        let mut blob = vec![1u8];
+        blob.extend_from_slice(&1u64.to_le_bytes());
+        blob.extend_from_slice(&3u16.to_le_bytes());
+        blob.extend_from_slice(b"P-1");
+        blob.extend_from_slice(&77u128.to_le_bytes());
+        blob.extend_from_slice(&0u32.to_le_bytes());
+        blob.extend_from_slice(&2u32.to_le_bytes());
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(super::super::files::SCHEMA).unwrap();
+            c.execute_batch(
+                "CREATE TABLE staged_keys (file_id INTEGER PRIMARY KEY, upserts TEXT NOT NULL, \
+                 deletions TEXT NOT NULL, records BLOB);
+                 CREATE TABLE portal_state (data_type TEXT PRIMARY KEY, entries BLOB NOT NULL, \
+                 count INTEGER NOT NULL, layers TEXT NOT NULL, next_layer INTEGER NOT NULL, \
+                 complete INTEGER NOT NULL, doubt TEXT, full_at TEXT, verified_at TEXT, \
+                 last_publish TEXT, updated_at TEXT NOT NULL);",
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO portal_state VALUES ('products', ?1, 1, '[0]', 1, 1, NULL, 't', \
+                 't', NULL, 't')",
+                [&blob],
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 4).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let h = j
+            .holding(crate::compo::model::DataType::Products)
+            .unwrap()
+            .expect("the index moved with its type");
+        assert!(
+            h.vouched(),
+            "nothing about the move puts the store in doubt"
+        );
+        let e = h.entries["P-1"];
+        assert_eq!((e.hash(), e.layer, e.line), (77, 0, 2));
+        assert_eq!(h.layers, [0]);
+        let inline: bool = j
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('portal_state') \
+                 WHERE name = 'entries')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!inline, "the old column is dropped");
     }
 }

@@ -14,7 +14,7 @@ use crate::compo::validate::KeyChanges;
 use crate::journal::portal::layers;
 use crate::journal::FileRow;
 use rustc_hash::FxHashSet;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// How a staged snapshot of a changes-only type goes out.
@@ -72,28 +72,36 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
     let Some(snapshot) = cx.journal.staged_keys(row.id)? else {
         return Ok(Some(Plan::Full("the file's keys were not recorded")));
     };
-    // Records whose hash is new or different, by their line in the staged file.
-    let mut picked: Vec<(u64, String, u128)> = Vec::new();
-    for (k, (line, hash)) in snapshot.upserts.iter().zip(&snapshot.records) {
-        let same = holding
-            .entries
-            .get(k.as_str())
-            .is_some_and(|e| e.hash() == *hash && *hash != 0);
-        if !same {
-            picked.push((*line, k.clone(), *hash));
+    // Upserts whose hash is new or different, by their place among the snapshot's upserts.
+    let mut picked: Vec<usize> = Vec::new();
+    let mut kept = 0usize;
+    for (i, u) in snapshot.upserts().enumerate() {
+        match holding.entries.get(u.key) {
+            Some(e) => {
+                kept += 1;
+                if e.hash() != u.hash || u.hash == 0 {
+                    picked.push(i);
+                }
+            }
+            None => picked.push(i),
         }
     }
-    let listed: FxHashSet<&str> = snapshot.upserts.iter().map(String::as_str).collect();
-    let mut gone: Vec<String> = holding
-        .entries
-        .keys()
-        .filter(|k| !listed.contains(&***k))
-        .map(|k| k.to_string())
-        .collect();
+    // Keys are unique within a valid snapshot: when every key the portal holds is listed, none
+    // is gone, and the set of listed keys is not needed.
+    let mut gone: Vec<String> = Vec::new();
+    if kept < holding.entries.len() {
+        let listed: FxHashSet<&str> = snapshot.keys().collect();
+        gone = holding
+            .entries
+            .keys()
+            .filter(|k| !listed.contains(&***k))
+            .map(|k| k.to_string())
+            .collect();
+    }
     if picked.is_empty() && gone.is_empty() {
         return Ok(Some(Plan::Nothing));
     }
-    picked.sort_unstable_by_key(|p| p.0);
+    picked.sort_unstable_by_key(|&i| snapshot.get(i).index);
     gone.sort_unstable();
     let staged = row
         .staged_path
@@ -101,17 +109,18 @@ pub(super) fn plan(cx: &mut Ctx, row: &FileRow, t: DataType) -> Result<Option<Pl
         .map(PathBuf::from)
         .unwrap_or_else(|| cx.staged_path(row.id));
     let path = delta_path(cx, row.id);
-    write_delta(&staged, &path, t, &picked, &gone).map_err(PipelineError::io(&path))?;
-    let keys = KeyChanges {
-        snapshot: false,
-        records: picked
-            .iter()
-            .enumerate()
-            .map(|(i, (_, _, h))| (i as u64, *h))
-            .collect(),
-        upserts: picked.into_iter().map(|(_, k, _)| k).collect(),
-        deletions: gone,
-    };
+    let lines: Vec<u64> = picked.iter().map(|&i| snapshot.get(i).index).collect();
+    write_delta(&staged, &path, t, &lines, &gone).map_err(PipelineError::io(&path))?;
+    let mut keys = KeyChanges::new(false);
+    keys.reserve(
+        picked.len(),
+        picked.iter().map(|&i| snapshot.get(i).key.len()).sum(),
+    );
+    for (line, &i) in picked.iter().enumerate() {
+        let u = snapshot.get(i);
+        keys.push(u.key, line as u64, u.hash);
+    }
+    keys.deletions = gone;
     Ok(Some(Plan::Delta {
         path,
         target: delta_name(t, row.id),
@@ -140,49 +149,50 @@ fn verify_if_due(cx: &mut Ctx, t: DataType) -> Result<Option<String>> {
     Ok(found)
 }
 
-/// Writes the picked records of `staged` (one per line) and a deletion for each key gone, on
-/// disk before this returns.
+/// Writes the records of `staged` (one per line) at `lines` (ascending) and a deletion for each
+/// key gone, on disk before this returns.
 fn write_delta(
     staged: &Path,
     to: &Path,
     t: DataType,
-    picked: &[(u64, String, u128)],
+    lines: &[u64],
     gone: &[String],
 ) -> io::Result<()> {
     let tmp = to.with_extension("json.ce-tmp");
-    let mut w = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-    w.write_all(b"[\n")?;
-    let mut first = true;
-    let mut sep = |w: &mut io::BufWriter<std::fs::File>| -> io::Result<()> {
-        if !first {
-            w.write_all(b",\n")?;
-        }
-        first = false;
-        Ok(())
+    let mut out = Picker {
+        w: io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?),
+        lines,
+        index: 0,
+        first: true,
     };
-    let mut next = picked.iter().map(|p| p.0).peekable();
-    let mut index = 0u64;
-    let input = io::BufReader::with_capacity(1 << 20, std::fs::File::open(staged)?);
-    for line in input.split(b'\n') {
-        if next.peek().is_none() {
+    out.w.write_all(b"[\n")?;
+    // The staged file is scanned for line ends a megabyte at a time (memchr), and only the
+    // picked lines are copied: a 1% delta of a 1 GB snapshot reads the file at memory speed
+    // instead of splitting it into a million lines.
+    let mut input = std::fs::File::open(staged)?;
+    let mut buf = vec![0u8; 1 << 20];
+    // The start of a line the previous buffer cut off.
+    let mut carry: Vec<u8> = Vec::new();
+    while !out.lines.is_empty() {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            out.line(&carry)?;
             break;
         }
-        let line = line?;
-        let mut rec: &[u8] = &line;
-        while let [head @ .., b',' | b'\r' | b' '] = rec {
-            rec = head;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &buf[..n]) {
+            if carry.is_empty() {
+                out.line(&buf[start..end])?;
+            } else {
+                carry.extend_from_slice(&buf[start..end]);
+                out.line(&carry)?;
+                carry.clear();
+            }
+            start = end + 1;
         }
-        if rec.is_empty() || rec == b"[" || rec == b"]" {
-            continue;
-        }
-        if next.peek() == Some(&index) {
-            next.next();
-            sep(&mut w)?;
-            w.write_all(rec)?;
-        }
-        index += 1;
+        carry.extend_from_slice(&buf[start..n]);
     }
-    if let Some(missing) = next.next() {
+    if let Some(missing) = out.lines.first() {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             format!(
@@ -193,12 +203,50 @@ fn write_delta(
         ));
     }
     for k in gone {
-        sep(&mut w)?;
-        serde_json::to_writer(&mut w, &deletion(t, k))?;
+        out.separate()?;
+        serde_json::to_writer(&mut out.w, &deletion(t, k))?;
     }
-    w.write_all(b"\n]\n")?;
-    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    out.w.write_all(b"\n]\n")?;
+    out.w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(&tmp, to)
+}
+
+/// Copies the records at the picked line numbers into a delta.
+struct Picker<'a> {
+    w: io::BufWriter<std::fs::File>,
+    /// The picked records' numbers not reached yet, ascending.
+    lines: &'a [u64],
+    /// The number of the next record line.
+    index: u64,
+    first: bool,
+}
+
+impl Picker<'_> {
+    fn separate(&mut self) -> io::Result<()> {
+        if !self.first {
+            self.w.write_all(b",\n")?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    /// One line of the staged file: the brackets and blank lines are not records.
+    fn line(&mut self, line: &[u8]) -> io::Result<()> {
+        let mut rec = line;
+        while let [head @ .., b',' | b'\r' | b' '] = rec {
+            rec = head;
+        }
+        if rec.is_empty() || rec == b"[" || rec == b"]" {
+            return Ok(());
+        }
+        if self.lines.first() == Some(&self.index) {
+            self.lines = &self.lines[1..];
+            self.separate()?;
+            self.w.write_all(rec)?;
+        }
+        self.index += 1;
+        Ok(())
+    }
 }
 
 /// "as delta: 212 changed, 3 added, 1 deleted of 200,000", as the log and `status` say it.
@@ -262,14 +310,7 @@ mod tests {
         )
         .unwrap();
         let out = d.path().join("1.changes.json");
-        write_delta(
-            &staged,
-            &out,
-            DataType::Products,
-            &[(1, "b".into(), 9)],
-            &["z".into()],
-        )
-        .unwrap();
+        write_delta(&staged, &out, DataType::Products, &[1], &["z".into()]).unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(
@@ -277,13 +318,29 @@ mod tests {
             serde_json::json!([{"id": "b", "n": 1}, {"id": "z", "deleted": true}])
         );
         // A staged copy shorter than its keys say is an error, never a silently short delta.
-        assert!(write_delta(
-            &staged,
-            &out,
-            DataType::Products,
-            &[(7, "x".into(), 1)],
-            &[]
-        )
-        .is_err());
+        assert!(write_delta(&staged, &out, DataType::Products, &[7], &[]).is_err());
+    }
+
+    #[test]
+    fn lines_cut_by_the_read_buffer_are_picked_whole() {
+        // Records of varied lengths over several megabytes, one of them longer than the
+        // buffer, so that line ends fall everywhere relative to the megabyte reads.
+        let d = tempfile::tempdir().unwrap();
+        let staged = d.path().join("1.json");
+        let mut recs: Vec<String> = (0..40_000)
+            .map(|i| format!("{{\"id\":\"P{i}\",\"name\":\"{}\"}}", "ж".repeat(i % 97)))
+            .collect();
+        recs[20_000] = format!("{{\"id\":\"P20000\",\"name\":\"{}\"}}", "x".repeat(1 << 21));
+        std::fs::write(&staged, format!("[\n{}\n]\n", recs.join(",\n"))).unwrap();
+        let picked: Vec<u64> = (0..40_000u64)
+            .filter(|i| i % 7 == 3 || *i == 20_000)
+            .collect();
+        let out = d.path().join("1.changes.json");
+        write_delta(&staged, &out, DataType::Products, &picked, &[]).unwrap();
+        let want: Vec<&str> = picked.iter().map(|&i| recs[i as usize].as_str()).collect();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            format!("[\n{}\n]\n", want.join(",\n"))
+        );
     }
 }

@@ -18,12 +18,9 @@ pub struct Removal {
 
 impl Removal {
     /// Removals of published records when `snapshot` replaces `published`.
-    pub fn of(published: &Entries, snapshot: &[String]) -> Removal {
+    pub fn of<'a>(published: &Entries, snapshot: impl Iterator<Item = &'a str>) -> Removal {
         // Keys are unique within a valid snapshot, so the kept ones are counted, not collected.
-        let kept = snapshot
-            .iter()
-            .filter(|k| published.contains_key(k.as_str()))
-            .count();
+        let kept = snapshot.filter(|k| published.contains_key(*k)).count();
         Removal {
             removed: published.len() - kept,
             published: published.len(),
@@ -55,9 +52,9 @@ impl Ctx {
         let Some(published) = self.portal.complete(&self.journal, t)? else {
             return Ok(None);
         };
-        let r = Removal::of(&published.entries, &keys.upserts);
+        let r = Removal::of(&published.entries, keys.keys());
         let limit = self.s.snapshot.mass_delete_limit(t);
-        if !r.is_held(keys.upserts.len(), limit) {
+        if !r.is_held(keys.len(), limit) {
             return Ok(None);
         }
         if self.journal.take_release(&row.name, &row.hash)? {
@@ -71,7 +68,7 @@ impl Ctx {
         }
         let share = 100.0 * r.removed as f64 / r.published as f64;
         let lang = self.s.validation.lang;
-        let message = if keys.upserts.is_empty() {
+        let message = if keys.is_empty() {
             msg!(
                 lang,
                 "snapshot-mass_delete-empty",
@@ -105,14 +102,10 @@ mod tests {
             .collect()
     }
 
-    fn v(keys: &[&str]) -> Vec<String> {
-        keys.iter().map(|k| k.to_string()).collect()
-    }
-
     #[test]
     fn counts_only_published_records_that_vanish() {
         let p = set(&["a", "b", "c", "d", "e"]);
-        let r = Removal::of(&p, &v(&["a", "b", "c", "x", "y"]));
+        let r = Removal::of(&p, ["a", "b", "c", "x", "y"].into_iter());
         assert_eq!(r.removed, 2);
         assert_eq!(r.published, 5);
     }
@@ -121,17 +114,17 @@ mod tests {
     fn holds_over_the_share_and_every_empty_snapshot() {
         let p = set(&["a", "b", "c", "d", "e"]);
         // One of five removed: 20%, not over a 20% limit.
-        let one = Removal::of(&p, &v(&["a", "b", "c", "d"]));
+        let one = Removal::of(&p, ["a", "b", "c", "d"].into_iter());
         assert!(!one.is_held(4, 0.2));
-        let two = Removal::of(&p, &v(&["a", "b", "c"]));
+        let two = Removal::of(&p, ["a", "b", "c"].into_iter());
         assert!(two.is_held(3, 0.2));
         assert!(!two.is_held(3, 0.5));
-        let all = Removal::of(&p, &[]);
+        let all = Removal::of(&p, std::iter::empty());
         assert!(
             all.is_held(0, 1.0),
             "an empty snapshot is held whatever the limit"
         );
         // Nothing published yet: nothing to protect.
-        assert!(!Removal::of(&Entries::default(), &[]).is_held(0, 0.2));
+        assert!(!Removal::of(&Entries::default(), std::iter::empty()).is_held(0, 0.2));
     }
 }

@@ -105,7 +105,7 @@ impl PortalState {
             if let Some(k) = j.staged_keys(row.id)? {
                 let e = m.entry(t).or_default();
                 e.snapshot |= k.snapshot;
-                e.keys.extend(k.upserts);
+                e.keys.extend(k.keys().map(String::from));
             }
         }
         self.staged = Some(m);
@@ -280,11 +280,12 @@ pub fn apply(
                 h.next_layer - 1
             }
         };
-        let n = changes.upserts.len();
+        let n = changes.len();
         h.entries.reserve(n.saturating_sub(h.entries.len()));
-        for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
-            let new = Entry::new(hash, mark, line as u32);
-            match h.entries.get_mut(k.as_str()) {
+        for u in changes.upserts() {
+            let (k, hash) = (u.key, u.hash);
+            let new = Entry::new(hash, mark, u.index as u32);
+            match h.entries.get_mut(k) {
                 Some(e) => {
                     if e.hash() != hash || hash == 0 {
                         f.changed += 1;
@@ -293,7 +294,7 @@ pub fn apply(
                 }
                 None => {
                     f.added += 1;
-                    h.entries.insert(k.into_boxed_str(), new);
+                    h.entries.insert(k.into(), new);
                 }
             }
         }
@@ -317,9 +318,10 @@ pub fn apply(
                 f.deleted += 1;
             }
         }
-        for (k, (line, hash)) in changes.upserts.into_iter().zip(changes.records) {
-            let new = Entry::new(hash, layer_no, line as u32);
-            match h.entries.insert(k.into_boxed_str(), new) {
+        for u in changes.upserts() {
+            let (k, hash) = (u.key, u.hash);
+            let new = Entry::new(hash, layer_no, u.index as u32);
+            match h.entries.insert(k.into(), new) {
                 None => f.added += 1,
                 Some(old) if old.hash() != hash || hash == 0 => f.changed += 1,
                 Some(_) => {}
@@ -362,16 +364,12 @@ mod tests {
     use super::*;
 
     fn changes(snapshot: bool, upserts: &[(&str, u128)], deletions: &[&str]) -> KeyChanges {
-        KeyChanges {
-            snapshot,
-            upserts: upserts.iter().map(|(k, _)| k.to_string()).collect(),
-            records: upserts
-                .iter()
-                .enumerate()
-                .map(|(i, (_, h))| (i as u64, *h))
-                .collect(),
-            deletions: deletions.iter().map(|k| k.to_string()).collect(),
+        let mut c = KeyChanges::new(snapshot);
+        for (i, (k, h)) in upserts.iter().enumerate() {
+            c.push(k, i as u64, *h);
         }
+        c.deletions = deletions.iter().map(|k| k.to_string()).collect();
+        c
     }
 
     #[test]

@@ -472,10 +472,10 @@ impl Take {
         if !ready.is_empty() {
             fsutil::sync_dir(&cx.dirs.staging).map_err(PipelineError::io(&cx.dirs.staging))?;
         }
-        for (row, o, staged) in ready {
+        for (row, mut o, staged) in ready {
             // Left-out records are not in the staged file: their keys go, and the places of the
-            // records after them close up.
-            let keys = o.keys.clone().unwrap_or_default();
+            // records after them close up. Taken, not copied: a snapshot's are millions.
+            let keys = o.keys.take().unwrap_or_default();
             let keys = if o.report.is_ok() {
                 keys
             } else {

@@ -67,53 +67,62 @@ impl Holding {
 
 const VERSION: u8 = 1;
 
-/// Per entry: key length (u16), key, hash (16 bytes), layer (u32), line (u32); little-endian.
-pub(super) fn encode(entries: &Entries) -> Vec<u8> {
-    let size: usize = entries.keys().map(|k| k.len() + 26).sum();
-    let mut out = Vec::with_capacity(size + 9);
-    out.push(VERSION);
-    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-    for (k, e) in entries {
-        // Keys are at most a few hundred bytes (four identifiers of 64 characters).
-        out.extend_from_slice(&(k.len() as u16).to_le_bytes());
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(&e.hash().to_le_bytes());
-        out.extend_from_slice(&e.layer.to_le_bytes());
-        out.extend_from_slice(&e.line.to_le_bytes());
-    }
-    out
+/// The bytes [`write`] gives for `entries`.
+pub(super) fn encoded_len(entries: &Entries) -> usize {
+    9 + entries.keys().map(|k| k.len() + 26).sum::<usize>()
 }
 
-pub(super) fn decode(blob: &[u8]) -> Result<Entries, String> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
-        if b.len() < n {
-            return Err("the index ends early".into());
-        }
-        let (head, rest) = b.split_at(n);
-        *b = rest;
-        Ok(head)
+/// Per entry: key length (u16), key, hash (16 bytes), layer (u32), line (u32); little-endian.
+pub(super) fn write(entries: &Entries, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(&[VERSION])?;
+    out.write_all(&(entries.len() as u64).to_le_bytes())?;
+    for (k, e) in entries {
+        // Keys are at most a few hundred bytes (four identifiers of 64 characters).
+        out.write_all(&(k.len() as u16).to_le_bytes())?;
+        out.write_all(k.as_bytes())?;
+        out.write_all(&e.hash().to_le_bytes())?;
+        out.write_all(&e.layer.to_le_bytes())?;
+        out.write_all(&e.line.to_le_bytes())?;
     }
-    let mut b = blob;
-    let version = take(&mut b, 1)?[0];
+    Ok(())
+}
+
+/// Reads what [`write`] wrote, a buffer at a time: the index is never held twice. `size` is
+/// what `r` holds: a damaged count cannot make it reserve more than that many entries.
+pub(super) fn read(r: &mut impl std::io::Read, size: usize) -> Result<Entries, String> {
+    fn take<const N: usize>(r: &mut impl std::io::Read) -> Result<[u8; N], String> {
+        let mut b = [0u8; N];
+        r.read_exact(&mut b).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the index ends early".to_string(),
+            _ => e.to_string(),
+        })?;
+        Ok(b)
+    }
+    let [version] = take::<1>(r)?;
     if version != VERSION {
         return Err(format!(
             "index version {version} (written by a newer release?)"
         ));
     }
-    let n = u64::from_le_bytes(take(&mut b, 8)?.try_into().expect("8 bytes"));
+    let n = u64::from_le_bytes(take::<8>(r)?);
+    if n.saturating_mul(26) > size as u64 {
+        return Err(format!("{n} entries cannot fit in {size} bytes"));
+    }
     let mut entries = Entries::default();
     entries.reserve(n as usize);
+    let mut key = Vec::new();
     for _ in 0..n {
-        let len = u16::from_le_bytes(take(&mut b, 2)?.try_into().expect("2 bytes")) as usize;
-        let key = std::str::from_utf8(take(&mut b, len)?)
-            .map_err(|_| "a key is not UTF-8".to_string())?
-            .into();
-        let hash = u128::from_le_bytes(take(&mut b, 16)?.try_into().expect("16 bytes"));
-        let layer = u32::from_le_bytes(take(&mut b, 4)?.try_into().expect("4 bytes"));
-        let line = u32::from_le_bytes(take(&mut b, 4)?.try_into().expect("4 bytes"));
-        entries.insert(key, Entry::new(hash, layer, line));
+        let len = u16::from_le_bytes(take::<2>(r)?) as usize;
+        key.resize(len, 0);
+        r.read_exact(&mut key)
+            .map_err(|_| "the index ends early".to_string())?;
+        let k = std::str::from_utf8(&key).map_err(|_| "a key is not UTF-8".to_string())?;
+        let hash = u128::from_le_bytes(take::<16>(r)?);
+        let layer = u32::from_le_bytes(take::<4>(r)?);
+        let line = u32::from_le_bytes(take::<4>(r)?);
+        entries.insert(k.into(), Entry::new(hash, layer, line));
     }
-    if !b.is_empty() {
+    if r.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
         return Err("bytes after the last entry".into());
     }
     Ok(entries)
@@ -128,12 +137,17 @@ mod tests {
         let mut e = Entries::default();
         e.insert("P-1".into(), Entry::new(u128::MAX - 7, 0, 3));
         e.insert("P\u{1f}Ж\u{1f}\u{1f}1".into(), Entry::UNKNOWN);
-        let blob = encode(&e);
-        assert_eq!(decode(&blob).unwrap(), e);
-        assert!(decode(&blob[..blob.len() - 1]).is_err());
+        let mut blob = Vec::new();
+        write(&e, &mut blob).unwrap();
+        assert_eq!(blob.len(), encoded_len(&e));
+        assert_eq!(read(&mut &blob[..], blob.len()).unwrap(), e);
+        assert!(read(&mut &blob[..blob.len() - 1], blob.len()).is_err());
         let mut longer = blob.clone();
         longer.push(0);
-        assert!(decode(&longer).is_err());
-        assert!(decode(&[9]).is_err());
+        assert!(read(&mut &longer[..], longer.len()).is_err());
+        assert!(read(&mut &[9u8][..], 1).is_err());
+        let mut many = blob.clone();
+        many[1..9].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(read(&mut &many[..], many.len()).is_err());
     }
 }

@@ -22,10 +22,16 @@ use super::{Journal, JournalError, Result};
 use crate::compo::model::DataType;
 use rusqlite::{params, OptionalExtension};
 
+/// The index is a table of its own with the blob as its last column: SQLite makes a row with a
+/// zero-filled blob there without building the zeros in memory, and then takes the bytes a
+/// buffer at a time ([`super::blobs`]). Anywhere else in a row it would build them whole.
 pub(in crate::journal) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS portal_index (
+    data_type TEXT PRIMARY KEY,
+    entries BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS portal_state (
     data_type TEXT PRIMARY KEY,
-    entries BLOB NOT NULL,
     count INTEGER NOT NULL,
     layers TEXT NOT NULL,
     next_layer INTEGER NOT NULL,
@@ -58,7 +64,7 @@ impl Journal {
     /// What the portal holds of `t`; `None` when nothing of it was ever published.
     pub fn holding(&self, t: DataType) -> Result<Option<Holding>> {
         type Row = (
-            Vec<u8>,
+            i64,
             String,
             i64,
             i64,
@@ -69,8 +75,9 @@ impl Journal {
         let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT entries, layers, next_layer, complete, doubt, full_at, verified_at \
-                 FROM portal_state WHERE data_type = ?1",
+                "SELECT i.rowid, s.layers, s.next_layer, s.complete, s.doubt, s.full_at, \
+                 s.verified_at FROM portal_state s JOIN portal_index i USING (data_type) \
+                 WHERE s.data_type = ?1",
                 [t.name()],
                 |r| {
                     Ok((
@@ -85,14 +92,16 @@ impl Journal {
                 },
             )
             .optional()?;
-        let Some((blob, layers, next_layer, complete, doubt, full_at, verified_at)) = row else {
+        let Some((rowid, layers, next_layer, complete, doubt, full_at, verified_at)) = row else {
             return Ok(None);
         };
         let corrupt = |what: String| JournalError::Store {
             data_type: t.name().into(),
             what,
         };
-        let entries = index::decode(&blob).map_err(corrupt)?;
+        let mut blob = super::blobs::open(&self.conn, "portal_index", "entries", rowid)?;
+        let size = blob.get_ref().len();
+        let entries = index::read(&mut blob, size).map_err(corrupt)?;
         let layers: Vec<u32> =
             serde_json::from_str(&layers).map_err(|e| corrupt(format!("layers: {e}")))?;
         Ok(Some(Holding {
@@ -116,15 +125,13 @@ impl Journal {
         figures: &PublishFigures,
         update: super::Update<'_>,
     ) -> Result<()> {
-        let blob = index::encode(&holding.entries);
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
+            "INSERT OR REPLACE INTO portal_state (data_type, count, layers, next_layer, \
              complete, doubt, full_at, verified_at, last_publish, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 t.name(),
-                blob,
                 holding.entries.len() as i64,
                 serde_json::to_string(&holding.layers).expect("numbers serialise"),
                 holding.next_layer as i64,
@@ -136,6 +143,7 @@ impl Journal {
                 figures.at,
             ],
         )?;
+        put_index(&tx, t.name(), &holding.entries)?;
         tx.execute("DELETE FROM staged_keys WHERE file_id = ?1", [id])?;
         Self::transition_in(&tx, id, super::State::Published, update)?;
         tx.commit()?;
@@ -144,17 +152,17 @@ impl Journal {
 
     /// Replaces the layers of `t` (a compaction wrote them into one): the index moves with them.
     pub fn relayer(&mut self, t: DataType, holding: &Holding) -> Result<()> {
-        let blob = index::encode(&holding.entries);
-        self.conn.execute(
-            "UPDATE portal_state SET entries = ?2, layers = ?3, next_layer = ?4 \
-             WHERE data_type = ?1",
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE portal_state SET layers = ?2, next_layer = ?3 WHERE data_type = ?1",
             params![
                 t.name(),
-                blob,
                 serde_json::to_string(&holding.layers).expect("numbers serialise"),
                 holding.next_layer as i64
             ],
         )?;
+        put_index(&tx, t.name(), &holding.entries)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -204,6 +212,22 @@ impl Journal {
     }
 }
 
+/// Writes the index of type `t`, streamed into a blob of the size it takes.
+fn put_index(conn: &rusqlite::Connection, t: &str, entries: &Entries) -> Result<()> {
+    let len = index::encoded_len(entries);
+    conn.execute(
+        "INSERT OR REPLACE INTO portal_index (data_type, entries) VALUES (?1, ?2)",
+        params![t, super::blobs::zeroed(len, "portal_index", "entries")?],
+    )?;
+    super::blobs::fill(
+        conn,
+        "portal_index",
+        "entries",
+        conn.last_insert_rowid(),
+        |w| index::write(entries, w),
+    )
+}
+
 /// Brings the key sets of a journal of layout 3 or older into the store: the keys without
 /// hashes or record texts, in doubt, so that the first publish of a changes-only type is full.
 pub(in crate::journal) fn upgrade_keys(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
@@ -228,17 +252,42 @@ pub(in crate::journal) fn upgrade_keys(tx: &rusqlite::Transaction<'_>) -> rusqli
             .map(|k| (k.into_boxed_str(), Entry::UNKNOWN))
             .collect::<index::Entries>();
         tx.execute(
-            "INSERT OR REPLACE INTO portal_state (data_type, entries, count, layers, next_layer, \
+            "INSERT OR REPLACE INTO portal_state (data_type, count, layers, next_layer, \
              complete, doubt, full_at, last_publish, updated_at) \
-             VALUES (?1, ?2, ?3, '[]', 0, 1, ?4, NULL, NULL, ?5)",
+             VALUES (?1, ?2, '[]', 0, 1, ?3, NULL, NULL, ?4)",
             params![
                 t,
-                index::encode(&entries),
                 entries.len() as i64,
                 "the journal was written by an older release, which kept keys only",
                 at
             ],
         )?;
+        put_index(tx, &t, &entries).map_err(to_sql)?;
     }
     tx.execute_batch("DROP TABLE portal_keys")
+}
+
+/// Moves the indexes of a layout-4 journal out of `portal_state` into `portal_index`.
+pub(in crate::journal) fn upgrade_index(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let inline: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('portal_state') WHERE name = 'entries')",
+        [],
+        |r| r.get(0),
+    )?;
+    if inline {
+        tx.execute_batch(
+            "INSERT OR REPLACE INTO portal_index (data_type, entries) \
+             SELECT data_type, entries FROM portal_state;
+             ALTER TABLE portal_state DROP COLUMN entries;",
+        )?;
+    }
+    Ok(())
+}
+
+/// The upgrade runs in SQLite's error type; a store error travels inside it.
+fn to_sql(e: JournalError) -> rusqlite::Error {
+    match e {
+        JournalError::Sql(e) => e,
+        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+    }
 }
