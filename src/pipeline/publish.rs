@@ -379,8 +379,10 @@ impl Publish {
             changes = %changes::describe(&figures),
             "published"
         );
-        let holding = compact_if_worth(cx, t, holding);
-        cx.portal.set_published(t, holding);
+        match compact_if_worth(cx, t, holding) {
+            Some(holding) => cx.portal.set_published(t, holding),
+            None => cx.portal.forget(t),
+        }
         finish_published(cx, &row)
     }
 }
@@ -402,34 +404,35 @@ fn published_copy(cx: &Ctx, row: &FileRow) -> std::path::PathBuf {
 }
 
 /// The holding a publish left, its layers rewritten into one when deltas have piled up on
-/// them. A failure costs nothing but the saving: the old layers stay named.
+/// them; `None` when it must be read again from the journal. A failure costs nothing but the
+/// saving: the old layers stay named.
 fn compact_if_worth(
     cx: &mut Ctx,
     t: DataType,
-    h: crate::journal::Holding,
-) -> crate::journal::Holding {
+    mut h: crate::journal::Holding,
+) -> Option<crate::journal::Holding> {
     let store = cx.journal.store_dir().to_path_buf();
     if !layers::worth_compacting(&store, t, &h) {
-        return h;
+        return Some(h);
     }
-    let done = layers::compact(&store, t, &h)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            cx.journal
-                .relayer(t, &c)
-                .map(|()| c)
-                .map_err(|e| e.to_string())
-        });
-    match done {
-        Ok(c) => {
-            let _ = layers::remove_unnamed(&store, t, &c.layers);
+    let old = h.layers.clone();
+    if let Err(e) = layers::compact(&store, t, &mut h) {
+        let _ = layers::remove_unnamed(&store, t, &old);
+        tracing::warn!(data_type = t.name(), "record store: compaction failed: {e}");
+        return Some(h);
+    }
+    match cx.journal.relayer(t, &h) {
+        Ok(()) => {
+            let _ = layers::remove_unnamed(&store, t, &h.layers);
             tracing::debug!(data_type = t.name(), "record store: layers compacted");
-            c
+            Some(h)
         }
         Err(e) => {
-            let _ = layers::remove_unnamed(&store, t, &h.layers);
+            // The journal still names the old layers: they stay, the new one goes, and the
+            // renumbered index in memory is dropped.
+            let _ = layers::remove_unnamed(&store, t, &old);
             tracing::warn!(data_type = t.name(), "record store: compaction failed: {e}");
-            h
+            None
         }
     }
 }

@@ -77,6 +77,12 @@ impl PortalState {
         self.staged = None;
     }
 
+    /// Forgets what a publish left of `t`: it is read again from the journal.
+    pub fn forget(&mut self, t: DataType) {
+        self.published.remove(&t);
+        self.staged = None;
+    }
+
     /// Puts a holding into the cache as if read from the journal (tests of its readers).
     #[cfg(test)]
     pub fn cache(&mut self, t: DataType, holding: Holding) {

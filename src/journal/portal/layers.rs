@@ -203,26 +203,14 @@ pub fn worth_compacting(store: &Path, t: DataType, holding: &Holding) -> bool {
     bytes > 2 * first.max(records * 64)
 }
 
-/// Writes the records the portal holds of `t` into one new layer and returns the holding that
-/// names it; the caller commits it, then removes the old layers.
-pub fn compact(store: &Path, t: DataType, holding: &Holding) -> io::Result<Holding> {
+/// Writes the records the portal holds of `t` into one new layer and renumbers the entries of
+/// `holding` to it, in place: a copy of an index of millions of records would double what a
+/// publish holds. On an error `holding` is unchanged. The caller commits it, then removes the
+/// old layers.
+pub fn compact(store: &Path, t: DataType, holding: &mut Holding) -> io::Result<()> {
     let layer = holding.next_layer;
     let dir = type_dir(store, t);
     let tmp = dir.join(format!("{layer}.json.ce-tmp"));
-    // Entries in the order their records are written, to renumber their lines.
-    let mut order: Vec<(u32, u32, &str)> = holding
-        .entries
-        .iter()
-        .filter(|(_, e)| e.layer != Entry::NO_LAYER)
-        .map(|(k, e)| (e.layer, e.line, &**k))
-        .collect();
-    let rank: rustc_hash::FxHashMap<u32, usize> = holding
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (*l, i))
-        .collect();
-    order.sort_unstable_by_key(|(l, line, _)| (rank.get(l).copied().unwrap_or(usize::MAX), *line));
     {
         let mut w = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         w.write_all(b"[\n")?;
@@ -239,16 +227,26 @@ pub fn compact(store: &Path, t: DataType, holding: &Holding) -> io::Result<Holdi
     }
     std::fs::rename(&tmp, layer_path(store, t, layer))?;
     std::fs::File::open(&dir)?.sync_all()?;
-    let mut out = holding.clone();
-    for (line, (_, _, key)) in order.iter().enumerate() {
-        if let Some(e) = out.entries.get_mut(*key) {
-            e.layer = layer;
-            e.line = line as u32;
+    // The records went out layer by layer, each layer's by line: an entry's new line is the
+    // rank of its old (layer, line) among all of them.
+    let rank: rustc_hash::FxHashMap<u32, u64> = holding
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (*l, i as u64))
+        .collect();
+    let place = |e: &Entry| rank.get(&e.layer).map(|r| r << 32 | e.line as u64);
+    let mut order: Vec<u64> = holding.entries.values().filter_map(place).collect();
+    order.sort_unstable();
+    for e in holding.entries.values_mut() {
+        if let Some(p) = place(e) {
+            let line = order.binary_search(&p).expect("every place was listed");
+            *e = Entry::new(e.hash(), layer, line as u32);
         }
     }
-    out.layers = vec![layer];
-    out.next_layer = layer + 1;
-    Ok(out)
+    holding.layers = vec![layer];
+    holding.next_layer = layer + 1;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -296,9 +294,11 @@ mod tests {
             v
         };
         assert_eq!(read(&h), [r#"{"id":"a"}"#, r#"{"id":"b","v":2}"#]);
-        let c = compact(store, t, &h).unwrap();
+        let mut c = h.clone();
+        compact(store, t, &mut c).unwrap();
         assert_eq!(c.layers, [2]);
         assert_eq!(read(&c), read(&h));
+        assert_eq!((c.entries["a"].line, c.entries["b"].line), (0, 1));
         remove_unnamed(store, t, &c.layers).unwrap();
         assert!(!layer_path(store, t, 0).exists());
         assert!(layer_path(store, t, 2).exists());
