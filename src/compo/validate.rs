@@ -347,6 +347,9 @@ struct TypeIndex {
     snapshot: bool,
     keys: FxHashMap<String, Loc>,
     deleted: FxHashMap<String, Loc>,
+    /// Keys of records left out for their errors (`drop_records`): a reference to one is told
+    /// why it does not resolve.
+    dropped: FxHashMap<String, u32>,
 }
 
 struct PendingRef {
@@ -775,6 +778,10 @@ impl Run<'_> {
             self.accs[file].counted_warning(note, |n| normaliser.message(t, n));
         }
         if had_errors && self.v.opts.policy == Policy::DropRecords {
+            if let (Some(key), false) = (o.key, o.deleted) {
+                let ti = self.index.entry(t).or_default();
+                ti.dropped.insert(key, file as u32);
+            }
             return;
         }
         let idx = o.index;
@@ -886,8 +893,14 @@ impl Run<'_> {
             if f == from || self.state.is_none() || self.will_publish(f, loc.index as u64) {
                 return None;
             }
-            rejected_in = Some(self.accs[f].report.file.clone());
+            // Under drop_records the record itself has errors: it is left out (or its file
+            // rejected whole), and the message says so rather than blaming the whole file.
+            let dropped = self.v.opts.policy == Policy::DropRecords
+                && self.accs[f].bad.contains(&(loc.index as u64));
+            rejected_in = Some((self.accs[f].report.file.clone(), dropped));
         }
+        // Left out for its errors; the portal may still hold an older version of it.
+        let dropped_in = ti.and_then(|ti| ti.dropped.get(value));
         let deleted = ti.is_some_and(|ti| ti.deleted.contains_key(value));
         let snapshot = ti.is_some_and(|ti| ti.snapshot);
         let found = if deleted || snapshot || rejected_in.is_some() {
@@ -903,13 +916,22 @@ impl Run<'_> {
         }
         let lang = self.v.opts.lang;
         let target = target.name();
-        let message = if let Some(file) = rejected_in {
+        let dropped_in = dropped_in.map(|&f| (self.accs[f as usize].report.file.clone(), true));
+        let message = if let Some((file, true)) = rejected_in.as_ref().or(dropped_in.as_ref()) {
+            msg!(
+                lang,
+                "ref-missing-dropped",
+                target = target,
+                value = value,
+                file = file.as_str()
+            )
+        } else if let Some((file, false)) = &rejected_in {
             msg!(
                 lang,
                 "ref-missing-rejected",
                 target = target,
                 value = value,
-                file = file
+                file = file.as_str()
             )
         } else if deleted {
             msg!(lang, "ref-missing-deleted", target = target, value = value)

@@ -384,7 +384,9 @@ impl Take {
                 records = o.report.records.unwrap_or(0),
                 errors = o.report.errors.len(),
                 warnings = o.report.warnings.len(),
-                dropped = o.bad_records.len(),
+                // Records left out happen only when the file goes on without them; a file
+                // rejected whole drops nothing.
+                dropped = if usable { o.bad_records.len() } else { 0 },
                 "validated"
             );
             let hold = match (row_type(&row.name), &o.keys) {

@@ -205,7 +205,7 @@ fn drop_records_policy_publishes_the_good_records_and_lists_the_bad() {
 
 #[test]
 fn under_drop_records_a_file_may_refer_to_the_good_records_of_a_partly_published_one() {
-    let w = Work::with_config("[validation]\npolicy = \"drop_records\"");
+    let w = Work::with_config("[validation]\npolicy = \"drop_records\"\nlanguage = \"en\"");
     w.run("once", &["--samples"]);
     // One batch: a products delta with one bad record and one new good one, and stock of the
     // new one. The products file is published without its bad record, so the stock's
@@ -239,10 +239,30 @@ fn under_drop_records_a_file_may_refer_to_the_good_records_of_a_partly_published
         br#"[{"product_id":"P-BAD2","warehouse_id":"WH-MSK","quantity":5},
              {"product_id":"P-OK2","warehouse_id":"WH-MSK","quantity":1}]"#,
     );
-    w.run("once", &[]);
+    let o = w.run("once", &["--format", "json"]);
     let remains = read_json(&w.path("server/in/remains.delta-w.json"));
     assert_eq!(remains.as_array().unwrap().len(), 1, "{remains}");
     assert_eq!(remains[0]["product_id"], "P-OK2");
+    // The report blames the record left out, not its file, which was published.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("its record in products.delta-z.json has errors, so it is not published"),
+        "{out}"
+    );
+    assert!(!out.contains("was rejected"), "{out}");
+    // A bad update of a record the portal already has leaves the portal's version in place:
+    // a reference to it still holds.
+    w.drop_file(
+        "products.delta-u.json",
+        r#"[{"id":"P-OK2","name":"Без единицы","category_id":"CAT-1-1"}, {"id":"P-OK3","name":"Хороший","category_id":"CAT-1-1","unit":"шт"}]"#.as_bytes(),
+    );
+    w.drop_file(
+        "remains.delta-u.json",
+        br#"[{"product_id":"P-OK2","warehouse_id":"WH-MSK","quantity":7}]"#,
+    );
+    w.run("once", &[]);
+    let remains = read_json(&w.path("server/in/remains.delta-u.json"));
+    assert_eq!(remains[0]["quantity"], 7, "{remains}");
 }
 
 #[test]

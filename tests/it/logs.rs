@@ -62,7 +62,11 @@ fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
         .iter()
         .find(|l| l.contains("DEBUG validated"))
         .unwrap();
-    assert!(validated.contains("errors=1"), "{validated}");
+    // Rejected whole: nothing was left out of a published copy.
+    assert!(
+        validated.contains("errors=1") && validated.contains("dropped=0"),
+        "{validated}"
+    );
     // Never published: no upload step for it.
     assert!(!has_step(&rejected, "uploaded"), "{log}");
     // -v is about files, not the server's operations.

@@ -106,6 +106,20 @@ fn an_empty_folder_exits_3_in_every_format() {
     let cases = formats::junitparser(out("junit").as_bytes());
     assert_eq!(cases[0]["results"][0][0], "Error", "{cases}");
     assert_eq!(cases[0]["results"][0][2], "input.no_data", "{cases}");
+    // With --recursive, the hint is not to add it again.
+    std::fs::create_dir_all(d.path().join("tree/sub")).unwrap();
+    std::fs::write(d.path().join("tree/sub/products.json"), "[]").unwrap();
+    let o = run_in(
+        d.path(),
+        &["validate", "--recursive", "--exclude", "**/sub/**", "tree"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--recursive looked in every sub-folder too") && err.contains("--exclude"),
+        "{err}"
+    );
+    assert!(!err.contains("add --recursive"), "{err}");
 }
 
 #[test]

@@ -282,7 +282,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Exit::Invalid
     } else if nothing {
         let paths: Vec<String> = args.paths.iter().map(|p| inputs::shown(p)).collect();
-        let message = msg!(lang, "input-no_data", paths = paths.join(", "));
+        let message = msg!(
+            lang,
+            "input-no_data",
+            paths = paths.join(", "),
+            recursive = if args.recursive { "yes" } else { "no" }
+        );
         eprintln!("compo-exchange: {message}");
         notices.push(Notice {
             path: None,

@@ -76,6 +76,7 @@ key-duplicate-email = e-mail "{ $email }" is already used by record { $first } (
 ref-missing = { $target } "{ $value }" does not exist: it is neither in this batch nor on the portal; send that { $target } record or fix the reference
 ref-missing-deleted = { $target } "{ $value }" does not exist (this batch deletes it): it is neither in this batch nor on the portal; send that { $target } record or fix the reference
 ref-missing-rejected = { $target } "{ $value }" does not exist on the portal ({ $file }, which has it, was rejected): it is neither in this batch nor on the portal; send that { $target } record or fix the reference
+ref-missing-dropped = { $target } "{ $value }" is not on the portal, and its record in { $file } has errors, so it is not published either; fix that record in { $file } or the reference
 tree-cycle = categories { $cycle } form a cycle through parent_id; the tree must have roots: break the cycle
 file-missing = { $file } is neither in this batch nor on the server; put the file into { $folder }/ or fix the name
 file-missing-rejected = { $file } is in the batch but was rejected (see its report); fix that file
@@ -400,4 +401,7 @@ folder-not_walked = the sub-folder holds { $count ->
     [one] was
    *[other] were
 } not validated: sub-folders are batches of their own, validated with --recursive (or left out with --exclude)
-input-no_data = no data file found in { $paths }: nothing was validated. Data files are named <type>.json (products.json, prices.delta.json) at the top of a folder, attached files lie in its pictures/ and invoices/; for files in sub-folders add --recursive
+input-no_data = no data file found in { $paths }: nothing was validated. Data files are named <type>.json (products.json, prices.delta.json) at the top of a folder, attached files lie in its pictures/ and invoices/{ $recursive ->
+    [yes] ; --recursive looked in every sub-folder too: check the names and what --exclude leaves out
+   *[no] ; for files in sub-folders add --recursive
+}
