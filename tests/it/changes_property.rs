@@ -53,8 +53,6 @@ pub struct Erp {
     pub snapshots_only: bool,
     /// Write every type, changed or not.
     pub force_all: bool,
-    /// Write this type only.
-    pub only: Option<DataType>,
 }
 
 fn rec(v: Value) -> Map<String, Value> {
@@ -72,7 +70,6 @@ impl Erp {
             files: 0,
             snapshots_only: false,
             force_all: false,
-            only: None,
         };
         for _ in 0..4 {
             e.add_category();
@@ -312,9 +309,6 @@ impl Erp {
     /// (as a snapshot or as a delta), and now and then an unchanged snapshot again.
     pub fn write(&mut self, w: &Work) {
         for t in MOVING {
-            if self.only.is_some_and(|o| o != t) {
-                continue;
-            }
             let now = self.now[&t].clone();
             let before = self.written.get(&t);
             let changed = before != Some(&now);
