@@ -27,44 +27,13 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if existed && version < 1 {
         // Layout 1: where an archived or rejected file ends is chosen before it moves.
-        let has: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('files') WHERE name = 'final_path')",
-            [],
-            |r| r.get(0),
-        )?;
-        if !has {
-            tx.execute_batch("ALTER TABLE files ADD COLUMN final_path TEXT")?;
-        }
+        add_column(&tx, "files", "final_path", "TEXT")?;
     }
     if existed && version < 4 {
-        let has: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('staged_keys') WHERE name = 'records')",
-            [],
-            |r| r.get(0),
-        )?;
-        let table: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged_keys')",
-            [],
-            |r| r.get(0),
-        )?;
-        if table && !has {
-            tx.execute_batch("ALTER TABLE staged_keys ADD COLUMN records BLOB")?;
-        }
+        add_column(&tx, "staged_keys", "records", "BLOB")?;
     }
     if existed && version < 5 {
-        let table: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged_keys')",
-            [],
-            |r| r.get(0),
-        )?;
-        let has: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('staged_keys') WHERE name = 'packed')",
-            [],
-            |r| r.get(0),
-        )?;
-        if table && !has {
-            tx.execute_batch("ALTER TABLE staged_keys ADD COLUMN packed BLOB")?;
-        }
+        add_column(&tx, "staged_keys", "packed", "BLOB")?;
     }
     for tables in [
         super::files::SCHEMA,
@@ -87,6 +56,29 @@ pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
         tx.pragma_update(None, "user_version", LAYOUT)?;
     }
     tx.commit()
+}
+
+/// Whether `table` has `column` (false when there is no such table).
+pub(super) fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, column],
+        |r| r.get(0),
+    )
+}
+
+/// Adds `column` to an existing `table` of an older layout that lacks it; a table that does
+/// not exist yet is created whole from its schema afterwards.
+fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> rusqlite::Result<()> {
+    let table_exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [table],
+        |r| r.get(0),
+    )?;
+    if table_exists && !has_column(conn, table, column)? {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

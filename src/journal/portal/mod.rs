@@ -269,12 +269,7 @@ pub(in crate::journal) fn upgrade_keys(tx: &rusqlite::Transaction<'_>) -> rusqli
 
 /// Moves the indexes of a layout-4 journal out of `portal_state` into `portal_index`.
 pub(in crate::journal) fn upgrade_index(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let inline: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('portal_state') WHERE name = 'entries')",
-        [],
-        |r| r.get(0),
-    )?;
-    if inline {
+    if super::schema::has_column(tx, "portal_state", "entries")? {
         tx.execute_batch(
             "INSERT OR REPLACE INTO portal_index (data_type, entries) \
              SELECT data_type, entries FROM portal_state;
