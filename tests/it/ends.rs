@@ -5,16 +5,6 @@ use crate::harness::{stderr, stdout, Work};
 use serde_json::Value;
 use std::path::Path;
 
-fn one_published_one_rejected() -> Work {
-    let w = Work::new();
-    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
-    w.drop_file(
-        "products.json",
-        br#"[{"id":"p1","name":"P","category_id":"c-missing","unit":"pcs"}]"#,
-    );
-    w
-}
-
 /// `path`'s day folder below `root` (`root/YYYY-MM-DD/NAME`), or `None`.
 fn day_below(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
@@ -27,7 +17,7 @@ fn day_below(root: &Path, path: &Path) -> Option<String> {
 
 #[test]
 fn once_json_gives_each_rejected_files_report_and_each_published_files_archive() {
-    let w = one_published_one_rejected();
+    let w = Work::one_published_one_rejected();
     let o = w.run("once", &["--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -142,6 +142,17 @@ impl Work {
     }
 
     /// Drops a file into the outbox the way a careful writer does: temporary name, rename.
+    /// A valid file (published) and a file that refers to a missing category (rejected).
+    pub fn one_published_one_rejected() -> Work {
+        let w = Work::new();
+        w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
+        w.drop_file(
+            "products.json",
+            br#"[{"id":"p1","name":"P","category_id":"c-missing","unit":"pcs"}]"#,
+        );
+        w
+    }
+
     pub fn drop_file(&self, rel: &str, bytes: &[u8]) {
         let to = self.path("outbox").join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();

@@ -2,17 +2,6 @@
 
 use crate::harness::{stderr, Work};
 
-/// A valid file (published) and a file that refers to a missing category (rejected).
-fn one_published_one_rejected() -> Work {
-    let w = Work::new();
-    w.drop_file("categories.json", br#"[{"id":"c1","name":"All"}]"#);
-    w.drop_file(
-        "products.json",
-        br#"[{"id":"p1","name":"P","category_id":"c-missing","unit":"pcs"}]"#,
-    );
-    w
-}
-
 /// The log lines about `file` (its `file=` field), in order.
 fn lines_of<'a>(log: &'a str, file: &str) -> Vec<&'a str> {
     let field = format!("file={file} ");
@@ -28,7 +17,7 @@ fn has_step(lines: &[&str], step: &str) -> bool {
 
 #[test]
 fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
-    let w = one_published_one_rejected();
+    let w = Work::one_published_one_rejected();
     let o = w.run("once", &["-v"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let log = stderr(&o);
@@ -84,7 +73,7 @@ fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
         "{log}"
     );
 
-    let w = one_published_one_rejected();
+    let w = Work::one_published_one_rejected();
     let log = stderr(&w.run("once", &[]));
     assert!(
         !log.contains("DEBUG") && !log.contains("TRACE") && !log.contains(" id="),
@@ -96,7 +85,7 @@ fn verbose_shows_each_step_of_each_file_and_the_default_does_not() {
 
 #[test]
 fn very_verbose_shows_each_operation_on_the_server() {
-    let w = one_published_one_rejected();
+    let w = Work::one_published_one_rejected();
     let o = w.run("once", &["-vv"]);
     let log = stderr(&o);
     let ops: Vec<&str> = log.lines().filter(|l| l.contains("TRACE server")).collect();
@@ -124,7 +113,7 @@ fn very_verbose_shows_each_operation_on_the_server() {
 
 #[test]
 fn log_file_is_written_by_day_without_colour_and_old_files_are_pruned() {
-    let w = one_published_one_rejected();
+    let w = Work::one_published_one_rejected();
     let logs = w.path("log");
     std::fs::create_dir_all(&logs).unwrap();
     // Three older days, oldest first (pruning goes by age), and a file of another name that

@@ -1115,12 +1115,18 @@ const CLIENTS: &[(&str, &str)] = &[
     ),
 ];
 
-#[test]
-fn personal_prices_take_their_contracts_from_the_store() {
+/// A Prodly exchange that has published the catalog and the clients.
+fn with_catalog_and_clients() -> crate::harness::Work {
     let w = prodly_exchange();
     let mut files = CATALOG.to_vec();
     files.extend_from_slice(CLIENTS);
     publish(&w, &files);
+    w
+}
+
+#[test]
+fn personal_prices_take_their_contracts_from_the_store() {
+    let w = with_catalog_and_clients();
     let set = publish(
         &w,
         &[(
@@ -1138,10 +1144,7 @@ fn personal_prices_take_their_contracts_from_the_store() {
 
 #[test]
 fn a_finances_only_publish_updates_debts_and_the_clients_balance() {
-    let w = prodly_exchange();
-    let mut files = CATALOG.to_vec();
-    files.extend_from_slice(CLIENTS);
-    publish(&w, &files);
+    let w = with_catalog_and_clients();
     let set = publish(
         &w,
         &[(
@@ -1205,10 +1208,7 @@ fn bodies_a_stop_kept_from_being_written_come_at_the_next_start() {
 
 #[test]
 fn prices_only_ever_published_as_deltas_are_an_incomplete_part() {
-    let w = prodly_exchange();
-    let mut files = CATALOG.to_vec();
-    files.extend_from_slice(CLIENTS);
-    publish(&w, &files);
+    let w = with_catalog_and_clients();
     let set = publish(
         &w,
         &[(
