@@ -106,7 +106,7 @@ pub enum ValidateError {
     },
 }
 
-pub use super::key_changes::{KeyChanges, Upsert};
+pub use super::key_changes::KeyChanges;
 
 /// The result for one file of a batch.
 #[derive(Debug, Clone)]
